@@ -1,0 +1,181 @@
+"""The ``parcours`` command line: a thin face over the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sim.loading import ScenarioError, load_scenario
+from sim.pathway import DeadlockError
+from sim.results import OutputExistsError
+
+EXIT_INPUT = 2  # bad input: scenario file, option or existing output
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one clear line each and an exit code."""
+    try:
+        yield
+    except ScenarioError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_INPUT)
+    except OutputExistsError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_INPUT)
+    except DeadlockError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+
+
+@contextmanager
+def progress_bar(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr; yields a function advancing it."""
+    if quiet:
+        yield lambda n: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    from sim.runner import DEFAULT_SEED
+
+    return click.option(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        show_default=True,
+        help="Base seed; replication r uses the streams of (seed, r).",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="parcours")
+def main() -> None:
+    """parcours: simulate the Paris crack-users care pathway and compare scenarios."""
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=20, show_default=True)
+@_seed_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default results/<scenario>-<timestamp>).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scalar of the scenario, e.g. nodes.assore.capacity=610.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes for the replications (same numbers whatever the count).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--quiet", is_flag=True, help="No progress bar or table.")
+def run(
+    scenario: Path,
+    replications: int,
+    seed: int,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    workers: int,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO's replications and write a run folder."""
+    from sim.display import run_table
+    from sim.results import default_out, summary_with_targets, write_run
+    from sim.runner import run as run_replications
+
+    with user_errors():
+        sc = load_scenario(scenario, overrides)
+        target = out or default_out(sc.name)
+        if target.exists() and not force:
+            raise OutputExistsError(f"{target} exists; use --force to replace it")
+        with progress_bar(replications, f"{sc.name}", quiet) as advance:
+            result = run_replications(sc, replications, seed, workers, progress=advance)
+        write_run(result, target, force)
+    if not quiet:
+        title = f"{sc.name}: {replications} replications, seed {seed} ({result.seconds:.1f} s)"
+        _console().print(run_table(sc, summary_with_targets(result), title))
+    click.echo(f"results: {target}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
+def validate(files: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
+    """Check scenario files; one line per problem (file:line: path: message)."""
+    failed = False
+    for file in files:
+        try:
+            load_scenario(file, overrides)
+        except ScenarioError as err:
+            failed = True
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+    if failed:
+        sys.exit(EXIT_INPUT)
+    click.echo(f"{len(files)} scenario file(s) valid")
+
+
+@main.command()
+def schema() -> None:
+    """Print the scenario JSON Schema (for editor autocompletion)."""
+    from sim.scenario import Scenario
+
+    click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results"),
+    show_default=True,
+)
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores)."
+)
+def demo(out: Path, replications: int, workers: int | None) -> None:
+    """Run the shipped étape 2 scenarios and write results under OUT."""
+    from sim.demo import run_demo
+
+    with user_errors():
+        for line in run_demo(out, replications, workers):
+            click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
