@@ -150,10 +150,15 @@ def validate(files: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
-def schema() -> None:
+@click.option("--markdown", is_flag=True, help="Print the format reference as Markdown instead.")
+def schema(markdown: bool) -> None:
     """Print the scenario JSON Schema (for editor autocompletion)."""
+    from sim.reference import markdown as reference
     from sim.scenario import Scenario
 
+    if markdown:
+        click.echo(reference(), nl=False)
+        return
     click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
@@ -176,6 +181,19 @@ def demo(out: Path, replications: int, workers: int | None) -> None:
         for line in run_demo(out, replications, workers):
             click.echo(line)
 
+
+def _add_feature_commands() -> None:
+    """Commands of the analyses (compare, sweep, calibrate, plot...) live beside their code."""
+    import importlib
+
+    for module_name in FEATURE_MODULES:
+        module = importlib.import_module(module_name)
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+FEATURE_MODULES: tuple[str, ...] = ()
+_add_feature_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

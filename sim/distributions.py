@@ -19,7 +19,9 @@ BLOCK = 512  # draws generated per numpy call; a pure function of the stream, so
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
 
     @property
     def mean(self) -> float:

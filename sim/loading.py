@@ -394,12 +394,11 @@ def _value(data: Any, path: Path_) -> Any:
 
 def _exists(data: Any, path: Path_) -> bool:
     for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
+        in_dict = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not (in_dict or in_list):
             return False
+        data = data[part]
     return True
 
 
@@ -518,6 +517,10 @@ def _problems(err: ValidationError, doc: _Document, display: dict[str, str]) -> 
                 grouped.setdefault(tuple(path), []).append(("network", message, None))
             continue
         path = _data_path(doc.data, e["loc"], e["type"])
+        if e["type"] == "union_tag_invalid":  # point at the `kind:` or `dist:` line itself
+            field = str((e.get("ctx") or {}).get("discriminator", "")).strip("'")
+            if _exists(doc.data, (*path, field)):
+                path = (*path, field)
         grouped.setdefault(path, []).append((e["type"], _message(e, path), e.get("input")))
     # A value that failed one branch of a union on its type but matched another branch's shape
     # (a list of steps rather than a number, say) is reported by the deeper errors only.

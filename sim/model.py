@@ -54,6 +54,7 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
     street = sc.nodes[street_id]
     assert isinstance(street, StreetNode)
     capacity_nodes = sc.nodes_of(AccommodationNode, DownstreamNode)
+    exit_ids = set(sc.nodes_of(ExitNode))
 
     places: dict[str, Place] = {}
     for node_id, node in capacity_nodes.items():
@@ -76,7 +77,7 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
         for node_id, node in sc.nodes_of(ExitNode).items()
     }
     rules = {
-        node_id: _place_rules(sc, node_id, node, streams, attributes)
+        node_id: _place_rules(sc, node_id, node, streams, attributes, exit_ids)
         for node_id, node in capacity_nodes.items()
     }
     street_steps = Steps.of(street.arrivals_per_year, sc.start, 1.0 / DAYS_PER_YEAR)
@@ -89,7 +90,7 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
         street_exit_rate=street.exit_rate_per_year / DAYS_PER_YEAR,
         street_exit_stream=streams["street.exit"],
         street_exit_route=(
-            Route(street.exit_routing, streams["street.exit_routing"])
+            Route(street.exit_routing, streams["street.exit_routing"], exit_ids)
             if street.exit_routing
             else None
         ),
@@ -120,7 +121,7 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
     env.process(street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
     for node_id, node in sc.nodes_of(OutreachNode, RestSpaceNode).items():
         bound, intensity = _contact_rates(sc, node)
-        route = Route(node.routing, streams[f"{node_id}.routing"])
+        route = Route(node.routing, streams[f"{node_id}.routing"], exit_ids)
         env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     env.run(until=sc.horizon)
@@ -145,6 +146,7 @@ def _place_rules(
     node: AccommodationNode | DownstreamNode,
     streams: Streams,
     attributes: list[str],
+    exit_ids: set[str],
 ) -> PlaceRules:
     spec = node.readiness if isinstance(node, AccommodationNode) else node.stay
     release = isinstance(node, DownstreamNode) and node.releases_per_month is not None
@@ -153,9 +155,9 @@ def _place_rules(
         duration=sampler(spec, streams.generator(f"{node_id}.duration")) if spec else None,
         negative_rate=node.negative_exit_rate_per_year / DAYS_PER_YEAR,
         negative_stream=streams[f"{node_id}.negative"],
-        route=Route(node.routing, streams[f"{node_id}.routing"]),
+        route=Route(node.routing, streams[f"{node_id}.routing"], exit_ids),
         negative_route=(
-            Route(node.negative_routing, streams[f"{node_id}.negative_routing"])
+            Route(node.negative_routing, streams[f"{node_id}.negative_routing"], exit_ids)
             if node.negative_routing
             else None
         ),
@@ -197,7 +199,7 @@ def _intake(street: StreetNode, ctx: Context, streams: Streams) -> Callable[[], 
     """What a new arrival brings: a direct referral route (with its probability) or none."""
     if street.referred_on_arrival <= 0.0:
         return lambda: None
-    route = Route(street.arrival_routing, streams["street.arrival_routing"])
+    route = Route(street.arrival_routing, streams["street.arrival_routing"], ())
     share, draw = street.referred_on_arrival, streams["street.intake"].uniform
     if share >= 1.0:
         return lambda: route

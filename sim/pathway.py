@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 import simpy
@@ -74,9 +74,9 @@ class Person:
 class Route:
     """Routing probabilities to targets, filtered at use by eligibility and opening."""
 
-    __slots__ = ("cumulative", "stream", "targets")
+    __slots__ = ("cumulative", "only_exits", "stream", "targets")
 
-    def __init__(self, routing: dict[str, float], stream: Stream) -> None:
+    def __init__(self, routing: dict[str, float], stream: Stream, exits: Iterable[str]) -> None:
         self.targets = list(routing)
         total = 0.0
         self.cumulative: list[float] = []
@@ -84,9 +84,12 @@ class Route:
             total += p
             self.cumulative.append(total)
         self.stream = stream
+        self.only_exits = set(self.targets) <= set(exits)
 
     def choose(self, usable: Callable[[str], bool]) -> str | None:
         """Draw a target among the usable ones (renormalised); None if there is none."""
+        if self.only_exits:
+            return self.targets[self.stream.pick(self.cumulative)]
         ok = [usable(t) for t in self.targets]
         if all(ok):
             return self.targets[self.stream.pick(self.cumulative)]
@@ -276,15 +279,17 @@ def street(
     now = env.now
     p.episode += 1
     p.node, p.entry, p.ready, p.queued = ctx.street_id, now - elapsed, NAN, NAN
-    p.wake = env.event()
+    p.wake = None  # no wake-up needed if an intake referral is admitted at once
     ctx.street_count(+1)
-    if ctx.street_exit_rate > 0.0:
-        ctx.arm(p, ctx.street_exit_stream.exponential() / ctx.street_exit_rate)
     if isinstance(intake, Place):
         refer(ctx, p, intake)
     elif intake is None or not refer_by_route(ctx, p, intake):
         ctx.add_contactable(p)
-    yield p.wake
+    if p.ticket is None or not p.ticket.granted:
+        p.wake = env.event()
+        if ctx.street_exit_rate > 0.0:
+            ctx.arm(p, ctx.street_exit_stream.exponential() / ctx.street_exit_rate)
+        yield p.wake
     ticket, target = p.ticket, p.target
     p.ticket = p.target = None
     ctx.street_count(-1)

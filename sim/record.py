@@ -76,8 +76,7 @@ class Recorder:
     """Collects episodes, people and series changes during a run."""
 
     def __init__(self, series_names: list[str], attribute_names: list[str]) -> None:
-        self.episodes: dict[str, list[object]] = {c: [] for c in EPISODE_COLUMNS}
-        self._rows = [self.episodes[c] for c in EPISODE_COLUMNS]
+        self._rows: list[tuple[object, ...]] = []
         self.people: dict[str, list[object]] = {
             c: [] for c in ("person", "created", *attribute_names)
         }
@@ -108,9 +107,9 @@ class Recorder:
         blocked_on: str,
     ) -> None:
         """Record one person-episode at one node (``exit`` NaN while still there)."""
-        values = (person, episode, node, queued, entry, ready, exit, outcome, positive, blocked_on)
-        for column, value in zip(self._rows, values, strict=True):
-            column.append(value)
+        self._rows.append(
+            (person, episode, node, queued, entry, ready, exit, outcome, positive, blocked_on)
+        )
 
     def change(self, index: int, t: float, value: float) -> None:
         """Record that series ``index`` takes ``value`` from time ``t`` on."""
@@ -129,12 +128,14 @@ class Recorder:
             name: Series(np.asarray(self._times[i], float), np.asarray(self._values[i], float))
             for name, i in self.series_index.items()
         }
+        columns = list(zip(*self._rows, strict=True)) or [() for _ in EPISODE_COLUMNS]
+        episodes = {c: list(v) for c, v in zip(EPISODE_COLUMNS, columns, strict=True)}
         return RunRecord(
             replication,
             seed,
             horizon,
             warmup,
-            self.episodes,
+            episodes,
             self.people,
             series,
             self.deadlocks,

@@ -35,21 +35,31 @@ PROBABILITY_TOLERANCE = 1e-6
 class Model(BaseModel):
     """Base of every scenario block: frozen, strict, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
 
 
 class DisplayName(Model):
     """A node's name for charts and tables, in French and English."""
 
     fr: str
+    """French name."""
     en: str
+    """English name."""
 
 
 class Step(Model):
     """One step of a piecewise-constant schedule: ``value`` from ``from`` onwards."""
 
     start: dt.date = Field(alias="from")
+    """Date from which ``value`` applies (until the next step)."""
     value: NonNegativeFloat
+    """The value from that date on."""
 
 
 Schedule = NonNegativeFloat | Annotated[list[Step], Field(min_length=1)]
@@ -86,14 +96,18 @@ class Attribute(Model):
     """A person attribute drawn once per person (e.g. sex, court order)."""
 
     probability: Probability
+    """Probability that a new person has this attribute."""
     label: DisplayName | None = None
+    """Name of the subgroup for tables."""
 
 
 class InitialStreet(Model):
     """People on the street at ``start`` and how long they have already been there."""
 
     count: NonNegativeInt
+    """People on the street at ``start``."""
     elapsed: Duration | None = None
+    """Time they have already spent on the street (days)."""
 
 
 class StreetNode(Model):
@@ -101,12 +115,19 @@ class StreetNode(Model):
 
     kind: Literal["street"]
     name: DisplayName
+    """Display names."""
     initial: InitialStreet = InitialStreet(count=0)
+    """People already on the street at ``start``."""
     arrivals_per_year: Schedule
+    """New arrivals on the street per year (Poisson process; a schedule by date)."""
     exit_rate_per_year: NonNegativeFloat = 0.0
+    """Hazard of a spontaneous exit from the street (leaving the scene, death, prison)."""
     exit_routing: Routing = {}
+    """Where spontaneous exits go: probabilities over exit nodes."""
     referred_on_arrival: Probability = 0.0
+    """Share of new arrivals referred at once (e.g. by hospitals or the courts)."""
     arrival_routing: Routing = {}
+    """Where those direct referrals go: probabilities over waiting lists."""
 
     _schedule = field_validator("arrivals_per_year")(_check_schedule)
     _routing = field_validator("exit_routing", "arrival_routing")(_check_routing)
@@ -125,11 +146,18 @@ class OutreachNode(Model):
 
     kind: Literal["outreach"]
     name: DisplayName
+    """Display names."""
     contacts_per_week: Schedule
+    """Contacts the patrols make per week, shared over the people on the street."""
     max_contacts_per_person_per_week: Annotated[float, Field(gt=0)] = 1.0
+    """Cap on one person's contact rate when few people are left (saturation)."""
     referral_probability: Probability
+    """Probability that a contact ends in a referral to a waiting list."""
     routing: Routing
+    """Where referrals go: probabilities over waiting lists (renormalised over the places
+    the person is eligible for and that are open)."""
     cost_per_year: NonNegativeFloat | None = None
+    """Cost of the patrols per year (EUR)."""
 
     _schedule = field_validator("contacts_per_week")(_check_schedule)
     _routing = field_validator("routing")(_check_routing)
@@ -140,13 +168,21 @@ class RestSpaceNode(Model):
 
     kind: Literal["rest_space"]
     name: DisplayName
+    """Display names."""
     places: Schedule
+    """Places in the rest space (a schedule by date)."""
     active_list: NonNegativeInt
+    """Street users who use the rest space (capped by the street count)."""
     visits_per_person_per_week: Annotated[float, Field(gt=0)]
+    """Visits each active user would make per week."""
     visits_per_place_per_day: Annotated[float, Field(gt=0)]
+    """Visits one place can receive per day (caps the visits served)."""
     referral_probability_per_visit: Probability
+    """Probability that a served visit ends in a referral."""
     routing: Routing
+    """Where referrals go, as for outreach."""
     cost_per_place_day: NonNegativeFloat | None = None
+    """Cost per place and day (EUR)."""
 
     _schedule = field_validator("places")(_check_schedule)
     _routing = field_validator("routing")(_check_routing)
@@ -156,20 +192,34 @@ class InitialResidents(Model):
     """Residents at ``start``, their time already spent in place, and people already waiting."""
 
     occupancy: NonNegativeInt = 0
+    """Residents in place at ``start``."""
     elapsed: Duration | None = None
+    """Time they have already spent in place (days); their readiness counts from entry."""
     waiting: NonNegativeInt = 0
+    """People already on the waiting list at ``start`` (they are on the street)."""
 
 
 class _CapacityNode(Model):
     name: DisplayName
+    """Display names."""
     capacity: Schedule | None = None
+    """Places (a schedule by date). A cut below occupancy evicts nobody: no one is admitted
+    until occupancy falls below the new capacity."""
     initial: InitialResidents = InitialResidents()
+    """Residents and waiting list at ``start``."""
     eligibility: dict[str, bool] = {}
+    """Person attributes required to be referred or routed here, e.g. ``{female: true}``."""
     priority: list[str] = []
+    """Attributes that go first on the waiting list, in order (FIFO within a class)."""
     negative_exit_rate_per_year: NonNegativeFloat = 0.0
+    """Hazard of a negative exit while here, also while blocked waiting for the next place."""
     negative_routing: Routing = {}
+    """Where negative exits go: probabilities over exit nodes."""
     routing: Routing = {}
+    """Where people go once ready (or after their stay): places or exits. A full place
+    blocks them here until it has room (FIFO among the blocked)."""
     cost_per_place_day: NonNegativeFloat | None = None
+    """Cost per place and day (EUR), counted on capacity (on occupancy for a release node)."""
 
     _schedule = field_validator("capacity")(_check_schedule)
     _routing = field_validator("routing", "negative_routing")(_check_routing)
@@ -186,8 +236,11 @@ class AccommodationNode(_CapacityNode):
 
     kind: Literal["accommodation"]
     capacity: Schedule
+    """Places (a schedule by date); a cut evicts nobody."""
     readiness: Duration
+    """Time from entry until the resident is ready to move on (days)."""
     routing: Routing
+    """Where residents go once ready: places (blocking while full) or exits."""
 
 
 class DownstreamNode(_CapacityNode):
@@ -195,7 +248,10 @@ class DownstreamNode(_CapacityNode):
 
     kind: Literal["downstream"]
     stay: Duration | None = None
+    """Length of stay (days); required with a capacity, optional with a release rate."""
     releases_per_month: Schedule | None = None
+    """For saturated housing instead of a capacity: places freed for the pathway per month;
+    each admits the head of the waiting list, or is lost if no one waits."""
 
     _releases = field_validator("releases_per_month")(_check_schedule)
 
@@ -218,7 +274,9 @@ class ReturnToStreet(Model):
     """Part of an exit that comes back to the street as a new episode."""
 
     probability: Probability
+    """Probability of coming back to the street as a new episode."""
     after: Duration | None = None
+    """Delay before coming back (e.g. a prison stay); at once if absent."""
 
 
 class ExitNode(Model):
@@ -226,8 +284,11 @@ class ExitNode(Model):
 
     kind: Literal["exit"]
     name: DisplayName
+    """Display names."""
     positive: bool
+    """Whether this outcome counts as a positive exit."""
     return_to_street: ReturnToStreet | None = None
+    """Part of this outcome that comes back to the street later."""
 
 
 Node = Annotated[
@@ -250,18 +311,33 @@ class Observation(Model):
         "mean",
         "at",
     ]
+    """exits, entries, positive_share, mean_stay (node, from, to); share_stay_over,
+    share_street_time_over (node, on, days); mean (series, from, to); at (series, on)."""
     node: NodeId | None = None
+    """The node measured."""
     series: str | None = None
+    """The time series measured: street, occupancy.<node>, waiting.<node>, blocked.<node>,
+    capacity.<node>."""
     outcome: str | None = None
+    """Filter exits by outcome: positive, negative or an exit node id."""
     start: dt.date | None = Field(default=None, alias="from")
+    """First day of the window (included)."""
     end: dt.date | None = Field(default=None, alias="to")
+    """Last day of the window (included)."""
     on: dt.date | None = None
+    """The date of a snapshot (write it ``"on":`` in quotes: YAML 1.1 reads on as true)."""
     days: NonNegativeFloat | None = None
+    """Threshold in days for the share_* metrics."""
     target: float | None = None
+    """The value the model should reproduce."""
     tolerance: NonNegativeFloat | None = None
+    """Accepted distance from the target."""
     role: Literal["fit", "validate", "report"] = "report"
+    """fit: used by calibration; validate: reported beside it, never fitted; report: neither."""
     label: str | None = None
+    """Label for tables and charts."""
     source: str | None = None
+    """Where the target comes from (document and line)."""
 
     @model_validator(mode="after")
     def _fields_for_metric(self) -> Observation:
@@ -294,16 +370,27 @@ class Scenario(Model):
     """A resolved, validated scenario: what runs and what is recorded."""
 
     name: str
+    """Short name (defaults to the file name)."""
     title: DisplayName | None = None
+    """Title for reports."""
     description: str | None = None
+    """The question the scenario answers."""
     start: dt.date
+    """First simulated day."""
     end: dt.date
+    """End of the run (excluded: nothing happens at exactly ``end``)."""
     warmup: NonNegativeFloat | dt.date = 0.0
+    """Days (or a date) excluded from the KPIs; observations use their own windows."""
     attributes: dict[NodeId, Attribute] = {}
+    """Person attributes drawn once per person (e.g. female, court_order)."""
     nodes: dict[NodeId, Node]
+    """The pathway: exactly one street node, services, places and exits, by id."""
     observations: dict[str, Observation] = {}
+    """Named measurements, with targets for calibration and validation."""
     calibration: dict[str, Any] | None = None
+    """Free parameters for ``parcours calibrate`` (see the calibration docs)."""
     on_deadlock: Literal["error", "record"] = "error"
+    """What to do if places deadlock (all holders wait on each other for ever)."""
 
     @model_validator(mode="after")
     def _network(self) -> Scenario:
@@ -369,6 +456,10 @@ def network_problems(sc: Scenario) -> list[Problem]:
         problems.append((("end",), "must be after start"))
     if isinstance(sc.warmup, dt.date) and not sc.start <= sc.warmup < sc.end:
         problems.append((("warmup",), "a warm-up date must lie between start and end"))
+    elif sc.end > sc.start and sc.warmup_days >= sc.horizon:
+        problems.append(
+            (("warmup",), f"the warm-up must be shorter than the run ({sc.horizon:g} days)")
+        )
     streets = [k for k, n in sc.nodes.items() if isinstance(n, StreetNode)]
     if len(streets) != 1:
         problems.append((("nodes",), f"exactly one street node is needed (found {len(streets)})"))

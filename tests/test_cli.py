@@ -1,0 +1,110 @@
+"""The command line end to end on the shipped scenarios (click's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import main
+from tests.conftest import SCENARIOS
+
+SHIPPED = sorted(SCENARIOS.glob("*.yaml")) + sorted((SCENARIOS / "verification").glob("*.yaml"))
+
+
+def test_validate_accepts_every_shipped_scenario() -> None:
+    result = CliRunner().invoke(main, ["validate", *map(str, SHIPPED)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(SHIPPED)} scenario file(s) valid" in result.output
+
+
+def test_schema_is_json_with_the_node_kinds() -> None:
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    kinds = {"StreetNode", "OutreachNode", "RestSpaceNode", "AccommodationNode", "DownstreamNode"}
+    assert kinds <= set(schema["$defs"])
+
+
+@pytest.mark.parametrize("scenario", ["history-2019-2023.yaml", "etape2-610.yaml"])
+def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["run", str(SCENARIOS / scenario), "-n", "2", "--seed", "3", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    files = {p.name for p in out.iterdir()}
+    expected = {
+        "manifest.json",
+        "timeseries.parquet",
+        "episodes.parquet",
+        "kpis.csv",
+        "summary.csv",
+        "scenario.yaml",
+    }
+    assert expected <= files
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 3
+    assert manifest["replications"] == 2
+    assert len(manifest["scenarios"][0]["sha256"]) == 64
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert list(kpis["replication"]) == [0, 1]
+    assert any(c.startswith("obs.") for c in kpis.columns)
+    series = pd.read_parquet(out / "timeseries.parquet")
+    assert {"street", "occupancy.assore", "waiting.assore", "blocked.assore"} <= set(series.columns)
+    assert len(series) == 2 * series["day"].nunique()
+    assert "ASSORE" in result.output  # the table names nodes by their display name
+
+
+def test_run_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    mmc = str(SCENARIOS / "verification" / "mmc.yaml")
+    args = [
+        "run",
+        mmc,
+        "-n",
+        "1",
+        "--set",
+        "end=2001-01-01",
+        "--set",
+        "warmup=0",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "--force" in result.output
+    assert (out / "keep.txt").read_text() == "precious"
+    result = CliRunner().invoke(main, [*args, "--force"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "keep.txt").exists()
+    assert (out / "kpis.csv").exists()
+
+
+def test_set_override_is_recorded_in_the_resolved_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    mmc = str(SCENARIOS / "verification" / "mmc.yaml")
+    args = [
+        "run",
+        mmc,
+        "-n",
+        "1",
+        "--set",
+        "end=2001-01-01",
+        "--set",
+        "warmup=0",
+        "--set",
+        "nodes.queue.capacity=123",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    resolved = json.loads((out / "manifest.json").read_text())["scenarios"][0]["resolved"]
+    assert resolved["nodes"]["queue"]["capacity"] == 123
+    assert resolved["end"] == "2001-01-01"

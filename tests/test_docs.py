@@ -1,0 +1,20 @@
+"""Documentation that is generated must be current."""
+
+from __future__ import annotations
+
+from tests.conftest import ROOT
+
+from sim.reference import markdown
+
+
+def test_scenario_format_reference_is_current() -> None:
+    on_disk = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    assert on_disk == markdown(), "regenerate: parcours schema --markdown > docs/scenario-format.md"
+
+
+def test_every_schema_field_is_described() -> None:
+    text = markdown()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    undocumented = [r for r in rows if r.rstrip().endswith("|  |") and "`kind`" not in r]
+    assert rows
+    assert not undocumented, undocumented
