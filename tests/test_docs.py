@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import ROOT
-
 from sim.reference import markdown
+from tests.conftest import ROOT
 
 
 def test_scenario_format_reference_is_current() -> None:
