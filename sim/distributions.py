@@ -20,7 +20,11 @@ BLOCK = 512  # draws generated per numpy call; a pure function of the stream, so
 
 class _Spec(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
     @property

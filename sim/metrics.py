@@ -85,7 +85,7 @@ def observe(scenario: Scenario, record: RunRecord, ep: pd.DataFrame, obs: Observ
     """The value of one observation in one replication (NaN when undefined, e.g. no exits)."""
     win = _Window(scenario, record.horizon)
     metric = obs.metric
-    if metric in ("exits", "entries", "positive_share", "mean_stay"):
+    if metric in ("exits", "entries", "positive_share", "mean_stay", "turnover_time"):
         assert obs.node is not None
         a, b = win.span(obs)
         if metric == "entries":
@@ -98,6 +98,9 @@ def observe(scenario: Scenario, record: RunRecord, ep: pd.DataFrame, obs: Observ
         rows = _outcome_filter(rows, obs.outcome)
         if metric == "exits":
             return float(len(rows))
+        if metric == "turnover_time":  # Little's law: occupancy / exit rate, as the audit did
+            occupancy = record.series[f"occupancy.{obs.node}"].mean(a, b)
+            return occupancy * (b - a) / len(rows) if len(rows) else math.nan
         return float((rows["exit"] - rows["entry"]).mean()) if len(rows) else math.nan
     if metric in ("share_stay_over", "share_street_time_over"):
         assert obs.node is not None and obs.on is not None and obs.days is not None

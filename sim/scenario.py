@@ -41,6 +41,7 @@ class Model(BaseModel):
         strict=True,
         populate_by_name=True,
         use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
 
@@ -307,11 +308,12 @@ class Observation(Model):
         "positive_share",
         "share_stay_over",
         "mean_stay",
+        "turnover_time",
         "share_street_time_over",
         "mean",
         "at",
     ]
-    """exits, entries, positive_share, mean_stay (node, from, to); share_stay_over,
+    """exits, entries, positive_share, mean_stay, turnover_time (node, from, to); share_stay_over,
     share_street_time_over (node, on, days); mean (series, from, to); at (series, on)."""
     node: NodeId | None = None
     """The node measured."""
@@ -346,6 +348,7 @@ class Observation(Model):
             "entries": ("node", "start", "end"),
             "positive_share": ("node", "start", "end"),
             "mean_stay": ("node", "start", "end"),
+            "turnover_time": ("node", "start", "end"),
             "share_stay_over": ("node", "on", "days"),
             "share_street_time_over": ("node", "on", "days"),
             "mean": ("series", "start", "end"),
@@ -361,8 +364,8 @@ class Observation(Model):
             raise ValueError("'to' must not be before 'from'")
         if self.role in ("fit", "validate") and self.target is None:
             raise ValueError(f"role '{self.role}' needs a target")
-        if self.outcome is not None and self.metric not in ("exits", "mean_stay"):
-            raise ValueError("'outcome' applies to exits and mean_stay only")
+        if self.outcome is not None and self.metric not in ("exits", "mean_stay", "turnover_time"):
+            raise ValueError("'outcome' applies to exits, mean_stay and turnover_time only")
         return self
 
 
@@ -502,28 +505,75 @@ def _node_problems(sc: Scenario, node_id: str, node: Any) -> list[Problem]:
             elif target == node_id:
                 problems.append((where, "a node cannot route to itself"))
             elif not isinstance(sc.nodes[target], kinds):
-                problems.append((where, f"cannot route to a {sc.nodes[target].kind} node here"))
-        if routing and all(
-            getattr(sc.nodes.get(t), "eligibility", {}) for t in routing if t in sc.nodes
-        ):
+                kind = sc.nodes[target].kind
+                problems.append((where, f"cannot route to {_article(kind)} {kind} node here"))
+        known = [t for t in routing if t in sc.nodes]
+        if known and all(getattr(sc.nodes[t], "eligibility", {}) for t in known):
             problems.append(
                 ((*here, field), "at least one target must be open to everyone (no eligibility)")
             )
+    if isinstance(node, (OutreachNode, RestSpaceNode, AccommodationNode)) and not node.routing:
+        problems.append(((*here, "routing"), "needs at least one target"))
     for field in ("eligibility", "priority"):
         for attr in getattr(node, field, []):
             if attr not in sc.attributes:
                 problems.append(
                     (
-                        (*here, field),
+                        (*here, field, attr),
                         f"unknown person attribute '{attr}'{_suggest(attr, sc.attributes)}",
                     )
                 )
+    priority = getattr(node, "priority", [])
+    if len(set(priority)) != len(priority):
+        problems.append(((*here, "priority"), "an attribute is listed twice"))
+    for field in ("capacity", "places"):
+        sched = getattr(node, field, None)
+        if sched is None:
+            continue
+        values = [st.value for st in sched] if isinstance(sched, list) else [sched]
+        if any(v != int(v) for v in values):
+            problems.append(((*here, field), "places must be whole numbers"))
+    initial = getattr(node, "initial", None)
+    capacity = getattr(node, "capacity", None)
+    if isinstance(initial, InitialResidents) and capacity is not None:
+        at_start = (
+            [st.value for st in capacity if st.start <= sc.start][-1:]
+            if isinstance(capacity, list)
+            else [capacity]
+        )
+        if at_start and initial.occupancy > at_start[0]:
+            problems.append(
+                (
+                    (*here, "initial", "occupancy"),
+                    f"{initial.occupancy} residents exceed the {at_start[0]:g} places at start",
+                )
+            )
     return problems
+
+
+_NODE_METRICS: dict[str, tuple[type, ...]] = {
+    "exits": (StreetNode, AccommodationNode, DownstreamNode),
+    "entries": (StreetNode, AccommodationNode, DownstreamNode),
+    "positive_share": (StreetNode, AccommodationNode, DownstreamNode),
+    "mean_stay": (StreetNode, AccommodationNode, DownstreamNode),
+    "turnover_time": (AccommodationNode, DownstreamNode),
+    "share_stay_over": (StreetNode, AccommodationNode, DownstreamNode),
+    "share_street_time_over": (AccommodationNode, DownstreamNode),
+}
 
 
 def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Problem]:
     here = ("observations", name)
     problems: list[Problem] = []
+    node = sc.nodes.get(obs.node or "")
+    kinds = _NODE_METRICS.get(obs.metric)
+    if node is not None and kinds is not None and not isinstance(node, kinds):
+        problems.append(
+            (
+                (*here, "node"),
+                f"metric '{obs.metric}' does not apply to {_article(node.kind)} {node.kind} node",
+            )
+        )
     if obs.node is not None and obs.node not in sc.nodes:
         problems.append(
             ((*here, "node"), f"unknown node '{obs.node}'{_suggest(obs.node, sc.nodes)}")
@@ -542,6 +592,10 @@ def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Pro
         if day is not None and not sc.start <= day <= sc.end:
             problems.append(((*here, label), f"{day} lies outside the scenario dates"))
     return problems
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _suggest(word: str, choices: Any) -> str:
