@@ -102,6 +102,19 @@ def main() -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table.")
+@click.option(
+    "--parameters",
+    "parameters_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Parameter sets to propagate (a calibration's posterior.parquet).",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many parameter sets of --parameters to use (each replicated -n times).",
+)
 def run(
     scenario: Path,
     replications: int,
@@ -111,8 +124,13 @@ def run(
     workers: int,
     force: bool,
     quiet: bool,
+    parameters_file: Path | None,
+    draws: int | None,
 ) -> None:
-    """Run SCENARIO's replications and write a run folder."""
+    """Run SCENARIO's replications and write a run folder.
+
+    With --parameters posterior.parquet --draws K, K parameter sets are each replicated N
+    times, so the confidence intervals include parameter uncertainty."""
     from sim.display import run_table
     from sim.results import default_out, summary_with_targets, write_run
     from sim.runner import run as run_replications
@@ -122,9 +140,27 @@ def run(
         target = out or default_out(sc.name)
         if target.exists() and not force:
             raise OutputExistsError(f"{target} exists; use --force to replace it")
-        with progress_bar(replications, f"{sc.name}", quiet) as advance:
-            result = run_replications(sc, replications, seed, workers, progress=advance)
-        write_run(result, target, force)
+        sets, spec, extra = None, None, {}
+        if parameters_file is not None:
+            from sim.parameters import draws as read_draws
+
+            try:
+                sets, spec = read_draws(parameters_file, draws or 10)
+            except (OSError, ValueError) as err:
+                raise click.BadParameter(str(err), param_hint="--parameters") from None
+            extra = {"parameters": str(parameters_file), "draws": len(sets)}
+        total = replications * (len(sets) if sets else 1)
+        with progress_bar(total, f"{sc.name}", quiet) as advance:
+            result = run_replications(
+                sc,
+                replications,
+                seed,
+                workers,
+                progress=advance,
+                parameter_sets=sets,
+                parameter_spec=spec,
+            )
+        write_run(result, target, force, extra)
     if not quiet:
         title = f"{sc.name}: {replications} replications, seed {seed} ({result.seconds:.1f} s)"
         _console().print(run_table(sc, summary_with_targets(result), title))
@@ -192,7 +228,7 @@ def _add_feature_commands() -> None:
             main.add_command(command)
 
 
-FEATURE_MODULES: tuple[str, ...] = ()
+FEATURE_MODULES: tuple[str, ...] = ("sim.cli_calibrate",)
 _add_feature_commands()
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import functools
+import json
 import os
 import re
 import types
@@ -503,6 +504,22 @@ def validate_data(
         return Scenario.model_validate(doc.data)
     except ValidationError as err:
         raise ScenarioError(_problems(err, doc, display or {})) from None
+
+
+def load_located(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], tuple[str, int]]]:
+    """Merged raw data of a scenario file and, for each dotted path, the (file, line) that
+    wrote it (for documentation generated from the files)."""
+    p = Path(path)
+    doc = _load_chain(p.resolve(), (p.resolve(),))
+    return dict(doc.data), dict(doc.where)
+
+
+def validate_json_data(data: dict[str, Any], origin: str = "<scenario>") -> Scenario:
+    """Validate JSON-shaped data (dates as ISO text, e.g. a dumped scenario) into a Scenario."""
+    try:
+        return Scenario.model_validate_json(json.dumps(data))
+    except ValidationError as err:
+        raise ScenarioError(_problems(err, _Document(data, {}), {"<scenario>": origin})) from None
 
 
 # --- turning pydantic errors into problems ------------------------------------------------------

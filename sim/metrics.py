@@ -56,10 +56,11 @@ class _Window:
         self.horizon = horizon
 
     def span(self, obs: Observation) -> tuple[float, float]:
+        """The window in days; ``b`` is NaN when the window runs past the end of the run."""
         assert obs.start is not None and obs.end is not None
         a = max(0.0, self.sc.day(obs.start))
-        b = min(self.horizon, self.sc.day(obs.end) + 1.0)
-        return a, b
+        b = self.sc.day(obs.end) + 1.0
+        return a, (b if b <= self.horizon else math.nan)
 
 
 def _exits(ep: pd.DataFrame, node: str, a: float, b: float) -> pd.DataFrame:
@@ -85,6 +86,10 @@ def observe(scenario: Scenario, record: RunRecord, ep: pd.DataFrame, obs: Observ
     """The value of one observation in one replication (NaN when undefined, e.g. no exits)."""
     win = _Window(scenario, record.horizon)
     metric = obs.metric
+    if obs.on is not None and scenario.day(obs.on) >= record.horizon:
+        return math.nan
+    if obs.end is not None and math.isnan(win.span(obs)[1]):
+        return math.nan
     if metric in ("exits", "entries", "positive_share", "mean_stay", "turnover_time"):
         assert obs.node is not None
         a, b = win.span(obs)

@@ -19,6 +19,8 @@ ORDER = (
     "ReturnToStreet",
     "Attribute",
     "Observation",
+    "Calibration",
+    "FreeParameter",
     "Step",
     "DisplayName",
 )

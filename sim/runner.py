@@ -6,14 +6,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
 from sim.metrics import daily_frame, episodes_frame, replication_kpis, summarise
 from sim.model import run_once
-from sim.scenario import Scenario
+from sim.scenario import FreeParameter, Scenario
 
 DEFAULT_SEED = 20190527  # the plan's signature date; any integer works
 
@@ -23,6 +23,7 @@ class ReplicationResult:
     """What one replication returns to the runner (small, picklable)."""
 
     replication: int
+    draw: int | None
     kpis: dict[str, float]
     timeseries: pd.DataFrame | None
     episodes: pd.DataFrame | None
@@ -58,6 +59,7 @@ def replicate(
     seed: int,
     keep_timeseries: bool = True,
     keep_episodes: bool = True,
+    draw: int | None = None,
 ) -> ReplicationResult:
     """Run one replication and reduce it to KPIs (and optionally its frames)."""
     started = time.perf_counter()
@@ -69,6 +71,7 @@ def replicate(
         ep.insert(0, "replication", replication)
     return ReplicationResult(
         replication,
+        draw,
         values,
         series,
         ep if keep_episodes else None,
@@ -77,11 +80,12 @@ def replicate(
     )
 
 
-def _replicate_many(
-    args: tuple[Scenario, Sequence[int], int, bool, bool],
-) -> list[ReplicationResult]:
-    scenario, reps, seed, keep_ts, keep_ep = args
-    return [replicate(scenario, r, seed, keep_ts, keep_ep) for r in reps]
+Job = tuple[Scenario, int, int | None]  # scenario, replication, parameter draw
+
+
+def _replicate_many(args: tuple[Sequence[Job], int, bool, bool]) -> list[ReplicationResult]:
+    jobs, seed, keep_ts, keep_ep = args
+    return [replicate(sc, r, seed, keep_ts, keep_ep, d) for sc, r, d in jobs]
 
 
 def default_workers() -> int:
@@ -97,8 +101,15 @@ def run(
     keep_timeseries: bool = True,
     keep_episodes: bool = True,
     progress: Callable[[int], None] | None = None,
+    parameter_sets: Sequence[Mapping[str, float]] | None = None,
+    parameter_spec: Mapping[str, FreeParameter] | None = None,
 ) -> RunResult:
     """Run ``replications`` replications of ``scenario``; same numbers whatever ``workers``.
+
+    With ``parameter_sets`` (e.g. draws from a calibration posterior), each set is applied to
+    the scenario and replicated ``replications`` times: draw ``d``'s replication ``r`` runs as
+    replication ``d * replications + r``, so two scenarios given the same draws and seed share
+    both the parameters and the random numbers.
 
     >>> from sim import load_scenario, run                      # doctest: +SKIP
     >>> result = run(load_scenario("scenarios/etape2-610.yaml"), replications=5)
@@ -107,25 +118,35 @@ def run(
     if replications < 1:
         raise ValueError("replications must be at least 1")
     started = time.perf_counter()
-    reps = list(range(replications))
+    jobs: list[Job]
+    if parameter_sets:
+        from sim.parameters import apply
+
+        variants = [apply(scenario, values, parameter_spec) for values in parameter_sets]
+        jobs = [
+            (sc, d * replications + r, d)
+            for d, sc in enumerate(variants)
+            for r in range(replications)
+        ]
+    else:
+        jobs = [(scenario, r, None) for r in range(replications)]
     results: list[ReplicationResult] = []
-    if workers <= 1 or replications == 1:
-        for r in reps:
-            results.append(replicate(scenario, r, seed, keep_timeseries, keep_episodes))
+    if workers <= 1 or len(jobs) == 1:
+        for job in jobs:
+            results.extend(_replicate_many(([job], seed, keep_timeseries, keep_episodes)))
             if progress:
                 progress(1)
     else:
-        chunks = _chunks(reps, workers)
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            jobs = [(scenario, c, seed, keep_timeseries, keep_episodes) for c in chunks]
-            for batch in pool.map(_replicate_many, jobs):
+            tasks = [(c, seed, keep_timeseries, keep_episodes) for c in _chunks(jobs, workers)]
+            for batch in pool.map(_replicate_many, tasks):
                 results.extend(batch)
                 if progress:
                     progress(len(batch))
     return collect(scenario, seed, results, time.perf_counter() - started)
 
 
-def _chunks(items: list[int], workers: int) -> list[list[int]]:
+def _chunks(items: list[Job], workers: int) -> list[list[Job]]:
     """Split into about four chunks per worker, keeping order."""
     size = max(1, len(items) // (workers * 4))
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -136,7 +157,12 @@ def collect(
 ) -> RunResult:
     """Assemble replication results (in replication order) into a :class:`RunResult`."""
     ordered = sorted(results, key=lambda r: r.replication)
-    table = pd.DataFrame([{"replication": r.replication, **r.kpis} for r in ordered])
+    table = pd.DataFrame(
+        [
+            {"replication": r.replication, **({} if r.draw is None else {"draw": r.draw}), **r.kpis}
+            for r in ordered
+        ]
+    )
     series = [r.timeseries for r in ordered if r.timeseries is not None]
     episodes = [r.episodes for r in ordered if r.episodes is not None]
     return RunResult(

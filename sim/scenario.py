@@ -325,7 +325,8 @@ class Observation(Model):
     start: dt.date | None = Field(default=None, alias="from")
     """First day of the window (included)."""
     end: dt.date | None = Field(default=None, alias="to")
-    """Last day of the window (included)."""
+    """Last day of the window (included). A window or date beyond ``end`` gives NaN (not
+    computed), so a scenario can be run shorter than its observations."""
     on: dt.date | None = None
     """The date of a snapshot (write it ``"on":`` in quotes: YAML 1.1 reads on as true)."""
     days: NonNegativeFloat | None = None
@@ -369,6 +370,48 @@ class Observation(Model):
         return self
 
 
+class FreeParameter(Model):
+    """A parameter calibration may change: a dotted path into the scenario and its bounds."""
+
+    path: str | list[str]
+    """Dotted path of a number in the scenario, e.g. ``nodes.assore.readiness.mean``; a list
+    ties several numbers to one value."""
+    lower: float
+    """Lower bound."""
+    upper: float
+    """Upper bound."""
+    prior: Literal["uniform", "loguniform"] = "uniform"
+    """Prior over the bounds (also the space the search explores)."""
+    rescale_siblings: bool = False
+    """For a routing probability: scale the other entries of the same routing so it sums to 1."""
+    source: str | None = None
+    """Where the bounds come from (document and line, or ``assumption:``)."""
+
+    @property
+    def paths(self) -> list[str]:
+        """The dotted paths this parameter sets."""
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FreeParameter:
+        if self.upper <= self.lower:
+            raise ValueError("upper must be above lower")
+        if self.prior == "loguniform" and self.lower <= 0:
+            raise ValueError("a loguniform prior needs a positive lower bound")
+        return self
+
+
+class Calibration(Model):
+    """What ``parcours calibrate`` fits: free parameters and default effort."""
+
+    parameters: Annotated[dict[str, FreeParameter], Field(min_length=1)]
+    """Free parameters by name."""
+    replications: Annotated[int, Field(ge=1)] = 8
+    """Replications per evaluation (the same seeds at every evaluation)."""
+    budget: Annotated[int, Field(ge=4)] = 160
+    """Evaluations in all: a space-filling design, then a local search from the best points."""
+
+
 class Scenario(Model):
     """A resolved, validated scenario: what runs and what is recorded."""
 
@@ -390,8 +433,8 @@ class Scenario(Model):
     """The pathway: exactly one street node, services, places and exits, by id."""
     observations: dict[str, Observation] = {}
     """Named measurements, with targets for calibration and validation."""
-    calibration: dict[str, Any] | None = None
-    """Free parameters for ``parcours calibrate`` (see the calibration docs)."""
+    calibration: Calibration | None = None
+    """Free parameters for ``parcours calibrate`` (see docs/calibration.md)."""
     on_deadlock: Literal["error", "record"] = "error"
     """What to do if places deadlock (all holders wait on each other for ever)."""
 
@@ -589,8 +632,8 @@ def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Pro
         problems.append(((*here, "outcome"), "use positive, negative or an exit node id"))
     for field, label in (("start", "from"), ("end", "to"), ("on", "on")):
         day = getattr(obs, field)
-        if day is not None and not sc.start <= day <= sc.end:
-            problems.append(((*here, label), f"{day} lies outside the scenario dates"))
+        if day is not None and day < sc.start:  # after `end` is allowed: the value is NaN
+            problems.append(((*here, label), f"{day} is before the scenario start ({sc.start})"))
     return problems
 
 

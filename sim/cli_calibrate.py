@@ -1,0 +1,212 @@
+"""Commands for researchers: ``calibrate``, ``replications`` and ``welch``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sim.cli import progress_bar, user_errors
+from sim.loading import load_scenario
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-n",
+    "--replications",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Replications per evaluation (default: the scenario's calibration block).",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=4),
+    default=None,
+    help="Evaluations in all (default: the scenario's calibration block).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default results/calibrate-<scenario>).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores)."
+)
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
+@click.option("--resume", is_flag=True, help="Continue an interrupted calibration into --out.")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+def calibrate(
+    scenario: Path,
+    replications: int | None,
+    seed: int,
+    budget: int | None,
+    out: Path | None,
+    workers: int | None,
+    overrides: tuple[str, ...],
+    resume: bool,
+    force: bool,
+) -> None:
+    """Fit SCENARIO's calibration parameters to its fit targets; report validation figures."""
+    from sim.calibrate import Evaluation
+    from sim.calibration_output import run_calibration
+    from sim.runner import default_workers
+
+    with user_errors():
+        sc = load_scenario(scenario, overrides)
+        if sc.calibration is None:
+            raise click.UsageError(f"{scenario} has no calibration block")
+        total = budget or sc.calibration.budget
+        target = out or Path("results") / f"calibrate-{sc.name}"
+        best = math.inf
+        columns = (
+            TextColumn("calibrating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best distance {task.fields[best]}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("calibrate", total=total, best="–")
+
+            def advance(evaluation: Evaluation) -> None:
+                nonlocal best
+                best = min(best, evaluation.distance)
+                bar.update(task, advance=1, best=f"{best:.3f}")
+
+            try:
+                folder, result, check = run_calibration(
+                    scenario,
+                    target,
+                    replications,
+                    seed,
+                    budget,
+                    workers or default_workers(),
+                    resume,
+                    force,
+                    overrides,
+                    advance,
+                )
+            except KeyboardInterrupt:
+                click.echo(
+                    "interrupted: evaluations so far are kept; "
+                    f"continue with --resume --out {target}",
+                    err=True,
+                )
+                raise SystemExit(130) from None
+    from sim.calibration_output import targets_table
+
+    table = Table(
+        title=f"{sc.name}: calibrated in {result.seconds / 60:.1f} min "
+        f"({len(result.evaluations)} evaluations)",
+        title_justify="left",
+    )
+    for column in ("target", "role", "audit", "model", "± 95% CI", ""):
+        table.add_column(column, justify="left" if column in ("target", "role") else "right")
+    for _, row in targets_table(check).iterrows():
+        table.add_row(
+            str(row["label"]),
+            str(row["role"]),
+            f"{row['target']:.4g}",
+            f"{row['mean']:.4g}",
+            f"{row['ci95']:.2g}",
+            "–" if row["met"] is None else "[green]✓[/]" if row["met"] else "[red]✗[/]",
+        )
+    Console().print(table)
+    for _, row in result.identification.iterrows():
+        click.echo(
+            f"{row['parameter']}: {result.best.values[row['parameter']]:.4g} ({row['verdict']})"
+        )
+    click.echo(f"results: {folder}")
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kpi", required=True, help="KPI column, e.g. street.mean or obs.<name>.")
+@click.option(
+    "--precision",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="Relative 95% CI half-width wanted.",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--max", "maximum", type=click.IntRange(min=2), default=200, show_default=True)
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
+def replications(
+    scenario: Path, kpi: str, precision: float, seed: int, maximum: int, overrides: tuple[str, ...]
+) -> None:
+    """Replications needed for KPI's 95% CI to be within PRECISION of its mean."""
+    from sim.replications import replications_needed
+
+    with user_errors():
+        sc = load_scenario(scenario, overrides)
+        with progress_bar(maximum, "replications", False) as advance:
+            try:
+                count = replications_needed(
+                    sc, kpi, precision, seed, maximum=maximum, progress=advance
+                )
+            except KeyError as err:
+                raise click.BadParameter(str(err), param_hint="--kpi") from None
+    last = count.table.iloc[-1]
+    click.echo(count.table.tail(10).to_string(index=False))
+    if count.needed is None:
+        click.echo(
+            f"{kpi}: not within {precision:.1%} after {maximum} replications "
+            f"(relative half-width {last['relative']:.1%})"
+        )
+    else:
+        click.echo(
+            f"{kpi}: {count.needed} replications give a 95% CI within {precision:.1%} "
+            f"of the mean ({last['mean']:.4g} ± {last['ci95']:.3g})"
+        )
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--series", default="street", show_default=True)
+@click.option("--window", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("-n", "--replications", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("welch.png"),
+    show_default=True,
+)
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
+@click.option("--force", is_flag=True)
+def welch(
+    scenario: Path,
+    series: str,
+    window: int,
+    replications: int,
+    seed: int,
+    out: Path,
+    overrides: tuple[str, ...],
+    force: bool,
+) -> None:
+    """Welch plot of a series (moving average across replications) to choose a warm-up."""
+    from sim.replications import welch_figure
+    from sim.results import OutputExistsError
+    from sim.runner import default_workers, run
+
+    with user_errors():
+        if out.exists() and not force:
+            raise OutputExistsError(f"{out} exists; use --force to replace it")
+        sc = load_scenario(scenario, overrides)
+        if series not in sc.series_names():
+            raise click.BadParameter(f"unknown series '{series}'", param_hint="--series")
+        result = run(sc, replications, seed, workers=default_workers(), keep_episodes=False)
+        fig = welch_figure(result.timeseries, series, window)
+        fig.savefig(out, dpi=150)
+    click.echo(f"written: {out}")
+
+
+COMMANDS = [calibrate, replications, welch]

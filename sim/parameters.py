@@ -1,0 +1,113 @@
+"""Setting numbers of a resolved scenario by dotted path (calibration, posterior draws)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.loading import ScenarioError, validate_json_data
+from sim.scenario import FreeParameter, Scenario
+
+PARAMETERS_KEY = b"parcours.parameters"
+
+
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario as plain data (dates as ISO strings), ready to edit and re-validate."""
+    data: dict[str, Any] = json.loads(
+        json.dumps(scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
+    )
+    return data
+
+
+def set_path(data: dict[str, Any], path: str, value: float, rescale_siblings: bool = False) -> None:
+    """Set the number at ``path``; optionally rescale the other entries of its mapping so
+    they keep summing to what they summed to before (routing probabilities)."""
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in path.split(".")]
+    container: Any = data
+    for part in parts[:-1]:
+        container = container[part]
+    key = parts[-1]
+    if isinstance(container, list):
+        assert isinstance(key, int)
+        container[key] = value
+        return
+    if key not in container:
+        raise KeyError(path)
+    if rescale_siblings:
+        total = sum(float(v) for v in container.values())
+        others = {k: float(v) for k, v in container.items() if k != key}
+        rest = sum(others.values())
+        for k, v in others.items():
+            container[k] = (total - value) * v / rest if rest > 0 else 0.0
+    container[key] = value
+
+
+def apply(
+    scenario: Scenario,
+    values: Mapping[str, float],
+    spec: Mapping[str, FreeParameter] | None = None,
+) -> Scenario:
+    """A copy of ``scenario`` with parameter values set (by name through ``spec``, or by path).
+
+    >>> apply(sc, {"nodes.assore.readiness.mean": 300.0})                  # doctest: +SKIP
+    """
+    data = scenario_data(scenario)
+    for name, value in values.items():
+        parameter = spec.get(name) if spec is not None else None
+        paths = parameter.paths if parameter is not None else [name]
+        rescale = parameter.rescale_siblings if parameter is not None else False
+        for path in paths:
+            try:
+                set_path(data, path, float(value), rescale)
+            except (KeyError, IndexError, TypeError) as err:
+                raise _bad_path(path) from err
+    return validate_json_data(data, "<parameters>")
+
+
+def _bad_path(path: str) -> ScenarioError:
+    from sim.loading import Problem
+
+    return ScenarioError([Problem("<parameters>", 0, path, "no such number in the scenario")])
+
+
+def write_parameter_sets(
+    frame: pd.DataFrame, spec: Mapping[str, FreeParameter], path: Path
+) -> None:
+    """Save parameter sets (one row each, a column per parameter name) with their paths."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[PARAMETERS_KEY] = json.dumps(
+        {name: p.model_dump(mode="json") for name, p in spec.items()}
+    ).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def read_parameter_sets(path: Path | str) -> tuple[pd.DataFrame, dict[str, FreeParameter]]:
+    """Load parameter sets saved by :func:`write_parameter_sets`."""
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(PARAMETERS_KEY)
+    if raw is None:
+        raise ValueError(f"{path}: not a parcours parameter file (no parameter metadata)")
+    spec = {
+        name: FreeParameter.model_validate_json(json.dumps(p))
+        for name, p in json.loads(raw).items()
+    }
+    return table.to_pandas(), spec
+
+
+def draws(path: Path | str, count: int) -> tuple[list[dict[str, float]], dict[str, FreeParameter]]:
+    """The first ``count`` parameter sets of a posterior file (its rows are in a fixed,
+    shuffled order, so the first ``count`` are a random subsample and every scenario compared
+    gets the same draws)."""
+    frame, spec = read_parameter_sets(path)
+    if count > len(frame):
+        raise ValueError(f"{path} holds {len(frame)} parameter sets; asked for {count}")
+    rows = frame[list(spec)].head(count)
+    sets = [{str(k): float(v) for k, v in row.items()} for _, row in rows.iterrows()]
+    return sets, spec
