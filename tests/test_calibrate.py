@@ -143,7 +143,8 @@ def test_calibrate_command_writes_every_output(tmp_path: Path) -> None:
     assert calibrated.nodes["street"].arrivals_per_year == pytest.approx(fitted["arrivals"])
     assert "# calibrated: arrivals" in (out / "calibrated.yaml").read_text()
     again = CliRunner().invoke(main, ["calibrate", str(path), "--budget", "12", "--out", str(out)])
-    assert again.exit_code == 2 and "--force" in again.output
+    assert again.exit_code == 2
+    assert "--force" in again.output
 
 
 def test_posterior_draws_propagate_parameter_uncertainty(tmp_path: Path) -> None:
