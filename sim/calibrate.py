@@ -3,9 +3,12 @@
 The search is deterministic for a given seed:
 
 1. a scrambled Sobol design over the prior box (uniform, or uniform in log for ``loguniform``
-   parameters): it explores, and it doubles as an approximate-Bayesian-computation rejection
-   sample (the design points whose every fit target lies within its tolerance are accepted);
-2. Nelder-Mead (with bounds) from the best design points, refining the fit.
+   parameters), exploring;
+2. Nelder-Mead (with bounds) from the best design points, refining the fit;
+3. an approximate-Bayesian-computation rejection sample: a second, larger Sobol sample from
+   the prior with fewer replications per point; the points whose every fit target lies within
+   its tolerance are accepted. Their spread says which parameters the targets identify, and
+   they are the posterior that ``run --parameters`` propagates.
 
 Every evaluation runs the same replications with the same seeds (common random numbers), so
 the objective is a smooth-enough function of the parameters. The distance is the root mean
@@ -22,6 +25,7 @@ import dataclasses
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
@@ -46,6 +50,7 @@ class Evaluation:
 
     index: int
     stage: str
+    replications: int
     unit: tuple[float, ...]
     values: dict[str, float]
     means: dict[str, float]
@@ -131,36 +136,41 @@ class Calibrator:
         self.replications = replications
         self.seed = seed
         self.executor = executor
-        self.cache = {self._key(e.unit): e for e in known}
+        self.cache = {self._key(e.unit, e.replications): e for e in known}
         self.evaluations: list[Evaluation] = []
         self.on_evaluation = on_evaluation
         self.targeted = {n: o for n, o in scenario.observations.items() if o.target is not None}
 
     @staticmethod
-    def _key(unit: Sequence[float]) -> tuple[float, ...]:
-        return tuple(round(float(u), 12) for u in unit)
+    def _key(unit: Sequence[float], replications: int) -> tuple[float, ...]:
+        return (*(round(float(u), 12) for u in unit), float(replications))
 
     def scenario_at(self, values: dict[str, float]) -> Scenario:
         return apply(self.scenario, values, self.space.parameters)
 
-    def evaluate(self, units: Sequence[Sequence[float]], stage: str) -> list[Evaluation]:
+    def evaluate(
+        self, units: Sequence[Sequence[float]], stage: str, replications: int | None = None
+    ) -> list[Evaluation]:
         """Evaluate points of the unit cube (cached ones are not simulated again)."""
-        todo = list(dict.fromkeys(self._key(u) for u in units if self._key(u) not in self.cache))
+        n = replications or self.replications
+        keys = [self._key(u, n) for u in units]
+        todo = [k[:-1] for k in dict.fromkeys(k for k in keys if k not in self.cache)]
         scenarios = [self.scenario_at(self.space.values(u)) for u in todo]
-        reps = range(self.replications)
+        reps = range(n)
         if self.executor is not None and len(todo) * self.replications > 1:
             futures = [
                 [self.executor.submit(_observations, sc, r, self.seed) for r in reps]
                 for sc in scenarios
             ]
             for u, pending in zip(todo, futures, strict=True):  # stored in order, as they finish
-                self._store(u, stage, self._means([f.result() for f in pending]))
+                self._store(u, stage, n, self._means([f.result() for f in pending]))
         else:
             for u, sc in zip(todo, scenarios, strict=True):
-                self._store(u, stage, self._means([_observations(sc, r, self.seed) for r in reps]))
+                means = self._means([_observations(sc, r, self.seed) for r in reps])
+                self._store(u, stage, n, means)
         out = []
-        for point in units:
-            evaluation = self.cache[self._key(point)]
+        for key in keys:
+            evaluation = self.cache[key]
             if evaluation not in self.evaluations:
                 self.evaluations.append(evaluation)
             out.append(evaluation)
@@ -170,16 +180,19 @@ class Calibrator:
     def _means(chunk: list[dict[str, float]]) -> dict[str, float]:
         return {k: _nanmean([c[k] for c in chunk]) for k in chunk[0]}
 
-    def _store(self, unit: Sequence[float], stage: str, means: dict[str, float]) -> None:
+    def _store(
+        self, unit: Sequence[float], stage: str, replications: int, means: dict[str, float]
+    ) -> None:
         evaluation = Evaluation(
             index=len(self.cache),
             stage=stage,
-            unit=self._key(unit),
+            replications=replications,
+            unit=tuple(round(float(u), 12) for u in unit),
             values=self.space.values(unit),
             means=means,
             distance=fit_distance(means, self.targeted),
         )
-        self.cache[evaluation.unit] = evaluation
+        self.cache[(*evaluation.unit, float(replications))] = evaluation
         if self.on_evaluation is not None:
             self.on_evaluation(evaluation)
 
@@ -206,7 +219,12 @@ def evaluations_frame(evaluations: Iterable[Evaluation]) -> pd.DataFrame:
     """One row per evaluation: index, stage, parameter values, observation means, distance."""
     rows = []
     for e in evaluations:
-        row: dict[str, Any] = {"index": e.index, "stage": e.stage, "distance": e.distance}
+        row: dict[str, Any] = {
+            "index": e.index,
+            "stage": e.stage,
+            "replications": e.replications,
+            "distance": e.distance,
+        }
         row.update({f"u.{i}": u for i, u in enumerate(e.unit)})
         row.update(e.values)
         row.update({f"obs.{k}": v for k, v in e.means.items()})
@@ -224,6 +242,7 @@ def evaluations_from_frame(frame: pd.DataFrame, names: list[str]) -> list[Evalua
             Evaluation(
                 index=int(row["index"]),
                 stage=str(row["stage"]),
+                replications=int(row["replications"]),
                 unit=unit,
                 values={n: float(row[n]) for n in names},
                 means=means,
@@ -277,9 +296,12 @@ def calibrate(
                 continue
             used = _nelder_mead(cal, start.unit, share)
             remaining -= used
-        best = min(cal.evaluations, key=lambda e: e.distance)
-        accepted = [e for e in design_evals if within_tolerance(e.means, cal.targeted)]
-        identification = identify(cal.space, accepted, n_design)
+        best = min((e for e in cal.evaluations if e.stage != "abc"), key=lambda e: e.distance)
+        abc = qmc.Sobol(d=dims, scramble=True, seed=np.random.default_rng([seed, 1]))
+        sample = [tuple(u) for u in abc.random(spec.abc_samples)] if spec.abc_samples else []
+        abc_evals = cal.evaluate(sample, "abc", spec.abc_replications) if sample else []
+        accepted = [e for e in abc_evals if within_tolerance(e.means, cal.targeted)]
+        identification = identify(cal.space, accepted, len(sample))
         calibrated = cal.scenario_at(best.values)
     finally:
         if pool is not None:
@@ -369,9 +391,21 @@ def correlations(space: ParameterSpace, accepted: Sequence[Evaluation]) -> pd.Da
     if len(accepted) < 5:
         return pd.DataFrame()
     units = np.array([e.unit for e in accepted])
-    rho = stats.spearmanr(units).statistic if units.shape[1] > 1 else np.ones((1, 1))
-    rho = np.atleast_2d(rho)
-    return pd.DataFrame(rho, index=space.names, columns=space.names)
+    dims = units.shape[1]
+    with warnings.catch_warnings():  # a parameter constant among the accepted sets: NaN
+        warnings.simplefilter("ignore")
+        return _spearman(units, dims, space.names)
+
+
+def _spearman(units: np.ndarray, dims: int, names: list[str]) -> pd.DataFrame:
+    if dims == 1:
+        rho = np.ones((1, 1))
+    elif dims == 2:
+        r = float(stats.spearmanr(units[:, 0], units[:, 1]).statistic)
+        rho = np.array([[1.0, r], [r, 1.0]])
+    else:
+        rho = np.asarray(stats.spearmanr(units).statistic)
+    return pd.DataFrame(rho, index=names, columns=names)
 
 
 def posterior_frame(result: CalibrationResult) -> pd.DataFrame:

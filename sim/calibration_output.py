@@ -293,8 +293,9 @@ def report_markdown(
         "",
         "## What the targets identify",
         "",
-        f"Approximate Bayesian computation by rejection: of the {design} Sobol design points "
-        f"(uniform over the prior box), {len(result.accepted)} put every fit target within its "
+        f"Approximate Bayesian computation by rejection: of {design} Sobol draws from the prior "
+        f"({spec.abc_replications} replications each), {len(result.accepted)} put every fit "
+        "target within its "
         "tolerance; they are saved in `posterior.parquet` and can be propagated with "
         "`parcours run --parameters posterior.parquet --draws K`. A parameter whose accepted "
         "5-95% range spans more than 75% of its prior range is not identified by the targets: "

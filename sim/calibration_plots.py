@@ -54,6 +54,7 @@ def traces_figure(result: CalibrationResult) -> Figure:
     fig, axes = plt.subplots(
         len(names) + 1, 1, figsize=(10, 1.6 * (len(names) + 1)), sharex=True, layout="constrained"
     )
+    frame = frame[frame["stage"] != "abc"]
     colours = frame["stage"].map({"design": "#999999", "search": FIT}).fillna("#999999")
     for ax, name in zip(axes, names, strict=False):
         ax.scatter(frame["index"], frame[name], c=colours, s=8)

@@ -109,7 +109,7 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
     _initial_state(sc, ctx, streams)
     for node_id, node in capacity_nodes.items():
         release = node.kind == "downstream" and node.releases_per_month is not None
-        schedule_capacity(env, places[node_id], _steps(sc, node, release))
+        schedule_capacity(env, places[node_id], _steps(sc, node, release), sc.horizon)
         if release:
             env.process(
                 releases(
@@ -162,7 +162,7 @@ def _place_rules(
             else None
         ),
         eligibility=tuple((attributes.index(a), v) for a, v in node.eligibility.items()),
-        growth_ahead=lambda t: steps.maximum_after(t) > steps.at(t),
+        growth_ahead=lambda t: steps.maximum_before(t, sc.horizon) > steps.at(t),
     )
 
 
@@ -176,12 +176,13 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
             if node.initial.elapsed
             else (lambda: 0.0)
         )
+        required = ctx.rules[node_id].eligibility
         for _ in range(node.initial.occupancy):
-            person = ctx.new_person()
+            person = ctx.new_person(required)
             place.occupy()
             env.process(life(ctx, person, (STAY, (place, -elapsed(), math.nan))))
         for _ in range(node.initial.waiting):
-            person = ctx.new_person()
+            person = ctx.new_person(required)
             env.process(life(ctx, person, (STREET, (0.0, place))))
     street = sc.nodes[sc.street_id]
     assert isinstance(street, StreetNode)

@@ -152,14 +152,27 @@ class Context:
     pool_waiters: list[Event] = dataclasses.field(default_factory=list)
 
     # --- people ------------------------------------------------------------------------
-    def new_person(self) -> Person:
-        """Create a person, drawing their attributes, and record them."""
+    def new_person(self, required: tuple[tuple[int, bool], ...] = ()) -> Person:
+        """Create a person, drawing their attributes (``required`` ones fixed, e.g. for the
+        residents of a women-only place at the start), and record them."""
         u = self.attribute_stream.uniform
-        attrs = tuple(u() < p for p in self.attribute_probabilities)
+        drawn = [u() < p for p in self.attribute_probabilities]
+        for index, value in required:
+            drawn[index] = value
+        attrs = tuple(drawn)
         person = Person(len(self.people), attrs)
         self.people.append(person)
         self.rec.person(person.id, self.env.now, attrs)
         return person
+
+    def eligible_for(self, person: Person) -> Callable[[str], bool]:
+        """Whether ``person`` may ever be routed to a node (eligibility only)."""
+
+        def eligible(node_id: str) -> bool:
+            rules = self.rules.get(node_id)
+            return rules is None or all(person.attrs[i] == v for i, v in rules.eligibility)
+
+        return eligible
 
     def usable_for(self, person: Person) -> Callable[[str], bool]:
         """Whether ``person`` may be routed to a node now (eligible, and open if a place)."""
@@ -281,14 +294,20 @@ def street(
     p.node, p.entry, p.ready, p.queued = ctx.street_id, now - elapsed, NAN, NAN
     p.wake = None  # no wake-up needed if an intake referral is admitted at once
     ctx.street_count(+1)
+    # drawn for everyone, admitted at once or not, so streams stay aligned across scenarios
+    exit_after = (
+        ctx.street_exit_stream.exponential() / ctx.street_exit_rate
+        if ctx.street_exit_rate > 0.0
+        else INF
+    )
     if isinstance(intake, Place):
         refer(ctx, p, intake)
     elif intake is None or not refer_by_route(ctx, p, intake):
         ctx.add_contactable(p)
     if p.ticket is None or not p.ticket.granted:
         p.wake = env.event()
-        if ctx.street_exit_rate > 0.0:
-            ctx.arm(p, ctx.street_exit_stream.exponential() / ctx.street_exit_rate)
+        if exit_after < INF:
+            ctx.arm(p, exit_after)
         yield p.wake
     ticket, target = p.ticket, p.target
     p.ticket = p.target = None
@@ -327,8 +346,8 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
         yield env.timeout(ready_at - now)
     p.ready = now = env.now
     target_id = rules.route.choose(ctx.usable_for(p))
-    if target_id is None:  # nowhere usable now: wait as blocked on the first target
-        target_id = rules.route.targets[0]
+    if target_id is None:  # every eligible target is closed: wait blocked for one to open
+        target_id = rules.route.choose(ctx.eligible_for(p)) or rules.route.targets[0]
     target = ctx.places.get(target_id)
     if target is None:  # an exit
         place.leave()
@@ -489,14 +508,17 @@ def releases(ctx: Context, place: Place, rate: Steps, stream: Stream) -> Process
 
 
 def schedule_capacity(
-    env: simpy.Environment, place: Place, steps: Steps, scale: float = 1.0
+    env: simpy.Environment, place: Place, steps: Steps, horizon: float, scale: float = 1.0
 ) -> None:
-    """Apply capacity changes at their dates, before anything else at the same instant."""
+    """Apply capacity changes at their dates, before anything else at the same instant
+    (steps at or after the end of the run are not applied: nothing happens at ``end``)."""
 
     def change_to(value: float) -> Callable[[Event], None]:
         return lambda _event: place.set_capacity(value)
 
     for day, value in steps.changes_after(0.0):
+        if day >= horizon:
+            break
         event = Event(env)
         event._ok = True
         event._value = None

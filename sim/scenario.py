@@ -409,7 +409,11 @@ class Calibration(Model):
     replications: Annotated[int, Field(ge=1)] = 8
     """Replications per evaluation (the same seeds at every evaluation)."""
     budget: Annotated[int, Field(ge=4)] = 160
-    """Evaluations in all: a space-filling design, then a local search from the best points."""
+    """Search evaluations: a space-filling design, then a local search from the best points."""
+    abc_samples: Annotated[int, Field(ge=0)] = 256
+    """Prior draws for the rejection sample that says what the targets identify (0: none)."""
+    abc_replications: Annotated[int, Field(ge=1)] = 2
+    """Replications per rejection-sample draw."""
 
 
 class Scenario(Model):

@@ -39,6 +39,6 @@ class Steps:
         i = bisect.bisect_right(self.days, t)
         return list(zip(self.days[i:], self.values[i:], strict=True))
 
-    def maximum_after(self, t: float) -> float:
-        """The largest value in force at or after ``t``."""
-        return max([self.at(t), *(v for _, v in self.changes_after(t))])
+    def maximum_before(self, t: float, end: float) -> float:
+        """The largest value in force between ``t`` and ``end`` (excluded)."""
+        return max([self.at(t), *(v for d, v in self.changes_after(t) if d < end)])

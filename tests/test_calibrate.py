@@ -48,6 +48,8 @@ def tiny_data() -> dict[str, Any]:
     data["calibration"] = {
         "replications": 3,
         "budget": 24,
+        "abc_samples": 32,
+        "abc_replications": 2,
         "parameters": {
             "arrivals": {"path": "nodes.street.arrivals_per_year", "lower": 60.0, "upper": 360.0},
             "unused": {"path": "nodes.queue.cost_per_place_day", "lower": 50.0, "upper": 60.0},
@@ -139,7 +141,8 @@ def test_calibrate_command_writes_every_output(tmp_path: Path) -> None:
         assert (out / name).exists(), name
     assert json.loads((out / "manifest.json").read_text())["kind"] == "calibrate"
     calibrated = load_scenario(out / "calibrated.yaml")
-    fitted = pd.read_parquet(out / "evaluations.parquet").sort_values("distance").iloc[0]
+    evaluations = pd.read_parquet(out / "evaluations.parquet")
+    fitted = evaluations[evaluations["stage"] != "abc"].sort_values("distance").iloc[0]
     assert calibrated.nodes["street"].arrivals_per_year == pytest.approx(fitted["arrivals"])
     assert "# calibrated: arrivals" in (out / "calibrated.yaml").read_text()
     again = CliRunner().invoke(main, ["calibrate", str(path), "--budget", "12", "--out", str(out)])
@@ -154,7 +157,7 @@ def test_posterior_draws_propagate_parameter_uncertainty(tmp_path: Path) -> None
     data["observations"]["busy"]["tolerance"] = 2.5  # a loose target: several sets accepted
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    out, result, _ = run_calibration(path, tmp_path / "cal", seed=2, budget=32, workers=1)
+    out, result, _ = run_calibration(path, tmp_path / "cal", seed=2, budget=16, workers=1)
     assert len(result.accepted) >= 2, "the tiny design should accept a few sets"
     sets, spec = draws(out / "posterior.parquet", 2)
     sc = load_scenario(path)
