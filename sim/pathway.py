@@ -432,26 +432,48 @@ def _check_deadlock(ctx: Context, place: Place) -> None:
 
 
 # --- processes of the services -----------------------------------------------------------
-def street_arrivals(
-    ctx: Context, rate: Steps, stream: Stream, intake: Callable[[], Any]
+def poisson_events(
+    ctx: Context,
+    rate: Callable[[float], tuple[float, float]],
+    stream: Stream,
+    on_event: Callable[[], None],
+    pause: Callable[[], Event | None] = lambda: None,
 ) -> ProcessGenerator:
-    """New arrivals on the street: a Poisson process with a piecewise-constant rate."""
+    """A Poisson process whose rate (per day) is constant until the time ``rate`` returns with
+    it; the draw restarts at each change (memoryless). ``pause`` may return an event to wait
+    for first (nothing can happen until it triggers)."""
     env = ctx.env
     while env.now < ctx.horizon:
+        waiting = pause()
+        if waiting is not None:
+            yield waiting
+            continue
         now = env.now
-        per_day, change = rate.at(now), min(rate.next_change(now), ctx.horizon)
+        per_day, change = rate(now)
+        change = min(change, ctx.horizon)
         if per_day <= 0.0:
-            if change == INF or change >= ctx.horizon:
+            if change >= ctx.horizon:
                 return
             yield env.timeout(change - now)
             continue
         gap = stream.exponential() / per_day
-        if now + gap >= change:  # memoryless: restart the draw at the rate change
+        if now + gap >= change:
             yield env.timeout(change - now)
             continue
         yield env.timeout(gap)
+        on_event()
+
+
+def street_arrivals(
+    ctx: Context, rate: Steps, stream: Stream, intake: Callable[[], Any]
+) -> ProcessGenerator:
+    """New arrivals on the street: a Poisson process with a piecewise-constant rate."""
+
+    def arrive() -> None:
         person = ctx.new_person()
-        env.process(life(ctx, person, (STREET, (0.0, intake()))))
+        ctx.env.process(life(ctx, person, (STREET, (0.0, intake()))))
+
+    return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
 
 
 def referrals(
@@ -463,48 +485,29 @@ def referrals(
 ) -> ProcessGenerator:
     """Referrals from a contact service, by thinning: candidates at the rate ``bound`` gives
     (constant until the time it returns), each accepted with ``intensity / bound`` for the
-    street pool at that instant; an accepted one refers a contactable person drawn at random."""
-    env = ctx.env
-    while env.now < ctx.horizon:
-        now = env.now
-        if not ctx.contactable:
-            yield ctx.pool_not_empty()
-            continue
-        rate, until = bound(now)
-        until = min(until, ctx.horizon)
-        if rate <= 0.0:
-            if until >= ctx.horizon:
-                return
-            yield env.timeout(until - now)
-            continue
-        gap = stream.exponential() / rate
-        if now + gap >= until:
-            yield env.timeout(until - now)
-            continue
-        yield env.timeout(gap)
+    street pool at that instant; an accepted one refers a contactable person drawn at random.
+    Nothing happens while nobody is contactable."""
+
+    def candidate() -> None:
         n = len(ctx.contactable)
-        if n and stream.uniform() * rate < intensity(env.now, n):
+        now = ctx.env.now
+        if n and stream.uniform() * bound(now)[0] < intensity(now, n):
             person = ctx.contactable[min(int(stream.uniform() * n), n - 1)]
             refer_by_route(ctx, person, route)
+
+    def empty_pool() -> Event | None:
+        return None if ctx.contactable else ctx.pool_not_empty()
+
+    return poisson_events(ctx, bound, stream, candidate, empty_pool)
 
 
 def releases(ctx: Context, place: Place, rate: Steps, stream: Stream) -> ProcessGenerator:
     """Places freed in saturated common-law housing: a Poisson process of releases."""
-    env = ctx.env
-    while env.now < ctx.horizon:
-        now = env.now
-        per_day, change = rate.at(now), min(rate.next_change(now), ctx.horizon)
-        if per_day <= 0.0:
-            if change >= ctx.horizon:
-                return
-            yield env.timeout(change - now)
-            continue
-        gap = stream.exponential() / per_day
-        if now + gap >= change:
-            yield env.timeout(change - now)
-            continue
-        yield env.timeout(gap)
+
+    def release() -> None:
         place.release_token()
+
+    return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, release)
 
 
 def schedule_capacity(
