@@ -6,15 +6,35 @@ The Python API is the one the command line uses::
     scenario = sim.load_scenario("scenarios/etape2-610.yaml")
     result = sim.run(scenario, replications=10, seed=1)
     result.summary
+
+``sim.compare``, ``sim.sweep``, ``sim.calibrate`` and ``sim.plot`` are the analyses behind
+``parcours compare``, ``sweep``, ``calibrate`` and ``plot``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
 
+from sim.calibrate import calibrate
+from sim.compare import compare
 from sim.loading import ScenarioError, load_scenario
 from sim.model import run_once
 from sim.results import load_run, write_run
 from sim.runner import RunResult, run
 from sim.scenario import Scenario
+from sim.sweep import load_points, load_sweep
+from sim.sweep import run_sweep as sweep
+
+
+def plot(folder: str | Path, **options: Any) -> list[Path]:
+    """Charts of a run, compare or calibration folder (see :func:`sim.plots.plot_folder`).
+
+    >>> sim.plot("results/etape2-compare", lang="fr")  # doctest: +SKIP
+    """
+    from sim.plots import plot_folder  # matplotlib loads only when charts are drawn
+
+    return plot_folder(folder, **options)
+
 
 try:
     __version__ = version("parcours")
@@ -26,9 +46,15 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "calibrate",
+    "compare",
+    "load_points",
     "load_run",
     "load_scenario",
+    "load_sweep",
+    "plot",
     "run",
     "run_once",
+    "sweep",
     "write_run",
 ]

@@ -4,58 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim.cli_common import EXIT_INPUT, _console, progress_bar, user_errors
 from sim.loading import ScenarioError, load_scenario
-from sim.pathway import DeadlockError
 from sim.results import OutputExistsError
-
-EXIT_INPUT = 2  # bad input: scenario file, option or existing output
-
-
-def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the errors a user can fix into one clear line each and an exit code."""
-    try:
-        yield
-    except ScenarioError as err:
-        for problem in err.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_INPUT)
-    except OutputExistsError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_INPUT)
-    except DeadlockError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(1)
-
-
-@contextmanager
-def progress_bar(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr; yields a function advancing it."""
-    if quiet:
-        yield lambda n: None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 def _seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -228,7 +185,12 @@ def _add_feature_commands() -> None:
             main.add_command(command)
 
 
-FEATURE_MODULES: tuple[str, ...] = ("sim.cli_calibrate",)
+FEATURE_MODULES: tuple[str, ...] = (
+    "sim.cli_calibrate",
+    "sim.cli_compare",
+    "sim.cli_sweep",
+    "sim.cli_plot",
+)
 _add_feature_commands()
 
 if __name__ == "__main__":  # pragma: no cover

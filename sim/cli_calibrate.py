@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sim.cli import progress_bar, user_errors
+from sim.cli_common import progress_bar, user_errors
 from sim.loading import load_scenario
 
 

@@ -59,8 +59,8 @@ class _Window:
         """The window in days; ``b`` is NaN when the window runs past the end of the run."""
         assert obs.start is not None and obs.end is not None
         a = max(0.0, self.sc.day(obs.start))
-        b = self.sc.day(obs.end) + 1.0
-        return a, (b if b <= self.horizon else math.nan)
+        last = self.sc.day(obs.end)  # a window may end on `end` itself (clipped to the run)
+        return a, (min(last + 1.0, self.horizon) if last <= self.horizon else math.nan)
 
 
 def _exits(ep: pd.DataFrame, node: str, a: float, b: float) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def observe(scenario: Scenario, record: RunRecord, ep: pd.DataFrame, obs: Observ
     """The value of one observation in one replication (NaN when undefined, e.g. no exits)."""
     win = _Window(scenario, record.horizon)
     metric = obs.metric
-    if obs.on is not None and scenario.day(obs.on) >= record.horizon:
+    if obs.on is not None and scenario.day(obs.on) > record.horizon:
         return math.nan
     if obs.end is not None and math.isnan(win.span(obs)[1]):
         return math.nan

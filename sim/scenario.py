@@ -325,8 +325,8 @@ class Observation(Model):
     start: dt.date | None = Field(default=None, alias="from")
     """First day of the window (included)."""
     end: dt.date | None = Field(default=None, alias="to")
-    """Last day of the window (included). A window or date beyond ``end`` gives NaN (not
-    computed), so a scenario can be run shorter than its observations."""
+    """Last day of the window (included; ``end`` itself is allowed). A window or date beyond
+    ``end`` gives NaN (not computed), so a scenario can be run shorter than its observations."""
     on: dt.date | None = None
     """The date of a snapshot (write it ``"on":`` in quotes: YAML 1.1 reads on as true)."""
     days: NonNegativeFloat | None = None

@@ -1,0 +1,541 @@
+"""Every label shown on a chart or in a report, in French and English, and number formats.
+
+One table (:data:`LABELS`) holds the words; node display names come from the scenario. French
+numbers use a narrow no-break space (U+202F) between thousands and before ``%`` and a decimal
+comma (``1 234``, ``12,5 %``); English ones use ``1,234`` and ``12.5%``. Dates are formatted from
+the month tables below, never from the system locale, so output does not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Literal, get_args
+
+Lang = Literal["fr", "en"]
+LANGS: tuple[Lang, ...] = get_args(Lang)
+
+NNBSP = "\u202f"  # narrow no-break space: French thousands separator and before % and €
+MINUS = "\u2212"
+DASH = "–"
+
+LABELS: dict[str, dict[Lang, str]] = {
+    # --- charts: titles ---------------------------------------------------------------------
+    "chart.street": {"fr": "Personnes à la rue", "en": "People on the street"},
+    "chart.waiting": {"fr": "Liste d'attente : {node}", "en": "Waiting list: {node}"},
+    "chart.occupancy": {
+        "fr": "Occupation et capacité : {node}",
+        "en": "Occupancy and capacity: {node}",
+    },
+    "chart.blocked": {
+        "fr": "Prêts à partir, bloqués faute de place d'aval : {node}",
+        "en": "Ready to move on, blocked for lack of a downstream place: {node}",
+    },
+    "chart.entries_exits": {
+        "fr": "Entrées et sorties par mois : {node}",
+        "en": "Entries and exits per month: {node}",
+    },
+    "chart.stay": {
+        "fr": "Durée des séjours terminés : {node}",
+        "en": "Length of completed stays: {node}",
+    },
+    "chart.time_to_housing": {
+        "fr": "Délai entre l'orientation et l'entrée en hébergement",
+        "en": "Time from referral to accommodation",
+    },
+    "chart.sankey": {
+        "fr": "Flux de personnes dans le parcours, {start} – {end}",
+        "en": "People moving through the pathway, {start} – {end}",
+    },
+    "chart.diagram": {
+        "fr": "Le parcours modélisé (capacités au {date})",
+        "en": "The modelled pathway (capacities on {date})",
+    },
+    # --- charts: subtitles, axes, legends ---------------------------------------------------
+    "sub.band": {
+        "fr": "Trait : moyenne de {n} réplications ; bande : 90 % des réplications",
+        "en": "Line: mean of {n} replications; band: 90% of replications",
+    },
+    "sub.single": {"fr": "Réplication {i}", "en": "Replication {i}"},
+    "sub.one_run": {"fr": "Une seule réplication", "en": "A single replication"},
+    "sub.bars": {
+        "fr": "Moyenne sur {n} réplications, par {period}",
+        "en": "Mean over {n} replications, by {period}",
+    },
+    "sub.stay": {
+        "fr": "Séjours terminés pendant la simulation, toutes réplications ; tiret : médiane",
+        "en": "Stays that ended during the run, all replications; dash: median",
+    },
+    "sub.time_to_housing": {
+        "fr": "Personnes orientées depuis la rue puis admises, toutes réplications ; "
+        "tiret : médiane",
+        "en": "People referred from the street and then admitted, all replications; dash: median",
+    },
+    "sub.stay_window": {
+        "fr": "Séjours terminés du {start} au {end}, toutes réplications ; tiret : médiane",
+        "en": "Stays that ended from {start} to {end}, all replications; dash: median",
+    },
+    "sub.time_to_housing_window": {
+        "fr": "Personnes orientées depuis la rue et admises du {start} au {end}, "
+        "toutes réplications ; tiret : médiane",
+        "en": "People referred from the street and admitted from {start} to {end}, "
+        "all replications; dash: median",
+    },
+    "sub.sankey": {
+        "fr": "Moyenne par réplication ({n}) ; {scenario}",
+        "en": "Mean per replication ({n}); {scenario}",
+    },
+    "sub.backflows": {
+        "fr": "Retours vers une étape antérieure, non dessinés : {count}",
+        "en": "Moves back to an earlier stage, not drawn: {count}",
+    },
+    "period.month": {"fr": "mois", "en": "month"},
+    "period.quarter": {"fr": "trimestre (ramené au mois)", "en": "quarter (per month)"},
+    "axis.people": {"fr": "Personnes", "en": "People"},
+    "axis.places": {"fr": "Places / personnes", "en": "Places / people"},
+    "axis.per_month": {"fr": "Personnes par mois", "en": "People per month"},
+    "axis.months": {"fr": "Mois", "en": "Months"},
+    "axis.days": {"fr": "Jours", "en": "Days"},
+    "axis.cumulative_share": {"fr": "Part cumulée", "en": "Cumulative share"},
+    "legend.mean": {"fr": "moyenne", "en": "mean"},
+    "legend.band": {"fr": "90 % des réplications", "en": "90% of replications"},
+    "legend.capacity": {"fr": "capacité (tirets)", "en": "capacity (dashed)"},
+    "legend.target": {"fr": "cible (± tolérance)", "en": "target (± tolerance)"},
+    "legend.entries": {"fr": "entrées", "en": "entries"},
+    "legend.exits": {"fr": "sorties", "en": "exits"},
+    "legend.positive": {"fr": "sortie positive", "en": "positive exit"},
+    "legend.negative": {"fr": "sortie négative", "en": "negative exit"},
+    "legend.place": {"fr": "vers une place", "en": "to a place"},
+    "no_data": {"fr": "Aucune donnée pour cette période", "en": "No data for this period"},
+    # --- events annotated on time charts ----------------------------------------------------
+    "event.lockdown": {"fr": "Confinement", "en": "Lockdown"},
+    "event.etape2": {"fr": "Étape 2 du plan", "en": "Plan stage 2"},
+    # --- network diagram -------------------------------------------------------------------
+    "diagram.places": {"fr": "{n} places", "en": "{n} places"},
+    "diagram.releases": {"fr": "{n} places libérées / mois", "en": "{n} places freed / month"},
+    "diagram.contacts": {"fr": "{n} contacts / semaine", "en": "{n} contacts / week"},
+    "diagram.street": {
+        "fr": "{n} au départ, {a} arrivées / an",
+        "en": "{n} at start, {a} arrivals / year",
+    },
+    "diagram.negative": {
+        "fr": "tirets : contact, ou sortie négative en cours de séjour ; "
+        "point : même répartition pour plusieurs étapes",
+        "en": "dashed: contact, or negative exit during a stay; "
+        "dot: the same split for several stages",
+    },
+    "diagram.positive_exit": {"fr": "issue positive", "en": "positive outcome"},
+    "diagram.negative_exit": {"fr": "issue négative", "en": "negative outcome"},
+    # --- node kinds -------------------------------------------------------------------------
+    "kind.street": {"fr": "rue", "en": "street"},
+    "kind.outreach": {"fr": "maraudes", "en": "outreach"},
+    "kind.rest_space": {"fr": "espace de repos", "en": "rest space"},
+    "kind.accommodation": {"fr": "hébergement", "en": "accommodation"},
+    "kind.downstream": {"fr": "aval", "en": "downstream"},
+    "kind.exit": {"fr": "issue", "en": "outcome"},
+    # --- report -----------------------------------------------------------------------------
+    "report.title_run": {"fr": "Résultats : {title}", "en": "Results: {title}"},
+    "report.title_compare": {"fr": "Comparaison de scénarios", "en": "Scenario comparison"},
+    "report.title_calibrate": {"fr": "Calibrage : {title}", "en": "Calibration: {title}"},
+    "report.contents": {"fr": "Sommaire", "en": "Contents"},
+    "report.network": {"fr": "Le parcours modélisé", "en": "The modelled pathway"},
+    "report.question": {"fr": "La question", "en": "The question"},
+    "report.scenarios": {"fr": "Les scénarios", "en": "The scenarios"},
+    "report.differences": {
+        "fr": "Ce qui diffère de la référence",
+        "en": "What differs from the reference",
+    },
+    "report.no_differences": {"fr": "Aucune différence.", "en": "No difference."},
+    "report.more_differences": {
+        "fr": "… et {n} autres différences",
+        "en": "… and {n} more differences",
+    },
+    "report.kpis": {"fr": "Indicateurs", "en": "Indicators"},
+    "report.all_kpis": {"fr": "Tous les indicateurs", "en": "All indicators"},
+    "report.charts": {"fr": "Graphiques", "en": "Charts"},
+    "report.targets": {
+        "fr": "Cibles de calibrage et valeurs simulées",
+        "en": "Calibration targets and simulated values",
+    },
+    "report.provenance": {"fr": "D'où viennent les chiffres", "en": "Where the numbers come from"},
+    "report.reference": {"fr": "référence", "en": "reference"},
+    "report.scenario": {"fr": "Scénario", "en": "Scenario"},
+    "report.name": {"fr": "Nom", "en": "Name"},
+    "report.period": {"fr": "Période", "en": "Period"},
+    "report.description": {"fr": "Description", "en": "Description"},
+    "report.node": {"fr": "Étape", "en": "Stage"},
+    "report.kind": {"fr": "Type", "en": "Kind"},
+    "report.capacity": {"fr": "Capacité (début → fin)", "en": "Capacity (start → end)"},
+    "report.parameter": {"fr": "Paramètre", "en": "Parameter"},
+    "report.indicator": {"fr": "Indicateur", "en": "Indicator"},
+    "report.difference": {"fr": "Écart à la référence", "en": "Difference from reference"},
+    "report.mean_ci": {"fr": "moyenne ± IC 95 %", "en": "mean ± 95% CI"},
+    "report.significant": {
+        "fr": "* : écart significatif (l'IC 95 % de l'écart, apparié, exclut 0)",
+        "en": "*: significant difference (the paired 95% CI of the difference excludes 0)",
+    },
+    "report.ci_note": {
+        "fr": "± : demi-largeur de l'intervalle de confiance à 95 % (Student) sur "
+        "{n} réplications.",
+        "en": "±: half-width of the 95% confidence interval (Student t) over {n} replications.",
+    },
+    "report.observation": {"fr": "Observation", "en": "Observation"},
+    "report.role": {"fr": "Rôle", "en": "Role"},
+    "report.target": {"fr": "Cible", "en": "Target"},
+    "report.simulated": {"fr": "Simulé", "en": "Simulated"},
+    "report.met": {"fr": "Atteinte", "en": "Met"},
+    "report.role.fit": {"fr": "calage", "en": "fit"},
+    "report.role.validate": {"fr": "validation", "en": "validate"},
+    "report.role.report": {"fr": "information", "en": "report"},
+    "report.targets_note": {
+        "fr": "Une cible est atteinte quand l'IC 95 % la couvre ou que la moyenne est dans la "
+        "tolérance. Les cibles de validation ne servent jamais au calage.",
+        "en": "A target is met when the 95% CI covers it or the mean lies within the tolerance. "
+        "Validation targets are never used for fitting.",
+    },
+    "report.version": {"fr": "Version de parcours", "en": "parcours version"},
+    "report.commit": {"fr": "Commit git", "en": "Git commit"},
+    "report.seed": {"fr": "Graine", "en": "Seed"},
+    "report.replications": {"fr": "Réplications", "en": "Replications"},
+    "report.created": {"fr": "Produit le", "en": "Created"},
+    "report.command": {"fr": "Commande", "en": "Command"},
+    "report.hash": {"fr": "Empreinte SHA-256 du scénario", "en": "Scenario SHA-256"},
+    "report.packages": {"fr": "Versions des bibliothèques", "en": "Package versions"},
+    "report.folder": {"fr": "Dossier de résultats", "en": "Results folder"},
+    "report.provenance_note": {
+        "fr": "Chaque nombre du scénario porte en commentaire sa source (document et ligne) ou "
+        "la mention « assumption » ; le scénario résolu est dans scenario.yaml de chaque "
+        "dossier de résultats. Mêmes graine et scénario : mêmes nombres.",
+        "en": "Every number of the scenario carries its source (document and line) or "
+        "'assumption' as a comment; the resolved scenario is in each results folder's "
+        "scenario.yaml. Same seed and scenario: same numbers.",
+    },
+    "report.crn": {
+        "fr": "Les scénarios partagent la graine : la réplication r de chacun utilise les mêmes "
+        "flux aléatoires, si bien que les écarts sont appariés.",
+        "en": "The scenarios share the seed: replication r of each uses the same random "
+        "streams, so differences are paired.",
+    },
+    "report.generated": {
+        "fr": "Rapport produit par parcours {version}.",
+        "en": "Report produced by parcours {version}.",
+    },
+    "yes": {"fr": "oui", "en": "yes"},
+    "no": {"fr": "non", "en": "no"},
+    # --- KPIs (``{node}`` is the node's display name) ---------------------------------------
+    "kpi.street.mean": {"fr": "Personnes à la rue (moyenne)", "en": "People on the street (mean)"},
+    "kpi.street.end": {"fr": "Personnes à la rue (fin)", "en": "People on the street (end)"},
+    "kpi.housed.mean": {
+        "fr": "Personnes hébergées (moyenne)",
+        "en": "People housed (mean)",
+    },
+    "kpi.exits.pathway.per_month": {
+        "fr": "Sorties du parcours par mois",
+        "en": "Exits from the pathway per month",
+    },
+    "kpi.exits.positive.per_month": {
+        "fr": "Sorties positives par mois",
+        "en": "Positive exits per month",
+    },
+    "kpi.positive_share": {
+        "fr": "Part de sorties positives",
+        "en": "Positive share of exits",
+    },
+    "kpi.contact_to_housing.mean": {
+        "fr": "Délai orientation → hébergement (jours)",
+        "en": "Referral to accommodation (days)",
+    },
+    "kpi.time_to_positive_exit.mean": {
+        "fr": "Délai premier jour à la rue → sortie positive (jours)",
+        "en": "First street day to positive exit (days)",
+    },
+    "kpi.street_episodes_per_person.mean": {
+        "fr": "Épisodes de rue par personne",
+        "en": "Street episodes per person",
+    },
+    "kpi.cost.total.per_year": {"fr": "Coût annuel total (€)", "en": "Total cost per year (EUR)"},
+    "kpi.cost.per_person_year_housed": {
+        "fr": "Coût par personne-année hébergée (€)",
+        "en": "Cost per person-year housed (EUR)",
+    },
+    "kpi.cost.per_positive_exit": {
+        "fr": "Coût par sortie positive (€)",
+        "en": "Cost per positive exit (EUR)",
+    },
+    "kpi.deadlocks": {"fr": "Blocages mutuels", "en": "Deadlocks"},
+    "kpi.waiting.mean": {
+        "fr": "{node} : liste d'attente (moyenne)",
+        "en": "{node}: waiting (mean)",
+    },
+    "kpi.waiting.max": {"fr": "{node} : liste d'attente (max.)", "en": "{node}: waiting (max)"},
+    "kpi.occupancy.mean": {"fr": "{node} : occupation (moyenne)", "en": "{node}: occupancy (mean)"},
+    "kpi.utilisation": {"fr": "{node} : taux d'occupation", "en": "{node}: utilisation"},
+    "kpi.blocked.mean": {
+        "fr": "{node} : résidents bloqués (moyenne)",
+        "en": "{node}: residents blocked (mean)",
+    },
+    "kpi.blocked_days_per_place_year": {
+        "fr": "{node} : jours bloqués par place et par an",
+        "en": "{node}: blocked days per place-year",
+    },
+    "kpi.stay.mean": {"fr": "{node} : séjour moyen (jours)", "en": "{node}: mean stay (days)"},
+    "kpi.stay.median": {"fr": "{node} : séjour médian (jours)", "en": "{node}: median stay (days)"},
+    "kpi.entries.per_month": {"fr": "{node} : entrées par mois", "en": "{node}: entries per month"},
+    "kpi.exits.per_month": {"fr": "{node} : sorties par mois", "en": "{node}: exits per month"},
+    "kpi.positive_share.node": {
+        "fr": "{node} : part de sorties positives",
+        "en": "{node}: positive share of exits",
+    },
+    "kpi.blocked_time.mean": {
+        "fr": "{node} : temps bloqué avant la place suivante (jours)",
+        "en": "{node}: time blocked before the next place (days)",
+    },
+    "kpi.cost.per_year": {"fr": "{node} : coût annuel (€)", "en": "{node}: cost per year (EUR)"},
+    "kpi.positive_share.group": {
+        "fr": "Part de sorties positives : {group}",
+        "en": "Positive share of exits: {group}",
+    },
+    "kpi.exits.group": {"fr": "Sorties par mois : {group}", "en": "Exits per month: {group}"},
+    "kpi.not": {"fr": "non {group}", "en": "not {group}"},
+}
+
+
+def _french_spaces(text: str) -> str:
+    """French typography: a no-break space before ``:`` and a narrow one before ``%`` and ``;``,
+    so that a line never breaks before them."""
+    return text.replace(" :", "\u00a0:").replace(" %", f"{NNBSP}%").replace(" ;", f"{NNBSP};")
+
+
+for _label in LABELS.values():
+    _label["fr"] = _french_spaces(_label["fr"])
+del _label
+
+MONTHS: dict[Lang, tuple[str, ...]] = {
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+}
+MONTHS_SHORT: dict[Lang, tuple[str, ...]] = {
+    "fr": (
+        "janv.",
+        "févr.",
+        "mars",
+        "avr.",
+        "mai",
+        "juin",
+        "juil.",
+        "août",
+        "sept.",
+        "oct.",
+        "nov.",
+        "déc.",
+    ),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+
+def check_lang(lang: str) -> Lang:
+    """``lang`` as a :data:`Lang`, or a ``ValueError``."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r} (use one of {', '.join(LANGS)})")
+    return lang
+
+
+def t(key: str, lang: Lang, **values: Any) -> str:
+    """The label ``key`` in ``lang``, with ``{placeholders}`` filled from ``values``."""
+    text = LABELS[key][lang]
+    return text.format(**values) if values else text
+
+
+def _is_missing(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def number(x: float | None, lang: Lang, decimals: int = 0) -> str:
+    """``1 234`` / ``12,5`` in French, ``1,234`` / ``12.5`` in English; a dash for NaN."""
+    if _is_missing(x):
+        return DASH
+    assert x is not None
+    value = round(float(x), decimals)
+    if value == 0:
+        value = 0.0  # no "-0"
+    text = f"{abs(value):,.{decimals}f}"
+    if lang == "fr":
+        text = text.replace(",", NNBSP).replace(".", ",")
+    return (MINUS if value < 0 else "") + text
+
+
+def signed(x: float | None, lang: Lang, decimals: int = 0) -> str:
+    """A difference: ``+12`` or ``−12``."""
+    text = number(x, lang, decimals)
+    if _is_missing(x) or text.startswith(MINUS) or round(float(x or 0.0), decimals) == 0:
+        return text
+    return "+" + text
+
+
+def percent(share: float | None, lang: Lang, decimals: int = 1) -> str:
+    """A share as a percentage: ``12,5 %`` in French, ``12.5%`` in English."""
+    if _is_missing(share):
+        return DASH
+    assert share is not None
+    text = number(100.0 * share, lang, decimals)
+    return f"{text}{NNBSP}%" if lang == "fr" else f"{text}%"
+
+
+def percent_points(diff: float | None, lang: Lang, decimals: int = 1) -> str:
+    """A difference of shares in percentage points: ``+3,2 pts`` / ``+3.2 pts``."""
+    if _is_missing(diff):
+        return DASH
+    assert diff is not None
+    return f"{signed(100.0 * diff, lang, decimals)}{NNBSP if lang == 'fr' else ' '}pts"
+
+
+def euros(x: float | None, lang: Lang) -> str:
+    """An amount: ``1 234 €`` in French, ``€1,234`` in English."""
+    if _is_missing(x):
+        return DASH
+    return f"{number(x, lang)}{NNBSP}€" if lang == "fr" else f"€{number(x, lang)}"
+
+
+def auto_decimals(x: float | None) -> int:
+    """Decimals that keep about three significant digits for a table (0 from 100 upwards)."""
+    if _is_missing(x):
+        return 0
+    magnitude = abs(float(x or 0.0))
+    if magnitude >= 100:
+        return 0
+    if magnitude >= 10:
+        return 1
+    return 2
+
+
+def date_long(d: dt.date, lang: Lang) -> str:
+    """``30 novembre 2023`` / ``30 November 2023`` (``1er`` for the first in French)."""
+    day = "1er" if lang == "fr" and d.day == 1 else str(d.day)
+    return f"{day} {MONTHS[lang][d.month - 1]} {d.year}"
+
+
+def date_short(d: dt.date, lang: Lang) -> str:
+    """``30/11/2023`` / ``30 Nov 2023``."""
+    if lang == "fr":
+        return f"{d.day:02d}/{d.month:02d}/{d.year}"
+    return f"{d.day} {MONTHS_SHORT[lang][d.month - 1]} {d.year}"
+
+
+def month_year(d: dt.date, lang: Lang) -> str:
+    """``avr. 2020`` / ``Apr 2020``."""
+    return f"{MONTHS_SHORT[lang][d.month - 1]} {d.year}"
+
+
+def node_name(names: Any, lang: Lang) -> str:
+    """A display name (a scenario ``DisplayName`` or ``{fr, en}`` mapping) in ``lang``."""
+    if isinstance(names, dict):
+        return str(names.get(lang) or names.get("en") or "")
+    return str(getattr(names, lang))
+
+
+_NODE_KPIS = {
+    "waiting": ("mean", "max"),
+    "occupancy": ("mean",),
+    "blocked": ("mean",),
+    "stay": ("mean", "median"),
+    "entries": ("per_month",),
+    "exits": ("per_month",),
+    "blocked_time": ("mean",),
+    "cost": ("per_year",),
+}
+_SHARE_KPIS = ("utilisation", "positive_share")
+
+
+def kpi_label(
+    kpi: str,
+    lang: Lang,
+    node_names: dict[str, str] | None = None,
+    groups: dict[str, str] | None = None,
+    observations: dict[str, str] | None = None,
+) -> str:
+    """A readable label for a KPI column name such as ``waiting.assore.mean``.
+
+    ``node_names`` maps node ids to display names, ``groups`` attribute ids to their labels
+    and ``observations`` observation names to their labels (from the scenario); unknown KPIs
+    are returned unchanged.
+    """
+    names = node_names or {}
+    key = f"kpi.{kpi}"
+    if key in LABELS:
+        return t(key, lang)
+    if kpi.startswith("obs."):
+        name = kpi.removeprefix("obs.")
+        return (observations or {}).get(name) or name
+    parts = kpi.split(".")
+    head = parts[0]
+    if head in _SHARE_KPIS and len(parts) == 2:
+        target = parts[1]
+        if target in names:
+            suffix = "node" if head == "positive_share" else ""
+            label_key = f"kpi.{head}.{suffix}" if suffix else f"kpi.{head}"
+            return t(label_key, lang, node=names[target])
+        if head == "positive_share":
+            return _group_label("kpi.positive_share.group", target, lang, groups)
+    if len(parts) == 3 and parts[2] in _NODE_KPIS.get(head, ()):
+        target = parts[1]
+        if target in names:
+            return t(f"kpi.{head}.{parts[2]}", lang, node=names[target])
+        if head == "exits" and parts[2] == "per_month":
+            return _group_label("kpi.exits.group", target, lang, groups)
+    if len(parts) == 2 and head == "blocked_days_per_place_year" and parts[1] in names:
+        return t("kpi.blocked_days_per_place_year", lang, node=names[parts[1]])
+    return kpi
+
+
+def _group_label(key: str, group: str, lang: Lang, groups: dict[str, str] | None) -> str:
+    labels = groups or {}
+    if group.startswith("not_") and group.removeprefix("not_") in labels:
+        name = t("kpi.not", lang, group=labels[group.removeprefix("not_")])
+    else:
+        name = labels.get(group, group)
+    return t(key, lang, group=name)
+
+
+def kpi_unit(kpi: str, share_observations: frozenset[str] = frozenset()) -> str:
+    """How to format a KPI: ``share``, ``eur`` or ``number``."""
+    head = kpi.split(".")[0]
+    if head in _SHARE_KPIS or kpi.removeprefix("obs.") in share_observations:
+        return "share"
+    if head == "cost":
+        return "eur"
+    return "number"
+
+
+def kpi_value(x: float | None, unit: str, lang: Lang, decimals: int | None = None) -> str:
+    """A KPI value formatted for its unit."""
+    if unit == "share":
+        return percent(x, lang)
+    if unit == "eur":
+        return euros(x, lang)
+    return number(x, lang, auto_decimals(x) if decimals is None else decimals)
