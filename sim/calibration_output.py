@@ -186,7 +186,7 @@ def calibrated_yaml(result: CalibrationResult, extends: str, run_id: str) -> str
     header = [
         f"# {result.scenario.name}, calibrated: the fitted values of {run_id}.",
         f"# Distance {result.best.distance:.3f} (RMS of tolerance-scaled misses on fit targets);",
-        f"# {len(result.evaluations)} evaluations x {result.replications} replications; "
+        f"# {_searched(result)} search evaluations x {result.replications} replications; "
         "see report.md.",
         "",
         f"extends: {extends}",
@@ -194,6 +194,10 @@ def calibrated_yaml(result: CalibrationResult, extends: str, run_id: str) -> str
     ]
     body = _dump(overrides, (), comments, 0)
     return "\n".join(header + body) + "\n"
+
+
+def _searched(result: CalibrationResult) -> int:
+    return sum(1 for e in result.evaluations if e.stage != "abc")
 
 
 def _set_nested(target: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
@@ -257,8 +261,9 @@ def report_markdown(
     lines = [
         f"# Calibration of {result.scenario.name}",
         "",
-        f"{run_id}: {len(result.evaluations)} evaluations of {result.replications} replications "
-        f"each (common random numbers), {result.seconds / 60:.1f} minutes. Best distance "
+        f"{run_id}: {_searched(result)} search evaluations of {result.replications} replications "
+        f"each (common random numbers) and {len(result.evaluations) - _searched(result)} "
+        f"rejection-sample draws, {result.seconds / 60:.1f} minutes. Best distance "
         f"{result.best.distance:.3f} (evaluation {result.best.index}, root mean square of "
         "(simulated - target) / tolerance over the fit targets). The best parameters were "
         f"checked with {check.replications} replications; 95% confidence intervals below.",

@@ -121,7 +121,7 @@ def markdown(root: Path) -> str:
         path = cal / file
         if path.exists():
             frame = pd.read_csv(path).round(4)
-            parts[key] = "\n".join(_md_table(frame.fillna("–"), columns))
+            parts[key] = "\n".join(_md_table(frame.astype(object).fillna("–"), columns))
         else:
             parts[key] = "_(not yet calibrated)_"
     for key, value in parts.items():

@@ -209,3 +209,18 @@ def test_a_routing_share_parameter_keeps_the_routing_summing_to_one() -> None:
     assert ratio == pytest.approx(
         sc.nodes["assore"].routing["housing"] / sc.nodes["assore"].routing["phase"]
     )
+
+
+def test_shipped_history_reproduces_the_audit_targets() -> None:
+    """The calibrated values committed in the shipped scenarios reproduce T1-T3: for each, the
+    95% CI covers the target or the mean lies within the target's tolerance."""
+    from sim.results import summary_with_targets
+
+    sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
+    result = run(sc, 8, seed=20190527, workers=2, keep_timeseries=False, keep_episodes=False)
+    summary = summary_with_targets(result).set_index("kpi")
+    fit = [n for n, o in sc.observations.items() if o.role == "fit"]
+    assert len(fit) == 3
+    for name in fit:
+        row = summary.loc[f"obs.{name}"]
+        assert bool(row["target_met"]), (name, row["mean"], row["ci95"], row["target"])

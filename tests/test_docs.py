@@ -17,3 +17,11 @@ def test_every_schema_field_is_described() -> None:
     undocumented = [r for r in rows if r.rstrip().endswith("|  |") and "`kind`" not in r]
     assert rows
     assert not undocumented, undocumented
+
+
+def test_model_description_is_current() -> None:
+    from sim.modeldoc import markdown as model_markdown
+
+    on_disk = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    assert on_disk == model_markdown(ROOT), "regenerate: python -m sim.modeldoc"
+    assert "not yet calibrated" not in on_disk
