@@ -22,8 +22,7 @@ from sim.model import run_once
 from sim.results import load_run, write_run
 from sim.runner import RunResult, run
 from sim.scenario import Scenario
-from sim.sweep import load_points, load_sweep
-from sim.sweep import run_sweep as sweep
+from sim.sweep import load_points, load_sweep, sweep
 
 
 def plot(folder: str | Path, **options: Any) -> list[Path]:

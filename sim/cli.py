@@ -166,12 +166,19 @@ def schema(markdown: bool) -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores)."
 )
-def demo(out: Path, replications: int, workers: int | None) -> None:
+@click.option(
+    "--update-readme",
+    "readme",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Regenerate the comparison table in this Markdown file.",
+)
+def demo(out: Path, replications: int, workers: int | None, readme: Path | None) -> None:
     """Run the shipped étape 2 scenarios and write results under OUT."""
     from sim.demo import run_demo
 
     with user_errors():
-        for line in run_demo(out, replications, workers):
+        for line in run_demo(out, replications, workers, readme):
             click.echo(line)
 
 

@@ -1,4 +1,5 @@
-"""The demo job behind ``make demo``: the shipped étape 2 scenarios, run and written out."""
+"""The demo job behind ``make demo``: the étape 2 scenarios compared (common random numbers),
+then their charts and report for presenters, in French."""
 
 from __future__ import annotations
 
@@ -6,21 +7,37 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.loading import load_scenario
-from sim.results import write_run
-from sim.runner import default_workers, run
+from sim.compare import compare_files, readme_table, update_markdown, write_comparison
+from sim.runner import default_workers
 
 SCENARIO_DIR = Path("scenarios")
-DEMO_SCENARIOS = ("etape2-610.yaml", "etape2-610-downstream.yaml")
+DEMO_METRICS = ("street", "waiting", "occupancy", "blocked", "entries-exits")
 
 
-def run_demo(out: Path, replications: int = 20, workers: int | None = None) -> Iterator[str]:
-    """Run each étape 2 scenario into ``out/etape2-demo-<timestamp>/``; yield what was written."""
+def run_demo(
+    out: Path,
+    replications: int = 20,
+    workers: int | None = None,
+    readme: Path | None = None,
+) -> Iterator[str]:
+    """Compare ``scenarios/etape2-*.yaml`` into ``out/etape2-compare-<timestamp>/`` with charts
+    and an HTML report (and regenerate the comparison table of ``readme`` when given); yield a
+    line per thing written."""
+    from sim.plots import plot_folder
+    from sim.report import write_report
+
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    root = out / f"etape2-demo-{stamp}"
-    workers = workers or default_workers()
-    for name in DEMO_SCENARIOS:
-        scenario = load_scenario(SCENARIO_DIR / name)
-        result = run(scenario, replications, workers=workers)
-        folder = write_run(result, root / scenario.name)
-        yield f"{scenario.name}: {replications} replications in {result.seconds:.1f} s -> {folder}"
+    folder = out / f"etape2-compare-{stamp}"
+    files = sorted(SCENARIO_DIR.glob("etape2-*.yaml"))
+    comp = compare_files(files, replications, workers=workers or default_workers())
+    write_comparison(comp, folder, lang="fr")
+    yield f"comparison of {len(files)} étape 2 scenarios, {replications} replications: {folder}"
+    yield readme_table(folder)
+    if readme is not None:
+        update_markdown(readme, folder)
+        yield f"table regenerated in {readme}"
+    charts = plot_folder(folder, lang="fr", metrics=list(DEMO_METRICS), nodes=["assore"])
+    yield f"charts ({len(charts)}): {folder / 'charts'}"
+    for chart in charts:
+        yield f"  {chart}"
+    yield f"report: {write_report(folder, lang='fr')}"

@@ -1185,3 +1185,45 @@ def plan_from_folder(folder: Path | str, check: bool = True) -> SweepPlan:
         crn=bool(info.get("crn", True)),
         request=dict(info.get("design", {})),
     )
+
+
+def sweep(
+    scenario: Path | str,
+    out: Path | str,
+    *,
+    grid: dict[str, Sequence[Any]] | None = None,
+    ranges: dict[str, tuple[float, float, int]] | None = None,
+    replications: int = 10,
+    seed: int = DEFAULT_SEED,
+    overrides: Sequence[str] = (),
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+) -> pd.DataFrame:
+    """The Python face of ``parcours sweep``: run a full-factorial design and return
+    :func:`load_sweep` of the results folder.
+
+    >>> sweep("scenarios/etape2-610.yaml", "results/s",
+    ...       ranges={"nodes.housing.releases_per_month": (1, 6, 6)}, workers=2)  # doctest: +SKIP
+    """
+    from sim.executors import make_executor
+    from sim.runner import default_workers
+
+    axes = [parse_grid(f"{p}={','.join(map(str, v))}") for p, v in (grid or {}).items()]
+    axes += [parse_range(f"{p}={lo}:{hi}:{n}") for p, (lo, hi, n) in (ranges or {}).items()]
+    spec = SweepSpec(
+        scenario=Path(scenario),
+        overrides=tuple(overrides),
+        axes=tuple(axes),
+        replications=replications,
+        seed=seed,
+    )
+    plan = plan_sweep(spec)
+    executor = make_executor(workers or default_workers(), scheduler, dask_local)
+    try:
+        run_sweep(plan, Path(out), executor=executor, resume=resume, force=force)
+    finally:
+        executor.close()
+    return load_sweep(out)
