@@ -82,6 +82,19 @@ def _kpi_list(values: Sequence[str]) -> list[str] | None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table.")
+@click.option(
+    "--parameters",
+    "parameters_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Parameter sets to propagate (a calibration's posterior.parquet).",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many sets of --parameters (the same for every scenario), each run -n times.",
+)
 def compare_command(
     inputs: tuple[Path, ...],
     replications: int,
@@ -94,6 +107,8 @@ def compare_command(
     lang: str,
     force: bool,
     quiet: bool,
+    parameters_file: Path | None,
+    draws: int | None,
 ) -> None:
     """Compare INPUTS with common random numbers: scenario files (the reference is the file all
     the others extend, else the first), or run folders made with the same seed (no re-run).
@@ -114,12 +129,23 @@ def compare_command(
         target = out or default_out("compare")
         if target.exists() and not force:
             raise OutputExistsError(f"{target} exists; use --force to replace it")
+        sets, spec = None, None
+        if parameters_file is not None:
+            if folders:
+                raise CompareError("--parameters applies to scenario files, not run folders")
+            from sim.parameters import draws as read_draws
+
+            try:
+                sets, spec = read_draws(parameters_file, draws or 10)
+            except (OSError, ValueError) as err:
+                raise click.BadParameter(str(err), param_hint="--parameters") from None
         if folders:
             if overrides or seed is not None:
                 raise CompareError("--set and --seed apply to scenario files, not run folders")
             comp = compare_runs(folders, _kpi_list(kpis), reference)
         else:
-            with progress_bar(replications * len(set(inputs)), "scenarios", quiet) as advance:
+            total = replications * len(set(inputs)) * (len(sets) if sets else 1)
+            with progress_bar(total, "scenarios", quiet) as advance:
                 comp = compare_files(
                     inputs,
                     replications,
@@ -129,6 +155,8 @@ def compare_command(
                     overrides,
                     reference,
                     progress=advance,
+                    parameter_sets=sets,
+                    parameter_spec=spec,
                 )
         write_comparison(comp, target, force, language)
     if not quiet:

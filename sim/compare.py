@@ -45,7 +45,7 @@ from sim.loading import Problem, ScenarioError, load_scenario
 from sim.metrics import DAYS_PER_MONTH
 from sim.results import atomic_dir, load_run, manifest, write_run
 from sim.runner import DEFAULT_SEED, RunResult, run
-from sim.scenario import Scenario
+from sim.scenario import FreeParameter, Scenario
 
 Lang = Literal["en", "fr"]
 CONFIDENCE = 0.95
@@ -509,8 +509,14 @@ def compare(
     workers: int = 1,
     kpis: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    parameter_sets: Sequence[Mapping[str, float]] | None = None,
+    parameter_spec: Mapping[str, FreeParameter] | None = None,
 ) -> Comparison:
     """Run every scenario with the same seed and compare them to the first (the reference).
+
+    With ``parameter_sets`` (draws from a calibration posterior), every scenario runs each set
+    ``replications`` times with the same draws and seeds, so the intervals include parameter
+    uncertainty and the differences stay paired.
 
     >>> from sim import load_scenario                                  # doctest: +SKIP
     >>> files = ["scenarios/etape2-610.yaml", "scenarios/etape2-610-fluid.yaml"]
@@ -521,7 +527,18 @@ def compare(
         raise CompareError("compare needs a reference and at least one alternative")
     _unique_names(scenarios)
     started = time.perf_counter()
-    runs = {sc.name: run(sc, replications, seed, workers, progress=progress) for sc in scenarios}
+    runs = {
+        sc.name: run(
+            sc,
+            replications,
+            seed,
+            workers,
+            progress=progress,
+            parameter_sets=parameter_sets,
+            parameter_spec=parameter_spec,
+        )
+        for sc in scenarios
+    }
     return build(runs, kpis, time.perf_counter() - started)
 
 
@@ -579,6 +596,8 @@ def compare_files(
     overrides: Sequence[str] = (),
     reference: str | None = None,
     progress: Callable[[int], None] | None = None,
+    parameter_sets: Sequence[Mapping[str, float]] | None = None,
+    parameter_spec: Mapping[str, FreeParameter] | None = None,
 ) -> Comparison:
     """Load scenario files (a file listed twice runs once), put the reference first (the
     scenario named ``reference``, else :func:`default_reference`) and :func:`compare` them.
@@ -594,7 +613,9 @@ def compare_files(
         )
     first = names.index(reference) if reference is not None else default_reference(paths)
     scenarios.insert(0, scenarios.pop(first))
-    return compare(scenarios, replications, seed, workers, kpis, progress)
+    return compare(
+        scenarios, replications, seed, workers, kpis, progress, parameter_sets, parameter_spec
+    )
 
 
 def run_folders(folder: Path) -> list[Path]:

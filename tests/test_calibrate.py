@@ -224,3 +224,29 @@ def test_shipped_history_reproduces_the_audit_targets() -> None:
     for name in fit:
         row = summary.loc[f"obs.{name}"]
         assert bool(row["target_met"]), (name, row["mean"], row["ci95"], row["target"])
+
+
+def test_compare_propagates_the_same_draws_to_every_scenario(tmp_path: Path) -> None:
+    import yaml
+
+    from sim.compare import compare
+
+    data = tiny_data()
+    data["observations"]["busy"]["tolerance"] = 2.5
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    out, _, _ = run_calibration(path, tmp_path / "cal", seed=2, budget=16, workers=1)
+    sets, spec = draws(out / "posterior.parquet", 2)
+    sc = load_scenario(path)
+    twin = sc.model_copy(update={"name": "twin"})
+    bigger = load_scenario(path, ["name=bigger", "nodes.queue.capacity=30"])
+    comp = compare([sc, twin, bigger], 2, seed=4, parameter_sets=sets, parameter_spec=spec)
+    assert len(comp.tables["twin"]) == 4  # 2 draws x 2 replications
+    row = comp.table[
+        (comp.table["scenario"] == "twin") & (comp.table["kpi"] == "waiting.queue.mean")
+    ]
+    assert float(row["diff"].iloc[0]) == 0.0  # same draws and seeds: identical
+    big = comp.table[
+        (comp.table["scenario"] == "bigger") & (comp.table["kpi"] == "waiting.queue.mean")
+    ]
+    assert float(big["diff"].iloc[0]) < 0
