@@ -415,3 +415,17 @@ def test_with_the_calibrated_out_of_region_channel_more_hotel_places_do_help(
     assert channel["significant"]
     assert channel["diff"] > 0
     assert _row(comp, "610", "blocked.assore.mean")["diff"] > 0.5 * 210
+
+
+def test_fluid_alternative_doubles_the_reference_release_rate() -> None:
+    """etape2-610-fluid writes the housing schedule out in full: its 2019-2023 rate must stay
+    the (calibrated) rate of the reference, and the étape 2 rate twice that."""
+    from sim.schedule import Steps
+
+    ref = load_scenario(SCENARIOS / "etape2-610.yaml")
+    fluid = load_scenario(SCENARIOS / "etape2-610-fluid.yaml")
+    before = Steps.of(ref.nodes["housing"].releases_per_month, ref.start)
+    after = Steps.of(fluid.nodes["housing"].releases_per_month, fluid.start)
+    day = float((dt.date(2024, 1, 1) - ref.start).days)
+    assert after.at(0.0) == before.at(0.0)
+    assert after.at(day) == pytest.approx(2 * before.at(day))
