@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
-from scipy import special
+from scipy import optimize, special
 
 BLOCK = 512  # draws generated per numpy call; a pure function of the stream, so reproducible
 
@@ -116,15 +116,38 @@ class LogNormal(_MeanSd):
 
 
 class Weibull(_Spec):
-    """Weibull duration given by mean and shape (scale is derived)."""
+    """Weibull duration given by mean and either sd or shape (scale is derived)."""
 
     dist: Literal["weibull"]
     mean_days: PositiveFloat = Field(alias="mean")
-    shape: PositiveFloat
+    sd_days: PositiveFloat | None = Field(default=None, alias="sd")
+    shape: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_spread(self) -> Weibull:
+        if (self.sd_days is None) == (self.shape is None):
+            raise ValueError("weibull needs exactly one of 'sd' or 'shape' beside 'mean'")
+        if self.sd_days is not None and not (
+            _WEIBULL_CV[1] <= self.sd_days / self.mean_days <= _WEIBULL_CV[0]
+        ):
+            raise ValueError(
+                f"weibull sd/mean must lie between {_WEIBULL_CV[1]:.3g} and "
+                f"{_WEIBULL_CV[0]:.3g} (shape {_WEIBULL_SHAPES[0]} to {_WEIBULL_SHAPES[1]})"
+            )
+        return self
+
+    @property
+    def k(self) -> float:
+        """The shape, solved from sd/mean when the sd is given."""
+        if self.shape is not None:
+            return self.shape
+        assert self.sd_days is not None
+        cv = self.sd_days / self.mean_days
+        return float(optimize.brentq(lambda k: _weibull_cv(k) - cv, *_WEIBULL_SHAPES))
 
     @property
     def scale(self) -> float:
-        return self.mean_days / math.gamma(1.0 + 1.0 / self.shape)
+        return self.mean_days / math.gamma(1.0 + 1.0 / self.k)
 
     @property
     def mean(self) -> float:
@@ -132,26 +155,58 @@ class Weibull(_Spec):
 
     @property
     def sd(self) -> float:
-        g1 = special.gamma(1.0 + 1.0 / self.shape)
-        g2 = special.gamma(1.0 + 2.0 / self.shape)
-        return float(self.scale * math.sqrt(g2 - g1 * g1))
+        return self.mean_days * _weibull_cv(self.k)
 
     def block(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.scale * rng.weibull(self.shape, n)
+        return self.scale * rng.weibull(self.k, n)
+
+
+def _weibull_cv(k: float) -> float:
+    """sd / mean of a Weibull distribution of shape ``k`` (decreasing in ``k``)."""
+    g1 = special.gamma(1.0 + 1.0 / k)
+    g2 = special.gamma(1.0 + 2.0 / k)
+    return float(math.sqrt(g2 / (g1 * g1) - 1.0))
+
+
+_WEIBULL_SHAPES = (0.1, 50.0)
+_WEIBULL_CV = (_weibull_cv(_WEIBULL_SHAPES[0]), _weibull_cv(_WEIBULL_SHAPES[1]))
 
 
 class Uniform(_Spec):
-    """Uniform duration between ``low`` and ``high``."""
+    """Uniform duration between ``low`` and ``high``, or given by its mean and sd."""
 
     dist: Literal["uniform"]
-    low: Annotated[float, Field(ge=0)]
-    high: PositiveFloat
+    low_days: Annotated[float, Field(ge=0)] | None = Field(default=None, alias="low")
+    high_days: PositiveFloat | None = Field(default=None, alias="high")
+    mean_days: PositiveFloat | None = Field(default=None, alias="mean")
+    sd_days: PositiveFloat | None = Field(default=None, alias="sd")
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
+        bounds = self.low_days is not None and self.high_days is not None
+        moments = self.mean_days is not None and self.sd_days is not None
+        given = [f for f in (self.low_days, self.high_days, self.mean_days, self.sd_days)]
+        if bounds == moments or sum(v is not None for v in given) != 2:
+            raise ValueError("uniform needs either 'low' and 'high', or 'mean' and 'sd'")
         if self.high <= self.low:
             raise ValueError("uniform needs low < high")
+        if self.low < 0:
+            raise ValueError("uniform mean - sd x sqrt(3) must not be negative (low < 0)")
         return self
+
+    @property
+    def low(self) -> float:
+        if self.low_days is not None:
+            return self.low_days
+        assert self.mean_days is not None and self.sd_days is not None
+        return self.mean_days - self.sd_days * math.sqrt(3.0)
+
+    @property
+    def high(self) -> float:
+        if self.high_days is not None:
+            return self.high_days
+        assert self.mean_days is not None and self.sd_days is not None
+        return self.mean_days + self.sd_days * math.sqrt(3.0)
 
     @property
     def mean(self) -> float:
