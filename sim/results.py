@@ -65,10 +65,17 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def git_commit() -> str | None:
-    """The current git commit of the working directory (with ``-dirty``), if any."""
+    """The git commit of the parcours source that is running (with ``-dirty``), if any: the
+    code's own, not that of the folder the command is run from."""
+    source = Path(__file__).resolve().parent
     try:
         sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+            cwd=source,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
@@ -76,6 +83,7 @@ def git_commit() -> str | None:
             text=True,
             check=True,
             timeout=5,
+            cwd=source,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

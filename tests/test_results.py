@@ -1,0 +1,91 @@
+"""Run folders: written atomically, never half-written, never overwritten without force."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.loading import load_scenario
+from sim.results import OutputExistsError, git_commit, load_run, write_run
+from sim.runner import RunResult, run
+from tests.conftest import SCENARIOS
+
+SHORT = ["end=2001-01-01", "warmup=0"]
+
+
+@pytest.fixture(scope="module")
+def result() -> RunResult:
+    return run(load_scenario(SCENARIOS / "verification" / "mmc.yaml", SHORT), 2, seed=4)
+
+
+def _fail_on_episodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the second file written (episodes.parquet) fail, as a full disk would."""
+    original = pd.DataFrame.to_parquet
+
+    def to_parquet(self: pd.DataFrame, path: object, *args: object, **kwargs: object) -> None:
+        if str(path).endswith("episodes.parquet"):
+            raise OSError(28, "No space left on device")
+        original(self, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+
+
+def test_a_failed_write_leaves_no_folder_and_no_temporary(
+    result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fail_on_episodes(monkeypatch)
+    with pytest.raises(OSError, match="No space left"):
+        write_run(result, tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_forced_write_keeps_the_previous_folder_intact(
+    result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = write_run(result, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    _fail_on_episodes(monkeypatch)
+    with pytest.raises(OSError, match="No space left"):
+        write_run(result, out, force=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_an_existing_folder_is_refused_without_force(result: RunResult, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(OutputExistsError):
+        write_run(result, out)
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_a_run_folder_reads_back_to_the_same_numbers(result: RunResult, tmp_path: Path) -> None:
+    back = load_run(write_run(result, tmp_path / "run"))
+    pd.testing.assert_frame_equal(back.kpis, result.kpis, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back.episodes.reset_index(drop=True), result.episodes.reset_index(drop=True)
+    )
+    assert back.scenario.digest() == result.scenario.digest()
+
+
+def test_the_manifest_names_the_code_commit_wherever_it_is_run_from(
+    result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("the source is not a git checkout")
+    monkeypatch.chdir(tmp_path)  # a folder outside any repository
+    commit = git_commit()
+    assert commit is not None
+    assert commit.removesuffix("-dirty") == head
+    info = json.loads((write_run(result, tmp_path / "run") / "manifest.json").read_text())
+    assert info["git_commit"] == commit
