@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import re
+import sys
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -356,12 +357,21 @@ def _load_chain(path: Path, stack: tuple[Path, ...], shown: str | None = None) -
     return _merge(parent, doc)
 
 
+_TAGS = ("dist", "kind")  # a mapping whose tag changes is another thing: replaced, not merged
+
+
+def _retagged(base: dict[Any, Any], over: dict[Any, Any]) -> bool:
+    return any(tag in over and tag in base and over[tag] != base[tag] for tag in _TAGS)
+
+
 def _merge(parent: _Document, child: _Document) -> _Document:
-    """Child over parent: mappings merge key by key, ``null`` deletes, anything else replaces."""
+    """Child over parent: mappings merge key by key, ``null`` deletes, anything else replaces.
+    A mapping whose ``dist`` or ``kind`` changes replaces the parent's whole (a gamma's ``sd``
+    means nothing to the empirical distribution that replaces it)."""
     where = dict(parent.where)
 
     def merge(base: Any, over: Any, path: Path_) -> Any:
-        if isinstance(base, dict) and isinstance(over, dict):
+        if isinstance(base, dict) and isinstance(over, dict) and not _retagged(base, over):
             out = dict(base)
             for key, value in over.items():
                 if value is None:
@@ -406,6 +416,13 @@ def _exists(data: Any, path: Path_) -> bool:
 # --- --set overrides ---------------------------------------------------------------------------
 
 SET = "--set"
+_INDEX = re.compile(r"-?\d+")
+_WARNED: set[str] = set()
+
+
+def path_parts(key: str) -> list[str | int]:
+    """The parts of a dotted path; whole numbers are list positions (``-1`` is the last)."""
+    return [int(p) if _INDEX.fullmatch(p) else p for p in key.split(".")]
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:
@@ -417,7 +434,7 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
         raise ValueError(f"'{text}': expected dotted.path=value")
     key, raw = text.split("=", 1)
     key = key.strip()
-    parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.split(".")]
+    parts = path_parts(key)
     if not key or any(p == "" for p in parts):
         raise ValueError(f"'{text}': empty name in the path '{key}'")
     if not raw.strip():
@@ -439,36 +456,140 @@ def _apply_overrides(doc: _Document, overrides: Iterable[str]) -> None:
             raise ScenarioError([Problem(*origin, ROOT, str(err).splitlines()[0])]) from None
         target = doc.data
         for depth, part in enumerate(parts[:-1]):
-            nxt = _child(target, part)
-            if nxt is None:
+            key = entry_key(target, part)
+            if key is None or target[key] is None:
                 here = _dotted(parts[: depth + 1])
-                hint = _suggest(str(part), target) if isinstance(target, dict) else ""
-                if isinstance(target, list):
-                    hint = f" (the list has {len(target)} entries, numbered from 0)"
-                raise ScenarioError([Problem(*origin, here, f"no such entry{hint}")])
-            target = nxt
+                raise ScenarioError([Problem(*origin, here, missing_entry(doc.data, parts, depth))])
+            parts[depth] = key
+            target = target[key]
         last = parts[-1]
         if isinstance(target, list):
-            if not isinstance(last, int) or not 0 <= last < len(target):
-                message = f"no such entry (the list has {len(target)} entries, numbered from 0)"
+            key = entry_key(target, last)
+            if key is None:
+                message = missing_entry(doc.data, parts, len(parts) - 1)
                 raise ScenarioError([Problem(*origin, _dotted(parts), message)])
-            target[last] = value
         elif isinstance(target, dict):
-            target[last] = value
+            key = entry_key(target, last)
+            key = last if key is None else key
         else:
             where = _dotted(parts[:-1])
             message = f"cannot set '{last}' inside {where}, which is a single value"
             raise ScenarioError([Problem(*origin, _dotted(parts), message)])
+        written = text.split("=", 1)[0].strip()
+        note = schedule_replaced(origin, written, _entry(target, key), value, text.split("=", 1)[1])
+        if note:
+            warn_once(note)
+        target[key] = value
+        parts[-1] = key
         _forget(doc.where, tuple(parts))
         doc.where[tuple(parts)] = origin
 
 
-def _child(container: Any, part: str | int) -> Any:
+def entry_key(container: Any, part: str | int) -> str | int | None:
+    """The key or (non-negative) position that ``part`` names in ``container``, if any.
+
+    A negative position counts from the end of a list; a number also finds a text key.
+    """
     if isinstance(container, dict):
-        return container.get(part)
-    if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
-        return container[part]
+        if part in container:
+            return part
+        return str(part) if isinstance(part, int) and str(part) in container else None
+    if isinstance(container, list) and isinstance(part, int) and -len(container) <= part:
+        return part % len(container) if part < len(container) else None
     return None
+
+
+def _entry(container: Any, key: str | int | None) -> Any:
+    if isinstance(container, dict):
+        return container.get(key)
+    if isinstance(container, list) and isinstance(key, int):
+        return container[key]
+    return None
+
+
+def _child(container: Any, part: str | int) -> Any:
+    return _entry(container, entry_key(container, part))
+
+
+def missing_entry(data: Any, parts: Sequence[str | int], depth: int) -> str:
+    """Why ``parts[depth]`` names nothing in ``data``, with a suggestion where one fits.
+
+    Node ids and node kinds written where ``nodes`` is expected (``assore.capacity``,
+    ``downstream.lhss.capacity``) are pointed to the node's own path.
+    """
+    container: Any = data
+    for part in parts[:depth]:
+        container = _child(container, part)
+    part = parts[depth]
+    if isinstance(container, list):
+        return f"no such entry (the list has {len(container)} entries, numbered from 0)"
+    if not isinstance(container, dict):
+        return "no such entry"
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    if isinstance(nodes, dict) and (depth == 0 or (depth == 1 and parts[0] == "nodes")):
+        node_path = _node_path(nodes, [str(p) for p in parts[depth:]], depth == 0)
+        if node_path is not None:
+            rest = parts[depth + len(node_path[0]) :]
+            return f"no such entry (did you mean '{_dotted(['nodes', node_path[1], *rest])}'?)"
+    return f"no such entry{_suggest(str(part), container)}"
+
+
+def _node_path(nodes: dict[Any, Any], parts: list[str], top: bool) -> tuple[list[str], str] | None:
+    """The parts written for a node, and the node they mean (``None`` if no node fits)."""
+    head = parts[0]
+    if top and head in nodes:
+        return [head], head
+    kinds = {str(n.get("kind")) for n in nodes.values() if isinstance(n, dict)}
+    if head in kinds | set(_tag_choices()["kind"]) and len(parts) > 1:
+        if parts[1] in nodes:
+            return parts[:2], parts[1]
+        same_kind = [
+            str(k) for k, n in nodes.items() if isinstance(n, dict) and n.get("kind") == head
+        ]
+        close = difflib.get_close_matches(parts[1], same_kind, n=1)
+        if close:
+            return parts[:2], close[0]
+    close = difflib.get_close_matches(head, [str(k) for k in nodes], n=1) if top else []
+    return ([head], close[0]) if close else None
+
+
+def is_schedule(value: Any) -> bool:
+    """Whether ``value`` is a schedule written as steps (``[{from: ..., value: ...}, ...]``)."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(s, dict) and "from" in s for s in value)
+    )
+
+
+def schedule_replaced(
+    origin: tuple[str, int], path: str, old: Any, new: Any, shown: str | None = None
+) -> str | None:
+    """The warning for a single value that replaces a whole schedule (None if it does not).
+
+    A flat value is a legitimate question, so this is a warning and not an error; it says how
+    to change only the last step (``path.-1.value``) instead.
+    """
+    if not is_schedule(old) or isinstance(new, (list, dict)) or new is None:
+        return None
+    first, last = old[0].get("from"), old[-1].get("from")
+    value = f"={shown.strip()}" if shown is not None else ""
+    return (
+        f"{origin[0]}:{origin[1]}: {path}: replaces the whole schedule of {len(old)} steps "
+        f"({_when(first)} to {_when(last)}) with one value for the whole run; to change only "
+        f"the last step (from {_when(last)}) write {path}.-1.value{value}"
+    )
+
+
+def _when(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def warn_once(message: str) -> None:
+    """Print ``warning: message`` on stderr, once per process for each message."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"warning: {message}", file=sys.stderr)
 
 
 # --- public entry points -----------------------------------------------------------------------

@@ -56,6 +56,23 @@ def test_child_replaces_a_list(tmp_path: Path) -> None:
     assert [(s.start, s.value) for s in capacity] == [(dt.date(2019, 1, 1), 7.0)]
 
 
+def test_a_duration_whose_dist_changes_is_replaced_not_merged(tmp_path: Path) -> None:
+    """The parent's gamma ``sd`` must not leak into the child's empirical distribution."""
+    body = "nodes:\n  assore:\n    readiness: {dist: empirical, values: [30, 90]}\n"
+    readiness = load_scenario(child(tmp_path, body)).nodes["assore"].readiness  # type: ignore[union-attr]
+    assert readiness.dist == "empirical"
+    assert readiness.mean == 60.0
+
+
+def test_a_duration_with_the_same_dist_still_merges(tmp_path: Path) -> None:
+    base = load_scenario(BASE).nodes["assore"].readiness  # type: ignore[union-attr]
+    body = f"nodes:\n  assore:\n    readiness: {{dist: {base.dist}, mean: 77}}\n"
+    readiness = load_scenario(child(tmp_path, body)).nodes["assore"].readiness  # type: ignore[union-attr]
+    assert readiness.mean == 77.0
+    assert base.dist == "gamma"
+    assert readiness.sd == base.sd  # the parent's sd is kept beside the new mean
+
+
 def test_null_deletes_a_key(tmp_path: Path) -> None:
     raw = load_raw(child(tmp_path, "observations:\n  assore_exits: null\nattributes: null\n"))
     assert raw["observations"] == {}
