@@ -58,6 +58,24 @@ def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None
     assert "ASSORE" in result.output  # the table names nodes by their display name
 
 
+@pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: p.stem)
+def test_run_works_on_every_shipped_scenario(scenario: Path, tmp_path: Path) -> None:
+    """Each shipped file runs end to end; its daily series covers [start, end) exactly."""
+    out = tmp_path / "run"
+    args = ["run", str(scenario), "-n", "2", "--workers", "2", "--out", str(out), "--quiet"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    resolved = json.loads((out / "manifest.json").read_text())["scenarios"][0]["resolved"]
+    start, end = (pd.Timestamp(resolved[k]) for k in ("start", "end"))
+    series = pd.read_parquet(out / "timeseries.parquet")
+    assert sorted(series["replication"].unique()) == [0, 1]
+    assert series.groupby("replication")["day"].nunique().eq((end - start).days).all()
+    summary = pd.read_csv(out / "summary.csv")
+    street = summary.set_index("kpi").loc["street.mean"]
+    assert street["n"] == 2
+    assert street["mean"] >= 0
+
+
 def test_run_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()

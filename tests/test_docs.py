@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
+
+from sim.loading import load_scenario
 from sim.reference import markdown
 from tests.conftest import ROOT
 
@@ -25,3 +30,18 @@ def test_model_description_is_current() -> None:
     on_disk = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
     assert on_disk == model_markdown(ROOT), "regenerate: python -m sim.modeldoc"
     assert "not yet calibrated" not in on_disk
+
+
+def test_the_readme_scenario_examples_are_valid_where_the_readme_says_to_save_them(
+    tmp_path: Path,
+) -> None:
+    """Each YAML example of the README that extends a shipped scenario loads as written, from
+    the folder the README names for it (the repository root unless it says scenarios/)."""
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```yaml\n(# (\S+\.yaml):.*?)```", text, re.DOTALL)
+    assert len(examples) >= 2
+    for body, name in examples:
+        folder = tmp_path / "scenarios" if f"scenarios/{name}" in text else tmp_path
+        (folder / name).write_text(body, encoding="utf-8")
+        assert load_scenario(folder / name).nodes, name

@@ -49,3 +49,17 @@ def test_the_check_catches_an_unsourced_number(tmp_path: Path) -> None:
     assert any(
         r["path"] == "nodes.queue.capacity" and not cites_a_source(r["source"]) for r in rows
     )
+
+
+def test_every_cited_document_and_external_figure_is_listed_in_sources_md() -> None:
+    """A citation means something to a reader only if docs/sources.md describes it."""
+    sources = (SCENARIOS.parent / "docs" / "sources.md").read_text(encoding="utf-8")
+    listed_files = set(re.findall(r"^### (\d{3}_[0-9a-f]{16}\.txt)", sources, re.MULTILINE))
+    listed_keys = set(re.findall(r"^\| `([a-z0-9-]+)` \|", sources, re.MULTILINE))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in SHIPPED)
+    cited_files = set(re.findall(r"(\d{3}_[0-9a-f]{16}\.txt)", text))
+    cited_keys = set(re.findall(r"\bext ([a-z][a-z0-9]*(?:-[a-z0-9]+)+)", text))
+    assert cited_files
+    assert cited_keys
+    assert cited_files <= listed_files, cited_files - listed_files
+    assert cited_keys <= listed_keys, cited_keys - listed_keys
