@@ -209,9 +209,14 @@ def sweep(
 ) -> None:
     """Run SOURCE (a scenario or a sweep file) over a design of parameter values.
 
+    PATH is dotted as for --set; a schedule's steps are numbered from 0, and -1 is the last
+    (nodes.assore.capacity.-1.value: the 2023 step; nodes.assore.capacity alone replaces the
+    whole schedule with one value).
+
     \b
-    parcours sweep scenarios/etape2-610.yaml \\
-        --range nodes.assore.capacity=400:800:9 --range nodes.lhss.capacity=0:100:5 -n 20
+    parcours sweep scenarios/etape2-610.yaml -n 20 \\
+        --range nodes.assore.capacity.-1.value=400:800:9 \\
+        --range nodes.lhss.capacity=0:100:5
     parcours sweep scenarios/sweeps/assore-capacity.yaml --scheduler tcp://host:8786
     parcours sweep --resume results/sweep-etape2-610-20240101-120000
     """
@@ -292,7 +297,7 @@ def sweep(
     click.echo(
         f"done: {result.finished} points ok, {len(result.failed)} failed{resumed}; "
         f"{result.runs} runs in {result.seconds:.1f} s ({rate:.1f} runs/s) "
-        f"on {result.executor} ({result.workers} workers)"
+        f"on {result.executor} ({_workers(result.workers)})"
     )
     click.echo(f"results: {result.out}")
     if result.failed:
@@ -301,6 +306,10 @@ def sweep(
             click.echo(f"  point {point} ({plan.describe(point)}): {error}", err=True)
         click.echo(f"retry them with: parcours sweep --resume {result.out}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _workers(n: int) -> str:
+    return f"{n} worker" if n == 1 else f"{n} workers"
 
 
 @click.command()
@@ -373,7 +382,8 @@ def sensitivity(
 
     \b
     parcours sensitivity scenarios/etape2-610.yaml --method sobol --samples 64 \\
-        --bounds nodes.assore.capacity=400:800 --bounds nodes.lhss.capacity=0:100 \\
+        --bounds nodes.assore.capacity.-1.value=400:800 \\
+        --bounds nodes.lhss.capacity=0:100 \\
         --kpi street.mean --kpi exits.positive.per_month
     """
     from sim.results import default_out

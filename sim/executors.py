@@ -7,11 +7,14 @@ tasks carry everything they need (scenario, seed, replication indices) and draw 
 numbers from streams keyed by those values, never from a generator shared between processes.
 
 Dask hashes a call's function and arguments to name it and runs identical calls once; sweep
-tasks are submitted with ``pure=False`` so that each gets its own key.
+tasks are submitted with ``pure=False`` so that each gets its own key. A worker process that
+dies (a segfault, ``os._exit``, an out-of-memory kill) does not end the sweep: the local pool
+is restarted and the tasks it was running are tried again (Dask does the same on its own).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import multiprocessing
@@ -21,6 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -86,43 +90,112 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
 
 
+class WorkerCrashedError(RuntimeError):
+    """A task whose worker process died (a segfault, ``os._exit``, an out-of-memory kill)."""
+
+
+MAX_CRASHES = 2
+"""Worker deaths after which a task is given up (the second one with the task running alone)."""
+
+
 class PoolExecutor:
-    """A local process pool with ``workers`` processes."""
+    """A local process pool with ``workers`` processes, restarted when a worker dies.
+
+    At most two tasks per worker are handed to the pool at a time, so the tasks a dead worker
+    may have been running are known: they run again one at a time, alone, while the others
+    wait; a task that kills its worker twice is yielded as a :class:`WorkerCrashedError`.
+    """
 
     name = "processes"
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_pool_context(), initializer=_ignore_sigint
+        self.restarts = 0
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=_pool_context(), initializer=_ignore_sigint
         )
-        self._pool.submit(os.getpid)  # start the workers now (with fork: all of them, here)
+        pool.submit(os.getpid)  # start the workers now (with fork: all of them, here)
+        return pool
 
     def imap_unordered(
         self, fn: Callable[[T], R], tasks: Sequence[T]
     ) -> Iterator[tuple[int, R | BaseException]]:
-        futures: dict[Future[R], int] = {self._pool.submit(fn, t): i for i, t in enumerate(tasks)}
-        pending = set(futures)
+        queue = collections.deque(range(len(tasks)))
+        suspects: collections.deque[int] = collections.deque()  # in flight when a worker died
+        crashes: dict[int, int] = {}
+        running: dict[Future[R], int] = {}
+        stalls = 0  # restarts in a row without a task back: the pool cannot keep workers alive
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=futures.__getitem__):
+            while queue or suspects or running:
+                feed, limit = (suspects, 1) if suspects else (queue, 2 * self.workers)
+                broken = False
+                while feed and len(running) < limit:
+                    try:
+                        running[self._pool.submit(fn, tasks[feed[0]])] = feed[0]
+                    except BrokenProcessPool:
+                        broken = True
+                        break
+                    feed.popleft()
+                done = wait(running, return_when=FIRST_COMPLETED)[0] if running else set()
+                if broken or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    done, broken = wait(running)[0], True  # a broken pool fails all it holds
+                lost = []
+                for future in sorted(done, key=running.__getitem__):
+                    index = running.pop(future)
                     error = future.exception()
-                    yield futures[future], (error if error is not None else future.result())
+                    if isinstance(error, BrokenProcessPool):
+                        lost.append(index)
+                    else:
+                        stalls = 0
+                        yield index, (error if error is not None else future.result())
+                if not broken:
+                    continue
+                stalls = stalls + 1 if not lost else 0
+                if stalls > MAX_CRASHES:
+                    raise RuntimeError("the process pool cannot keep its workers running")
+                self._restart()
+                for index in lost:
+                    crashes[index] = crashes.get(index, 0) + 1
+                    if crashes[index] < MAX_CRASHES:
+                        suspects.append(index)
+                    else:
+                        yield index, WorkerCrashedError(_crash_message(crashes[index]))
         finally:
-            for future in pending:
+            for future in running:
                 future.cancel()
+
+    def _restart(self) -> None:
+        _stop(self._pool)
+        self._pool = self._start()
+        self.restarts += 1
 
     def close(self) -> None:
         """Stop the workers at once (running tasks are abandoned, as after Ctrl-C)."""
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.terminate()
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.join(timeout=5)
+        _stop(self._pool)
+
+
+def _crash_message(deaths: int) -> str:
+    return (
+        f"its worker process died {deaths} times (a crash, a signal or out of memory; "
+        "the pool was restarted and the other tasks went on)"
+    )
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
+    if isinstance(manager, threading.Thread):
+        manager.join(timeout=5)  # gone, so that a restarted pool can fork again (no threads)
 
 
 def _import_simulator() -> None:

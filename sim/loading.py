@@ -357,17 +357,15 @@ def _load_chain(path: Path, stack: tuple[Path, ...], shown: str | None = None) -
     return _merge(parent, doc)
 
 
-_TAGS = ("dist", "kind")  # a mapping whose tag changes is another thing: replaced, not merged
-
-
 def _retagged(base: dict[Any, Any], over: dict[Any, Any]) -> bool:
-    return any(tag in over and tag in base and over[tag] != base[tag] for tag in _TAGS)
+    """Whether ``over`` is a duration of another family than ``base`` (replaced, not merged)."""
+    return "dist" in over and "dist" in base and over["dist"] != base["dist"]
 
 
 def _merge(parent: _Document, child: _Document) -> _Document:
     """Child over parent: mappings merge key by key, ``null`` deletes, anything else replaces.
-    A mapping whose ``dist`` or ``kind`` changes replaces the parent's whole (a gamma's ``sd``
-    means nothing to the empirical distribution that replaces it)."""
+    A duration whose ``dist`` changes replaces the parent's whole (a gamma's ``sd`` means
+    nothing to the empirical distribution that replaces it)."""
     where = dict(parent.where)
 
     def merge(base: Any, over: Any, path: Path_) -> Any:
@@ -447,7 +445,9 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     return parts, value
 
 
-def _apply_overrides(doc: _Document, overrides: Iterable[str]) -> None:
+def _apply_overrides(doc: _Document, overrides: Iterable[str]) -> list[str]:
+    """Apply ``--set`` texts in order; return the warnings to print once the data is valid."""
+    notes: list[str] = []
     for i, text in enumerate(overrides):
         origin = (SET, i + 1)
         try:
@@ -478,11 +478,12 @@ def _apply_overrides(doc: _Document, overrides: Iterable[str]) -> None:
         written = text.split("=", 1)[0].strip()
         note = schedule_replaced(origin, written, _entry(target, key), value, text.split("=", 1)[1])
         if note:
-            warn_once(note)
+            notes.append(note)
         target[key] = value
         parts[-1] = key
         _forget(doc.where, tuple(parts))
         doc.where[tuple(parts)] = origin
+    return notes
 
 
 def entry_key(container: Any, part: str | int) -> str | int | None:
@@ -595,16 +596,19 @@ def warn_once(message: str) -> None:
 # --- public entry points -----------------------------------------------------------------------
 
 
-def _resolved(path: str | Path, overrides: Iterable[str]) -> _Document:
+def _resolved(path: str | Path, overrides: Iterable[str]) -> tuple[_Document, list[str]]:
+    """The merged, overridden data and the warnings the overrides gave (not yet printed)."""
     p = Path(path)
     doc = _load_chain(p.resolve(), (p.resolve(),), str(path))
-    _apply_overrides(doc, overrides)
-    return doc
+    return doc, _apply_overrides(doc, overrides)
 
 
 def load_raw(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
     """The merged, overridden scenario data before validation (for diffs and sweeps)."""
-    return dict(_resolved(path, overrides).data)
+    doc, notes = _resolved(path, overrides)
+    for note in notes:
+        warn_once(note)
+    return dict(doc.data)
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
@@ -612,7 +616,11 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
     >>> sc = load_scenario("scenarios/verification/mmc.yaml", ["end=2021-01-01"])  # doctest: +SKIP
     """
-    return validate_data(_resolved(path, overrides))
+    doc, notes = _resolved(path, overrides)
+    scenario = validate_data(doc)
+    for note in notes:  # after the errors: a warning beside an error would only be noise
+        warn_once(note)
+    return scenario
 
 
 def validate_data(
@@ -659,7 +667,8 @@ def _problems(err: ValidationError, doc: _Document, display: dict[str, str]) -> 
             field = str((e.get("ctx") or {}).get("discriminator", "")).strip("'")
             if _exists(doc.data, (*path, field)):
                 path = (*path, field)
-        grouped.setdefault(path, []).append((e["type"], _message(e, path), e.get("input")))
+        kind = "invalid_key" if "[key]" in e["loc"] else e["type"]
+        grouped.setdefault(path, []).append((kind, _message(e, path), e.get("input")))
     # A value that failed one branch of a union on its type but matched another branch's shape
     # (a list of steps rather than a number, say) is reported by the deeper errors only.
     for path in list(grouped):
@@ -721,6 +730,8 @@ def _message(e: Any, path: Path_) -> str:
     msg = _REWORDED.get(msg, msg)
     if msg.startswith("Input should be a valid dictionary or instance of "):
         msg = _REWORDED["Input should be a valid dictionary"]
+    if "[key]" in e["loc"] and not isinstance(e.get("input"), str):
+        return f"invalid key {e.get('input')!r}: keys here are names (text); put it in quotes"
     if "[key]" in e["loc"]:
         return f"invalid key: {msg}{_got(e.get('input'), kind)}"
     if kind.endswith("_type"):
@@ -737,6 +748,9 @@ _REWORDED = {
 }
 
 
+_YAML11_FLOAT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
+
+
 def _got(value: Any, kind: str) -> str:
     """`` (got ...)`` for a scalar input, with a hint for the usual YAML surprises."""
     if isinstance(value, bool):
@@ -748,6 +762,12 @@ def _got(value: Any, kind: str) -> str:
         return f" (got {value.isoformat(sep=' ')}: write a date without a time)"
     if value is None:
         return " (got null)"
+    if (
+        isinstance(value, str)
+        and _YAML11_FLOAT.fullmatch(value)
+        and kind.startswith(("float", "int"))
+    ):
+        return f" (got the text '{value}': YAML reads 1e3 as text; write 1.0e3 or 1000)"
     if isinstance(value, str):
         return f" (got '{value}')" if len(value) <= 40 else " (got a text)"
     if isinstance(value, (int, float, dt.date)):

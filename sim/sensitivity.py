@@ -21,6 +21,7 @@ on the design as sampled.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import shutil
@@ -44,9 +45,11 @@ from sim.sweep import (
     SweepSpec,
     current_value,
     design_rng,
+    kpi_names,
     load_sweep,
     mean_ci,
     plan_sweep,
+    resolve_point,
     run_sweep,
     value_in,
 )
@@ -160,17 +163,45 @@ def plan_sensitivity(spec: SensitivitySpec) -> tuple[SweepPlan, SweepPlan, np.nd
     )
     design = plan_sweep(dataclasses.replace(common, points=design_points))
     tornado = plan_sweep(dataclasses.replace(common, points=tuple(oat)))
+    check_kpis(spec.kpis, design)
     return design, tornado, matrix
+
+
+def check_kpis(kpis: Sequence[str], plan: SweepPlan) -> None:
+    """Raise a located :class:`ScenarioError` for a KPI the runs of ``plan`` would not give.
+
+    The names come from one-day runs of the base scenario and of the plan's first point (a
+    parameter can make a KPI exist, such as a cost), so nothing long runs for a typo.
+    """
+    try:
+        probes = [resolve_point(plan.base, {}), resolve_point(plan.base, plan.points[0])]
+        known = list(dict.fromkeys(k for sc in probes for k in kpi_names(sc)))
+    except Exception:  # a run that fails is reported with its point when the sweep runs
+        return
+    problems = [
+        Problem("--kpi", i + 1, kpi, _unknown_kpi(kpi, known))
+        for i, kpi in enumerate(kpis)
+        if kpi not in known
+    ]
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _unknown_kpi(kpi: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(kpi, known, n=1)
+    if close:
+        return f"unknown KPI (did you mean '{close[0]}'?)"
+    return f"unknown KPI (some known ones: {', '.join(known[:12])}, ...)"
 
 
 def responses(result: SweepResult, kpis: Sequence[str]) -> pd.DataFrame:
     """Mean and CI of each KPI per point (NaN for failed points), indexed by point."""
     table = load_sweep(result.out)
-    missing = [k for k in kpis if k not in table.columns]
+    known = list(table.attrs.get("kpis", []))
+    missing = [(i, k) for i, k in enumerate(kpis) if k not in table.columns]
     if missing and len(table):
-        known = ", ".join(table.attrs.get("kpis", [])[:12])
         raise ScenarioError(
-            [Problem("--kpi", 1, k, f"unknown KPI (some known ones: {known}...)") for k in missing]
+            [Problem("--kpi", i + 1, k, _unknown_kpi(k, known)) for i, k in missing]
         )
     frame = mean_ci(table, ["point"], list(kpis)) if len(table) else pd.DataFrame()
     index = pd.RangeIndex(len(result.plan.points), name="point")
@@ -279,7 +310,7 @@ def run_sensitivity(
     executor = executor or SerialExecutor()
     results: dict[str, SweepResult] = {}
     y: dict[str, pd.DataFrame] = {}
-    # The tornado's few points first: an unknown KPI is reported before the long design runs.
+    # The tornado's few points first: its results come back early.
     for label, plan in (("oat", oat_plan), ("design", design_plan)):
         sub = out / label
 

@@ -1,15 +1,18 @@
 """Parameter sweeps: designs, up-front validation, execution on any executor, streamed results
 that survive interruptions, and loading helpers.
 
-**Designs.** A sweep sets scenario values addressed by dotted paths (``nodes.assore.capacity``,
-as ``--set``). Its points are the full factorial of the grid axes (``--grid path=v1,v2``,
-``--range path=lo:hi:n``), crossed with ``samples`` space-filling points (Latin hypercube or
-scrambled Sobol') inside ``--bounds path=lo:hi``, crossed with any explicit ``points`` (used by
-sensitivity analyses). A numeric range or bound is *integer* (values rounded) when both ends
-are written as integers and the scenario's current value there is not a decimal number, so
-``capacity=400:800`` gives whole places and ``readiness.mean=300:400.0`` gives decimals. Every
-point is resolved and validated before anything runs; invalid points are reported as
-``origin:line: path: message (point i: ...)`` and nothing starts.
+**Designs.** A sweep sets scenario values addressed by dotted paths, as ``--set`` does: list
+positions count from 0, and from the end when negative (``nodes.assore.capacity.-1.value`` is
+the last step of a capacity schedule; ``nodes.assore.capacity`` alone replaces the whole
+schedule with one value, with a warning). Its points are the full factorial of the grid axes
+(``--grid path=v1,v2``, ``--range path=lo:hi:n``), crossed with ``samples`` space-filling
+points (Latin hypercube or scrambled Sobol') inside ``--bounds path=lo:hi``, crossed with any
+explicit ``points`` (used by sensitivity analyses). A numeric range or bound is *integer*
+(values rounded) when both ends are written as integers and the scenario's current value there
+is not a decimal number, so ``capacity=400:800`` gives whole places and
+``readiness.mean=300:400.0`` gives decimals. Every point is resolved and validated before
+anything runs; invalid points are reported as ``origin:line: path: message (point i: ...)`` and
+nothing starts.
 
 **Seeds and common random numbers.** Replication ``r`` of a point runs with the streams of
 ``(point seed, r)`` (see :mod:`sim.streams`). With common random numbers (the default) every
@@ -25,10 +28,12 @@ workers or the completion order, and no random generator is shared between proce
 **Execution and results.** Runs are grouped into tasks of a few runs (``chunk_runs``) so that
 scheduling costs little. As points complete they are buffered and written every
 ``checkpoint_seconds`` as a Parquet part, after which ``manifest.json`` (the list of parts and
-finished points) is replaced atomically: a sweep killed at any moment can be resumed and only
-the missing points run. A point whose run raises is recorded with its error and the sweep goes
-on. At the end the parts are merged into ``sweep.parquet`` (one row per point x replication)
-and ``points.csv`` (one row per point: mean and 95% CI half-width of every KPI).
+finished points) is replaced atomically, each file flushed to disk before its rename: a sweep
+killed at any moment can be resumed and only the missing points run. A point whose run raises
+is recorded with its error and the sweep goes on; so is a point that kills its worker process
+twice (the pool is restarted, and a task of several points is split to find the one). At the
+end the parts are merged into ``sweep.parquet`` (one row per point x replication) and
+``points.csv`` (one row per point: mean and 95% CI half-width of every KPI).
 """
 
 from __future__ import annotations
@@ -54,9 +59,20 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from sim.executors import Executor, SerialExecutor
-from sim.loading import Problem, ScenarioError, load_raw, load_scenario, validate_data
-from sim.results import OutputExistsError, atomic_dir, manifest, write_text_atomic
+from sim.executors import Executor, SerialExecutor, WorkerCrashedError
+from sim.loading import (
+    Problem,
+    ScenarioError,
+    entry_key,
+    load_raw,
+    load_scenario,
+    missing_entry,
+    path_parts,
+    schedule_replaced,
+    validate_data,
+    warn_once,
+)
+from sim.results import OutputExistsError, atomic_dir, manifest
 from sim.runner import DEFAULT_SEED, replicate
 from sim.scenario import Scenario
 from sim.streams import stream_key
@@ -437,6 +453,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     base = load_raw(spec.scenario, spec.overrides)
     parameters, points, origins = design_points(spec, base)
     check_points(base, points, origins)
+    warn_replaced_schedules(base, points, origins)
     return SweepPlan(
         name=spec.name or scenario.name,
         base=base,
@@ -502,7 +519,7 @@ def design_points(
 def current_value(base: dict[str, Any], path: str) -> Any:
     """The raw value at ``path`` (None if there is none)."""
     node: Any = base
-    for part in _parts(path):
+    for part in path_parts(path):
         node = _child(node, part)
         if node is None:
             return None
@@ -578,16 +595,9 @@ def value_in(bound: Bound, x: float, base: dict[str, Any]) -> int | float:
 # --- resolving and checking points --------------------------------------------------------------
 
 
-def _parts(path: str) -> list[str | int]:
-    return [int(p) if p.isdigit() else p for p in path.split(".")]
-
-
 def _child(container: Any, part: str | int) -> Any:
-    if isinstance(container, dict):
-        return container.get(part)
-    if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
-        return container[part]
-    return None
+    key = entry_key(container, part)
+    return None if key is None else container[key]
 
 
 class _PathError(ValueError):
@@ -600,34 +610,41 @@ def with_values(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """A copy of raw scenario data with ``values`` set at their paths (as ``--set`` does).
 
     Only the mappings and lists on the paths are copied; the rest is shared with ``base``,
-    which is never modified. Raises :class:`_PathError` for a path that does not exist.
+    which is never modified. A negative list position counts from the end (``-1`` is the last
+    step of a schedule). Raises :class:`_PathError` for a path that does not exist.
     """
     data = dict(base)
     for path, value in values.items():
-        parts = _parts(path)
+        parts = path_parts(path)
         target: Any = data
         for depth, part in enumerate(parts[:-1]):
-            nxt = _child(target, part)
+            key = entry_key(target, part)
+            nxt = None if key is None else target[key]
             if not isinstance(nxt, (dict, list)):
                 here = ".".join(map(str, parts[: depth + 1]))
-                raise _PathError(here, _missing(target, part, nxt))
+                inside = "cannot set a value inside a single value"
+                raise _PathError(
+                    here, inside if nxt is not None else missing_entry(data, parts, depth)
+                )
             nxt = copy.copy(nxt)
-            target[part] = nxt
+            target[key] = nxt
             target = nxt
-        last = parts[-1]
-        if isinstance(target, list) and not (isinstance(last, int) and 0 <= last < len(target)):
-            raise _PathError(path, _missing(target, last, None))
-        target[last] = copy.deepcopy(value)
+        last = entry_key(target, parts[-1])
+        if last is None and isinstance(target, list):
+            raise _PathError(path, missing_entry(data, parts, len(parts) - 1))
+        target[parts[-1] if last is None else last] = copy.deepcopy(value)
     return data
 
 
-def _missing(container: Any, part: str | int, found: Any) -> str:
-    if found is not None:
-        return "cannot set a value inside a single value"
-    if isinstance(container, list):
-        return f"no such entry (the list has {len(container)} entries, numbered from 0)"
-    close = difflib.get_close_matches(str(part), [str(k) for k in container], n=1)
-    return "no such entry" + (f" (did you mean '{close[0]}'?)" if close else "")
+def warn_replaced_schedules(
+    base: dict[str, Any], points: Sequence[dict[str, Any]], origins: dict[str, Origin]
+) -> None:
+    """Warn (once per path) where a swept single value replaces a whole schedule."""
+    for path, origin in origins.items():
+        values = [p[path] for p in points if path in p]
+        note = schedule_replaced(origin, path, current_value(base, path), next(iter(values), None))
+        if note:
+            warn_once(note)
 
 
 def resolve_point(base: dict[str, Any], values: dict[str, Any]) -> Scenario:
@@ -641,6 +658,7 @@ def check_points(
     """Validate every point; raise one :class:`ScenarioError` naming each distinct problem
     (located at the option or sweep-file line of the parameter involved)."""
     found: dict[tuple[str, int, str, str], list[int]] = {}
+    written = {_normal_path(base, p): p for p in origins}  # "-1" as the position it names
     for i, values in enumerate(points):
         try:
             resolve_point(base, values)
@@ -649,7 +667,7 @@ def check_points(
             found.setdefault((*origin, err.path, str(err)), []).append(i)
         except ScenarioError as err:
             for p in err.problems:
-                origin = _origin_for(p.path, values, origins)
+                origin = _origin_for(_as_written(p.path, written), values, origins)
                 found.setdefault((*origin, p.path, p.message), []).append(i)
     if not found:
         return
@@ -659,6 +677,24 @@ def check_points(
         more = f" and {len(where) - 1} more" if len(where) > 1 else ""
         problems.append(Problem(file, line, path, f"{message} (point {where[0]}: {first}{more})"))
     raise ScenarioError(problems)
+
+
+def _normal_path(base: dict[str, Any], path: str) -> str:
+    """``path`` with positions counted from the end replaced by the ones they name in ``base``."""
+    parts: list[Any] = []
+    node: Any = base
+    for part in path_parts(path):
+        key = entry_key(node, part)
+        parts.append(part if key is None else key)
+        node = None if key is None else node[key]
+    return ".".join(map(str, parts))
+
+
+def _as_written(path: str, written: dict[str, str]) -> str:
+    for normal, given in written.items():
+        if path == normal or path.startswith(normal + "."):
+            return given + path[len(normal) :]
+    return path
 
 
 def _origin_for(path: str, values: dict[str, Any], origins: dict[str, Origin]) -> Origin:
@@ -769,6 +805,11 @@ def run_task(task: Task) -> list[RunOutcome]:
             else:
                 out.append(RunOutcome(point, r, result.kpis, None, result.events, result.seconds))
     return out
+
+
+def _worker_died(result: object) -> bool:
+    """Whether a task came back as the death of its worker process (pool or Dask)."""
+    return isinstance(result, WorkerCrashedError) or type(result).__name__ == "KilledWorker"
 
 
 def _describe_error(err: BaseException) -> str:
@@ -933,7 +974,7 @@ class _Store:
         )
         if seconds is not None:
             self.info["wall_seconds"] = round(float(self.info.get("wall_seconds", 0)) + seconds, 3)
-        write_text_atomic(self.out / MANIFEST, _json(self.info))
+        _write_text(self.out / MANIFEST, _json(self.info))
 
     def finish(self, seconds: float) -> None:
         """Merge the parts into ``sweep.parquet``, write ``points.csv``, drop the parts."""
@@ -941,7 +982,7 @@ class _Store:
         table = _read_parts(self.out, self.parts)
         _write_parquet(table, self.out / TABLE_FILE)
         summary = summarise_points(table, self.plan, self.failed)
-        write_text_atomic(self.out / POINTS_FILE, summary.to_csv(index=False))
+        _write_text(self.out / POINTS_FILE, summary.to_csv(index=False))
         old = [p for p in self.parts if p != TABLE_FILE]
         self.parts = [TABLE_FILE]
         self.save("complete", seconds)
@@ -958,12 +999,42 @@ def _json(info: dict[str, Any]) -> str:
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = _temporary(path)
     try:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+        with open(tmp, "rb+") as file:
+            os.fsync(file.fileno())
+        _replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file, flush it to disk, then rename it into place."""
+    tmp = _temporary(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        _replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` to ``path`` atomically, and flush the folder's entry where one can."""
+    os.replace(tmp, path)
+    if os.name == "posix":
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 def _read_parts(folder: Path, parts: Sequence[str]) -> pd.DataFrame:
@@ -1032,31 +1103,43 @@ def run_sweep(
             )
 
     report()
+    # Resuming a finished sweep runs nothing and rewrites nothing.
+    done_before = not todo and store.info.get("status") == "complete"
+    done_before = done_before and (out / TABLE_FILE).exists()
     try:
-        for index, result in executor.imap_unordered(run_task, tasks):
-            if isinstance(result, BaseException):
-                message = f"task failed: {_describe_error(result)}"
-                result = [
-                    RunOutcome(point, r, None, message)
-                    for point, _, _, reps in tasks[index].items
-                    for r in reps
-                ]
-            for outcome in result:
-                waiting[outcome.point].append(outcome)
-                runs_done += 1
-                run_seconds += outcome.seconds
-                if len(waiting[outcome.point]) == plan.replications:
-                    store.add(outcome.point, waiting.pop(outcome.point))
-                    completed += 1
-            if time.perf_counter() - last_flush >= checkpoint_seconds and store.rows:
-                store.flush()
-                last_flush = time.perf_counter()
-            report()
+        while tasks:
+            retry: list[Task] = []
+            for index, result in executor.imap_unordered(run_task, tasks):
+                task = tasks[index]
+                if _worker_died(result) and len(task.items) > 1:
+                    # One task per point, to tell which point kills its worker.
+                    retry += [Task(task.base, (item,)) for item in task.items]
+                    continue
+                if isinstance(result, BaseException):
+                    message = f"task failed: {_describe_error(result)}"
+                    result = [
+                        RunOutcome(point, r, None, message)
+                        for point, _, _, reps in task.items
+                        for r in reps
+                    ]
+                for outcome in result:
+                    waiting[outcome.point].append(outcome)
+                    runs_done += 1
+                    run_seconds += outcome.seconds
+                    if len(waiting[outcome.point]) == plan.replications:
+                        store.add(outcome.point, waiting.pop(outcome.point))
+                        completed += 1
+                if time.perf_counter() - last_flush >= checkpoint_seconds and store.rows:
+                    store.flush()
+                    last_flush = time.perf_counter()
+                report()
+            tasks = retry
     except BaseException:
         store.flush("interrupted", time.perf_counter() - started)
         raise
     seconds = time.perf_counter() - started
-    store.finish(seconds)
+    if not done_before:
+        store.finish(seconds)
     return SweepResult(
         out=out,
         plan=plan,
@@ -1072,6 +1155,16 @@ def run_sweep(
 
 
 # --- summaries and loading ---------------------------------------------------------------------
+
+
+def kpi_names(scenario: Scenario) -> list[str]:
+    """The KPI (and observation) columns that runs of ``scenario`` give, before any long run.
+
+    Which KPIs exist depends on the scenario's nodes and observations only, not on how long it
+    runs, so one replication of a single day tells them (in milliseconds).
+    """
+    day = scenario.model_copy(update={"end": scenario.start + dt.timedelta(days=1), "warmup": 0.0})
+    return list(replicate(day, 0, DEFAULT_SEED, keep_timeseries=False, keep_episodes=False).kpis)
 
 
 def kpi_columns(table: pd.DataFrame, parameters: Iterable[str] = ()) -> list[str]:

@@ -16,7 +16,12 @@ from sim.sweep import parse_bounds
 from tests.conftest import SCENARIOS
 
 MMC = SCENARIOS / "verification" / "mmc.yaml"
-TINY = ("end=2002-01-01", "warmup=180", "nodes.street.arrivals_per_year=36")
+TINY = (
+    "end=2002-01-01",
+    "warmup=180",
+    "nodes.street.arrivals_per_year=36",
+    "nodes.queue.initial.occupancy=0",  # the file starts 360 residents in; here the queue is empty
+)
 CAPACITY = "nodes.queue.capacity"
 PRICE = "nodes.queue.cost_per_place_day"  # changes costs only: no effect on the queue
 KPI = "waiting.queue.mean"
@@ -96,14 +101,33 @@ def test_cli_writes_tables_and_charts(tmp_path: Path) -> None:
     assert {f"tornado-{KPI}.png", f"tornado-{KPI}.svg", f"indices-{KPI}.png"} <= names
     again = CliRunner().invoke(sensitivity, args)
     assert again.exit_code == 2
+    stages = [out / "design", out / "oat"]
+    before = {s: _stamps(s) for s in stages}
+    indices = (out / "indices.csv").read_text(encoding="utf-8")
     resumed = CliRunner().invoke(sensitivity, [*args, "--resume", str(out)])
     assert resumed.exit_code == 0, resumed.output
+    # Both stages were complete: nothing ran again, no result file was rewritten.
+    assert {s: _stamps(s) for s in stages} == before
+    assert (out / "indices.csv").read_text(encoding="utf-8") == indices
+
+
+def _stamps(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Modification time and content of every file in a sweep folder."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--kpi", "nope"], "--kpi:1: nope: unknown KPI"),
+        (["--kpi", "nope"], "--kpi:1: nope: unknown KPI (some known ones: street.mean,"),
+        (
+            ["--kpi", KPI, "--kpi", "waiting.queue.man"],
+            "--kpi:2: waiting.queue.man: unknown KPI (did you mean 'waiting.queue.mean'?)",
+        ),
         (["--method", "sobol", "--samples", "12"], "Sobol' needs a power of 2"),
         (["--bounds", f"{CAPACITY}=40:20"], "hi must be above lo"),
     ],
@@ -114,4 +138,5 @@ def test_cli_reports_bad_requests(tmp_path: Path, extra: list[str], message: str
     result = CliRunner().invoke(sensitivity, [*args, *extra])
     assert result.exit_code == 2, result.output
     assert message in result.output
-    assert not (tmp_path / "o" / "design").exists()  # reported before the method's runs
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()  # reported before anything ran or was written

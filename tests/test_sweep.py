@@ -4,6 +4,8 @@ kill or Ctrl-C, failed points, output folders and charts. Runs are tiny M/M/c qu
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import itertools
 import json
 import os
 import signal
@@ -11,21 +13,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner, Result
+from matplotlib.figure import Figure
 
+from sim import loading
 from sim.cli_sweep import plot_sweep, sweep
-from sim.executors import PoolExecutor
+from sim.executors import PoolExecutor, WorkerCrashedError
 from sim.loading import ScenarioError, load_scenario
 from sim.sweep import (
+    RunOutcome,
     SweepProgress,
     SweepSpec,
+    Task,
     chunk_size,
-    current_value,
     load_points,
     load_sweep,
     load_sweep_file,
@@ -38,15 +45,19 @@ from sim.sweep import (
     read_manifest,
     resolve_point,
     run_sweep,
+    run_task,
     with_values,
 )
 from tests.conftest import ROOT, SCENARIOS
+
+sweep_module = importlib.import_module("sim.sweep")  # the module (``sim.sweep`` is a function)
 
 MMC = SCENARIOS / "verification" / "mmc.yaml"
 TINY = (
     "end=2002-01-01",
     "warmup=180",
     "nodes.street.arrivals_per_year=36",
+    "nodes.queue.initial.occupancy=0",
     "nodes.queue.capacity=40",
 )
 """M/M/c with ~36 arrivals a year for two years: a few milliseconds per run."""
@@ -177,22 +188,165 @@ def test_sweep_file_errors_are_located(tmp_path: Path) -> None:
     assert f"{file}:4: replicatons: unknown key (did you mean 'replications'?)" in text
 
 
+def _described_points(file: Path) -> list[dict[str, object]]:
+    """The points a sweep file describes, read straight from its YAML (grid x range)."""
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    axes: list[list[tuple[str, object]]] = []
+    for path, values in (data.get("grid") or {}).items():
+        axes.append([(path, v) for v in values])
+    for path, (low, high, n) in (data.get("range") or {}).items():
+        values = np.linspace(low, high, n)
+        whole = all(isinstance(v, int) for v in (low, high))
+        axes.append([(path, round(float(v)) if whole else float(v)) for v in values])
+    return [dict(combo) for combo in itertools.product(*axes)]
+
+
 @pytest.mark.parametrize(
     "file", sorted((SCENARIOS / "sweeps").glob("*.yaml")), ids=lambda p: p.name
 )
-def test_shipped_sweep_files_resolve(file: Path) -> None:
+def test_shipped_sweep_files_plan_the_points_they_describe(file: Path) -> None:
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
     plan = plan_sweep(load_sweep_file(file))
-    assert len(plan.points) > 1
-    assert plan.parameters
+    expected = _described_points(file)
+    assert len(expected) > 1
+    assert len(plan.points) == len(expected)
+    key = lambda p: json.dumps(p, sort_keys=True)  # noqa: E731
+    assert sorted(map(key, plan.points)) == sorted(map(key, expected))
+    assert plan.replications == data["replications"]
+    assert plan.seed == data["seed"]
+    assert plan.crn == data["crn"]
 
 
-def test_the_assore_sweep_moves_the_2023_step_of_the_schedule() -> None:
-    # The sweep file addresses ASSORE's capacity schedule by position: catch a shifted step.
+def test_the_assore_sweep_moves_only_the_2023_step_of_the_schedule() -> None:
+    # ASSORE's schedule is addressed by its last step (-1): every other step keeps its value.
     plan = plan_sweep(load_sweep_file(SCENARIOS / "sweeps" / "assore-capacity.yaml"))
-    assert current_value(plan.base, "nodes.assore.capacity.7.from") == dt.date(2023, 1, 1)
-    assert current_value(plan.base, "nodes.assore.capacity.8") is None  # still the last step
-    assert current_value(plan.base, "nodes.lhss.capacity.1.from") == dt.date(2024, 7, 1)
-    assert len(plan.points) == 45
+    base = resolve_point(plan.base, {})
+    base_steps = [(s.start, s.value) for s in base.nodes["assore"].capacity]  # type: ignore[union-attr]
+    assert base_steps[-1] == (dt.date(2023, 1, 1), 610.0)
+    seen = set()
+    for point in plan.points:
+        scenario = resolve_point(plan.base, point)
+        assore = [(s.start, s.value) for s in scenario.nodes["assore"].capacity]  # type: ignore[union-attr]
+        lhss = [(s.start, s.value) for s in scenario.nodes["lhss"].capacity]  # type: ignore[union-attr]
+        assert assore[:-1] == base_steps[:-1]
+        assert assore[-1] == (dt.date(2023, 1, 1), point["nodes.assore.capacity.-1.value"])
+        assert lhss == [
+            (dt.date(2019, 5, 27), 0.0),
+            (dt.date(2024, 7, 1), point["nodes.lhss.capacity.1.value"]),
+        ]
+        seen.add((assore[-1][1], lhss[-1][1]))
+    assert len(seen) == 45
+
+
+# --- dotted paths: suggestions, positions from the end, whole schedules replaced ----------------
+
+ETAPE2 = SCENARIOS / "etape2-610.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings() -> None:
+    loading._WARNED.clear()  # warnings are printed once per process; each test sees its own
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("downstream.lhss.capacity", "nodes.lhss.capacity"),  # a node kind, then the node
+        ("downstream.lhs.capacity", "nodes.lhss.capacity"),  # ... with a typo in the node
+        ("assore.capacity.-1.value", "nodes.assore.capacity.-1.value"),  # a node id
+        ("nodes.downstream.lhss.capacity", "nodes.lhss.capacity"),  # the kind under nodes
+    ],
+)
+def test_a_node_written_without_nodes_gets_its_path_suggested(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    # The issue's own example: the second --range names the LHSS node by its kind.
+    out = tmp_path / "out"
+    result = invoke(
+        str(ETAPE2),
+        "--range",
+        "nodes.assore.capacity.-1.value=400:800:9",
+        "--range",
+        f"{written}=0:100:5",
+        "--replications",
+        "20",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 2, result.output
+    head = written.split(".")[0] if not written.startswith("nodes.") else "nodes.downstream"
+    assert f"--range:2: {head}: no such entry (did you mean '{meant}'?)" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    with pytest.raises(ScenarioError, match=f"did you mean '{meant}'"):
+        load_scenario(ETAPE2, [f"{written}=3"])  # parcours run --set: the same message
+
+
+def test_a_negative_position_addresses_the_last_step_of_a_schedule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec = SweepSpec(
+        scenario=ETAPE2, axes=(parse_range("nodes.assore.capacity.-1.value=400:800:3"),)
+    )
+    plan = plan_sweep(spec)
+    base = [s.value for s in resolve_point(plan.base, {}).nodes["assore"].capacity]  # type: ignore[union-attr]
+    for point, value in zip(plan.points, (400, 600, 800), strict=True):
+        steps = resolve_point(plan.base, point).nodes["assore"].capacity
+        assert [s.value for s in steps] == [*base[:-1], value]  # type: ignore[union-attr]
+    run_set = load_scenario(ETAPE2, ["nodes.assore.capacity.-1.value=700"])
+    assert [s.value for s in run_set.nodes["assore"].capacity] == [*base[:-1], 700]  # type: ignore[union-attr]
+    assert capsys.readouterr().err == ""  # changing one step is not worth a warning
+    with pytest.raises(ScenarioError, match=r"capacity\.-9: no such entry \(the list has 8"):
+        load_scenario(ETAPE2, ["nodes.assore.capacity.-9.value=700"])
+    # An invalid value at -1 is located at the option that swept it.
+    bad = SweepSpec(
+        scenario=ETAPE2,
+        axes=(
+            parse_range("nodes.lhss.capacity=0:100:2", ("--range", 1)),
+            parse_range("nodes.assore.capacity.-1.value=-10:10:2", ("--range", 2)),
+        ),
+    )
+    with pytest.raises(ScenarioError, match=r"^--range:2: nodes\.assore\.capacity\.7\.value: "):
+        plan_sweep(bad)
+
+
+def test_a_single_value_over_a_schedule_warns_once_per_path(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec = SweepSpec(
+        scenario=ETAPE2,
+        overrides=("nodes.phase.capacity=30",),
+        axes=(parse_range("nodes.assore.capacity=400:800:3", ("--range", 1)),),
+    )
+    plan = plan_sweep(spec)  # a flat capacity is a legitimate question: not an error
+    assert resolve_point(plan.base, plan.points[0]).nodes["assore"].capacity == 400
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "warning: --set:1: nodes.phase.capacity: replaces the whole schedule of 2 steps "
+        "(2019-05-27 to 2021-01-01) with one value for the whole run; to change only the "
+        "last step (from 2021-01-01) write nodes.phase.capacity.-1.value=30",
+        "warning: --range:1: nodes.assore.capacity: replaces the whole schedule of 8 steps "
+        "(2019-05-27 to 2023-01-01) with one value for the whole run; to change only the "
+        "last step (from 2023-01-01) write nodes.assore.capacity.-1.value",
+    ]
+    plan_sweep(spec)
+    load_scenario(ETAPE2, ["nodes.phase.capacity=30"])
+    assert capsys.readouterr().err == ""  # once per path, not once per point or per load
+
+
+def test_parcours_set_warns_on_a_replaced_schedule_only_when_valid() -> None:
+    from sim.cli import main
+
+    result = CliRunner().invoke(main, ["validate", str(ETAPE2), "--set", "nodes.uhs.capacity=9"])
+    assert result.exit_code == 0, result.output
+    warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("warning: ")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: --set:1: nodes.uhs.capacity: replaces the whole ")
+    assert warnings[0].endswith("write nodes.uhs.capacity.-1.value=9")
+    # An invalid value is an error only: no warning beside it.
+    bad = CliRunner().invoke(main, ["validate", str(ETAPE2), "--set", "nodes.uhs.capacity=-9"])
+    assert bad.exit_code == 2
+    assert "warning" not in bad.output
 
 
 # --- validation before anything runs --------------------------------------------------------------
@@ -271,14 +425,17 @@ def test_chunks_cover_every_run_once() -> None:
     assert max(sum(len(i[3]) for i in t.items) for t in tasks) == 4
 
 
-def test_serial_pool_and_dask_give_identical_tables(tmp_path: Path) -> None:
+@pytest.mark.parametrize("crn", ["--crn", "--no-crn"])
+def test_serial_pool_and_dask_give_identical_tables(tmp_path: Path, crn: str) -> None:
+    # Without common random numbers every point has its own seed: the pool and Dask workers
+    # must each derive it from (sweep seed, point), never from the order tasks reach them.
     design = [
         "--range",
         "nodes.queue.capacity=25:45:3",
         "--grid",
         "nodes.queue.readiness.mean=300,400",
     ]
-    common = [str(MMC), *sets(TINY), *design, "-n", "3", "--seed", "5", "--quiet"]
+    common = [str(MMC), *sets(TINY), *design, "-n", "3", "--seed", "5", "--quiet", crn]
     runs = {
         "serial": ["--workers", "1"],
         "pool": ["--workers", "2", "--chunk", "1"],
@@ -294,6 +451,7 @@ def test_serial_pool_and_dask_give_identical_tables(tmp_path: Path) -> None:
     rows, points = tables["serial"]
     assert len(rows) == 6 * 3
     assert rows["street.mean"].nunique() > 3
+    assert rows["seed"].nunique() == (1 if crn == "--crn" else 6)
     for name in ("pool", "dask"):
         pd.testing.assert_frame_equal(tables[name][0], rows)
         pd.testing.assert_frame_equal(tables[name][1], points)
@@ -318,11 +476,14 @@ def test_pool_workers_start_from_a_fork_server_when_threads_are_running() -> Non
         executor.close()
 
 
-def test_a_running_dask_cluster_is_used_through_its_address(tmp_path: Path) -> None:
+def test_a_running_dask_cluster_runs_every_point_even_identical_ones(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
-    args = [str(MMC), *sets(TINY), "--range", "nodes.queue.capacity=25:45:4", "-n", "2"]
-    args += ["--seed", "8", "--no-crn", "--quiet"]
+    from sim.executors import DaskExecutor
+
+    # Points 1 and 2 have the same values: Dask must run both, not merge them into one key.
+    args = [str(MMC), *sets(TINY), "--grid", "nodes.queue.capacity=25,30,30,45", "-n", "2"]
+    args += ["--seed", "8", "--no-crn", "--quiet", "--chunk", "2"]
     assert invoke(*args, "--workers", "1", "--out", str(tmp_path / "serial")).exit_code == 0
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -331,20 +492,32 @@ def test_a_running_dask_cluster_is_used_through_its_address(tmp_path: Path) -> N
         result = invoke(*args, "--scheduler", cluster.scheduler_address, "--out", str(out))
         assert result.exit_code == 0, result.output
         assert "on dask (2 workers)" in result.output
-    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(tmp_path / "serial"))
-    assert load_sweep(out)["seed"].nunique() == 4  # independent seeds per point
+        executor = DaskExecutor(cluster.scheduler_address)
+        try:  # identical calls (same function, same argument) each run: pure=False
+            draws = dict(executor.imap_unordered(os.urandom, [16, 16, 16]))
+        finally:
+            executor.close()
+    assert sorted(draws) == [0, 1, 2]
+    assert len(set(draws.values())) == 3
+    rows = load_sweep(out)
+    pd.testing.assert_frame_equal(rows, load_sweep(tmp_path / "serial"))
+    assert rows["point"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert rows["seed"].nunique() == 4  # independent seeds per point
+    twins = [rows[rows["point"] == p][rows.attrs["kpis"]].to_numpy() for p in (1, 2)]
+    assert not np.allclose(twins[0], twins[1], equal_nan=True)  # their own random numbers
 
 
 # --- streaming, interruption and resume ---------------------------------------------------------
 
 
-def test_a_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["serial", "pool"])
+def test_a_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path: Path, workers: str) -> None:
     args = [str(MMC), *sets(SLOW), "--range", "nodes.queue.capacity=380:420:8", "-n", "2"]
-    args += ["--seed", "3", "--workers", "1", "--checkpoint", "0", "--quiet"]
+    args += ["--seed", "3", "--checkpoint", "0", "--quiet"]
     killed = tmp_path / "killed"
     code = "import sys; from sim.cli_sweep import sweep; sys.exit(sweep())"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, *args, "--out", str(killed)],
+    process = subprocess.Popen(  # its own session: the kill takes the pool's workers too
+        [sys.executable, "-c", code, *args, "--workers", workers, "--out", str(killed)],
         cwd=ROOT,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -365,15 +538,90 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path: Path) -> N
     assert 0 < len(finished) < 8, stderr.decode()
     assert read_manifest(killed)["status"] == "running"  # no chance to say goodbye
 
-    resumed = invoke("--resume", str(killed), "--workers", "1", "--quiet")
+    resumed = invoke("--resume", str(killed), "--workers", workers, "--quiet")
     assert resumed.exit_code == 0, resumed.output
     assert f"{len(read_manifest(killed)['finished'])} points ok" in resumed.output
     assert "already done" in resumed.output
     whole = tmp_path / "whole"
-    assert invoke(*args, "--out", str(whole)).exit_code == 0
+    assert invoke(*args, "--workers", "1", "--out", str(whole)).exit_code == 0
     pd.testing.assert_frame_equal(load_sweep(killed), load_sweep(whole))
     pd.testing.assert_frame_equal(load_points(killed), load_points(whole))
-    assert not list((killed / "parts").glob("*.parquet"))
+    assert not (killed / "parts").exists()
+
+
+class Crash(BaseException):
+    """The process stopping dead at this line: nothing after it runs, no handler saves."""
+
+
+def _crash_when(monkeypatch: pytest.MonkeyPatch, should_crash: Callable[[Path], bool]) -> None:
+    """Make the sweep's text writer crash (from then on) once ``should_crash(path)`` holds."""
+    write = sweep_module._write_text
+    crashed: list[bool] = []
+
+    def writer(path: Path, text: str) -> None:
+        if crashed or should_crash(path):
+            crashed.append(True)
+            raise Crash
+        write(path, text)
+
+    monkeypatch.setattr(sweep_module, "_write_text", writer)
+
+
+def test_a_crash_between_a_part_and_the_manifest_resumes_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_sweep(tiny_spec(axes=(parse_range("nodes.queue.capacity=20:45:6"),)))
+    out = tmp_path / "sweep"
+    # The first part is on disk; the manifest that would list it (and its points) is not.
+    _crash_when(monkeypatch, lambda path: bool(list((out / "parts").glob("*.parquet"))))
+    with pytest.raises(Crash):
+        run_sweep(plan, out, checkpoint_seconds=0)
+    monkeypatch.undo()
+    assert len(list((out / "parts").glob("*.parquet"))) == 1
+    assert read_manifest(out)["finished"] == []
+    assert len(load_sweep(out)) == 0  # a part the manifest does not list is not a result
+
+    result = run_sweep(plan_from_folder(out), out, resume=True, checkpoint_seconds=0)
+    assert (result.resumed, result.finished, result.runs) == (0, 6, 6 * 3)
+    whole = run_sweep(plan, tmp_path / "whole")
+    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(whole.out))
+    pd.testing.assert_frame_equal(load_points(out), load_points(whole.out))
+    assert not (out / "parts").exists()  # the unlisted part was removed at the end
+
+
+def test_a_crash_after_merging_the_parts_drops_the_duplicate_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_sweep(tiny_spec(axes=(parse_range("nodes.queue.capacity=20:45:6"),)))
+    out = tmp_path / "sweep"
+
+    def point_2_fails(task: Task) -> list[RunOutcome]:
+        if any(point == 2 for point, _, _, _ in task.items):
+            raise RuntimeError("a passing failure")
+        return run_task(task)
+
+    monkeypatch.setattr(sweep_module, "run_task", point_2_fails)
+    assert list(run_sweep(plan, out).failed) == [2]
+    monkeypatch.undo()
+    # The retry writes point 2 as a part beside sweep.parquet, then merges both into a new
+    # sweep.parquet; a crash before the manifest is replaced leaves point 2 in both files.
+    _crash_when(monkeypatch, lambda path: path.name == "points.csv")
+    with pytest.raises(Crash):
+        run_sweep(plan_from_folder(out), out, resume=True)
+    monkeypatch.undo()
+    listed = read_manifest(out)["parts"]
+    assert listed[0] == "sweep.parquet"
+    assert len(listed) == 2
+    on_disk = pd.concat([pd.read_parquet(out / p) for p in listed])
+    assert len(on_disk) == 6 * 3 + 3  # point 2's three rows twice
+
+    whole = run_sweep(plan, tmp_path / "whole")
+    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(whole.out))  # read mid-crash
+    result = run_sweep(plan_from_folder(out), out, resume=True)
+    assert (result.finished, result.runs, result.failed) == (6, 0, {})
+    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(whole.out))
+    pd.testing.assert_frame_equal(load_points(out), load_points(whole.out))
+    assert read_manifest(out)["parts"] == ["sweep.parquet"]
 
 
 def test_ctrl_c_saves_finished_points_and_resume_skips_them(tmp_path: Path) -> None:
@@ -408,6 +656,8 @@ def test_resume_refuses_a_different_design(tmp_path: Path) -> None:
     again = invoke(*args, "--workers", "1", "--resume", str(out), "--quiet")
     assert again.exit_code == 0
     assert "3 points ok" in again.output
+    assert "0 runs" in again.output
+    assert "on serial (1 worker)" in again.output
     assert "3 already done" in again.output
     other = invoke(*args[:-1], "3", "--workers", "1", "--resume", str(out), "--quiet")
     assert other.exit_code == 2
@@ -493,6 +743,62 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> No
     assert "DeadlockError" in points.loc[1, "error"]
 
 
+CRASHING_CAPACITY = 31
+
+
+def run_task_or_die(task: Task) -> list[RunOutcome]:
+    """``run_task``, except that the worker running the point with 31 places dies on the spot
+    (as after a segfault or an out-of-memory kill: no exception, no cleanup)."""
+    if any(v.get("nodes.queue.capacity") == CRASHING_CAPACITY for _, v, _, _ in task.items):
+        os._exit(70)
+    return run_task(task)
+
+
+def exit_on_five(x: int) -> int:
+    if x == 5:
+        os._exit(70)
+    return 2 * x
+
+
+def test_a_dead_worker_restarts_the_pool_and_only_its_task_fails() -> None:
+    executor = PoolExecutor(2)
+    try:
+        results = dict(executor.imap_unordered(exit_on_five, range(10)))
+        assert executor.restarts == 2  # the batch it died in, then alone
+        again = dict(executor.imap_unordered(exit_on_five, [1, 2]))  # the new pool works
+    finally:
+        executor.close()
+    assert sorted(results) == list(range(10))
+    assert {i: v for i, v in results.items() if i != 5} == {i: 2 * i for i in range(10) if i != 5}
+    assert isinstance(results[5], WorkerCrashedError)
+    assert "died 2 times" in str(results[5])
+    assert again == {0: 2, 1: 4}
+
+
+def test_a_point_that_kills_its_worker_is_failed_and_the_others_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_sweep(
+        tiny_spec(axes=(parse_grid("nodes.queue.capacity=25,28,31,34,37,40"),), replications=2)
+    )
+    serial = run_sweep(plan, tmp_path / "serial")
+    monkeypatch.setattr(sweep_module, "run_task", run_task_or_die)
+    executor = PoolExecutor(2)
+    try:  # tasks of two points: 31 places shares its task with 34, which must not fail
+        result = run_sweep(plan, tmp_path / "pool", executor=executor, chunk_runs=4)
+    finally:
+        executor.close()
+    assert list(result.failed) == [2]
+    assert "WorkerCrashedError: its worker process died 2 times" in result.failed[2]
+    assert result.finished == 5
+    rows = load_sweep(result.out)
+    expected = load_sweep(serial.out)
+    expected = expected[expected["point"] != 2].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows, expected)
+    points = load_points(result.out)
+    assert points["status"].tolist() == ["done", "done", "failed", "done", "done", "done"]
+
+
 # --- results and charts ---------------------------------------------------------------------------
 
 
@@ -520,7 +826,9 @@ def test_results_hold_every_kpi_per_replication_and_point_summaries(tmp_path: Pa
     assert np.allclose(points["waiting.queue.mean.ci95"], 4.302652729749464 * sd / np.sqrt(3))
 
 
-def test_plot_sweep_draws_lines_and_heatmaps(tmp_path: Path) -> None:
+def test_plot_sweep_draws_lines_and_heatmaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "sweep"
     design = [
         "--range",
@@ -534,9 +842,33 @@ def test_plot_sweep_draws_lines_and_heatmaps(tmp_path: Path) -> None:
         ).exit_code
         == 0
     )
+    import sim.sweep_plots
+
+    drawn: list[Figure] = []
+    save = sim.sweep_plots.save_figure
+
+    def keep(figure: Figure, target: Path, force: bool = False) -> None:
+        drawn.append(figure)
+        save(figure, target, force)
+
+    monkeypatch.setattr(sim.sweep_plots, "save_figure", keep)
     runner = CliRunner()
-    heat = runner.invoke(plot_sweep, [str(out), "--kpi", "waiting.queue.mean"])
+    kpi = "occupancy.queue.mean"
+    heat = runner.invoke(plot_sweep, [str(out), "--kpi", kpi])
     assert heat.exit_code == 0, heat.output
+    # The heatmap shows the point means of points.csv over the two swept parameters (the
+    # first, --grid comes before --range, across; the second up).
+    stay, capacity = "nodes.queue.readiness.mean", "nodes.queue.capacity"
+    assert load_sweep(out).attrs["parameters"] == [stay, capacity]
+    points = pd.read_csv(out / "points.csv")
+    grid = points.pivot(index=capacity, columns=stay)[kpi].sort_index().sort_index(axis=1)
+    assert grid.shape == (3, 2)
+    assert grid.to_numpy().std() > 0
+    axes = drawn[0].axes[0]
+    assert (axes.get_xlabel(), axes.get_ylabel()) == (stay, capacity)
+    assert np.allclose(np.asarray(axes.images[0].get_array()), grid.to_numpy())
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["300", "400"]
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["25", "35", "45"]
     line = tmp_path / "line.svg"
     args = [str(out), "--kpi", "street.mean", "--x", "nodes.queue.capacity", "--out", str(line)]
     assert runner.invoke(plot_sweep, args).exit_code == 0
