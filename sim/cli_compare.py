@@ -93,7 +93,8 @@ def _kpi_list(values: Sequence[str]) -> list[str] | None:
     "--draws",
     type=click.IntRange(min=1),
     default=None,
-    help="How many sets of --parameters (the same for every scenario), each run -n times.",
+    help="How many sets of --parameters (the same for every scenario), each run -n times; "
+    "CIs are then over the per-draw means.",
 )
 def compare_command(
     inputs: tuple[Path, ...],
@@ -111,7 +112,8 @@ def compare_command(
     draws: int | None,
 ) -> None:
     """Compare INPUTS with common random numbers: scenario files (the reference is the file all
-    the others extend, else the first), or run folders made with the same seed (no re-run).
+    the others extend, else the first), or run folders (no re-run) made with the same seed,
+    replications, parameter draws and dates.
 
     Every scenario runs with the same seed, so replication r of each sees the same random
     numbers; differences to the reference are paired by replication, with 95% CIs. Writes

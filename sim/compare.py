@@ -16,6 +16,16 @@ runs, without re-running anything: the reported *variance reduction* is ``1 - va
 ``diff_ci_independent`` is the Welch half-width that independent runs of the same size would
 have given. Their ratio to ``diff_ci`` says how much CRN narrowed the interval.
 
+**Parameter draws.** With ``parameter_sets`` (``--parameters posterior.parquet --draws K``),
+each of the ``K`` draws is replicated ``n`` times. The ``n`` replications of a draw share its
+parameters, so the ``K x n`` values are not independent: treating them as iid would shrink
+the intervals as ``n`` grows even though the parameter uncertainty does not. The estimates are
+therefore two-stage: values (and paired differences) are averaged per draw, and the mean and
+CI are those of the ``K`` per-draw means (Student t, ``K - 1`` degrees of freedom). For draws
+sampled from the posterior this is the right variance of the posterior-averaged KPI whatever
+the split between parameter and stochastic noise; with a single draw the replications are
+independent again and the interval is conditional on that draw.
+
 The long table (:attr:`Comparison.table`) has one row per scenario and KPI: ``mean`` and ``ci``
 (95% half-width) across replications, and for alternatives ``diff``, ``diff_ci``, ``significant``,
 ``diff_ci_independent``, ``variance_reduction`` and ``n`` (pairs used). Writers turn it into
@@ -45,7 +55,7 @@ from sim.loading import Problem, ScenarioError, load_scenario
 from sim.metrics import DAYS_PER_MONTH
 from sim.results import atomic_dir, load_run, manifest, write_run
 from sim.runner import DEFAULT_SEED, RunResult, run
-from sim.scenario import FreeParameter, Scenario
+from sim.scenario import ExitNode, FreeParameter, Scenario
 
 Lang = Literal["en", "fr"]
 CONFIDENCE = 0.95
@@ -100,12 +110,27 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "exits.pathway.per_month": ("Exits from the pathway per month", "Sorties du parcours par mois"),
     "positive_share": ("Positive share of pathway exits", "Part des sorties positives"),
-    "cost.total.per_year": ("Cost per year (EUR; M = million)", "Coût annuel (€ ; M = million)"),
-    "cost.per_person_year_housed": (
-        "Cost per person-year housed (EUR)",
-        "Coût par personne hébergée et par an (€)",
+    "cost.total.per_year": (
+        "Cost per year, all costed nodes (EUR; M = million)",
+        "Coût annuel, tous postes (€ ; M = million)",
     ),
-    "cost.per_positive_exit": ("Cost per positive exit (EUR)", "Coût par sortie positive (€)"),
+    "cost.places.per_year": (
+        "Cost per year of the places people stay in (EUR; accommodation and downstream)",
+        "Coût annuel des places où les personnes séjournent (€ ; hébergement et aval)",
+    ),
+    "cost.per_person_year_housed": (
+        "Cost per person-year in accommodation and downstream places (EUR; those places' "
+        "cost only)",
+        "Coût par personne-année en hébergement et en aval (€ ; coût de ces places seulement)",
+    ),
+    "cost.per_positive_exit": (
+        "Cost per positive exit (EUR; cost per year, all costed nodes / positive exits per year)",
+        "Coût par sortie positive (€ ; coût annuel, tous postes / sorties positives par an)",
+    ),
+    "housed.costed_places.mean": (
+        "People in places that have a cost (mean; accommodation and downstream)",
+        "Personnes dans des places ayant un coût (moyenne ; hébergement et aval)",
+    ),
     "street.mean": ("People on the street (mean)", "Personnes à la rue (moyenne)"),
     "street.end": ("People on the street (end)", "Personnes à la rue (fin)"),
     "housed.mean": ("People housed in accommodation (mean)", "Personnes hébergées (moyenne)"),
@@ -167,6 +192,16 @@ _TEXT: dict[str, tuple[str, str]] = {
         "que des simulations indépendantes (médiane sur le tableau : la variance d'un écart "
         "est inférieure de {reduction} à var(réf) + var(alt)).",
     ),
+    "draws_line": (
+        "The replications come from {draws} parameter draws of a calibration posterior "
+        "({per_draw} per draw, the same draws and seeds for every scenario): means, CIs and "
+        "differences are over the {draws} per-draw means (Student t, {df} degrees of freedom), "
+        "so they include parameter uncertainty.",
+        "Les réplications viennent de {draws} tirages de paramètres d'une loi a posteriori de "
+        "calibration ({per_draw} par tirage, les mêmes tirages et graines pour chaque "
+        "scénario) : moyennes, IC et écarts portent sur les {draws} moyennes par tirage "
+        "(Student, {df} degrés de liberté) et incluent donc l'incertitude sur les paramètres.",
+    ),
     "window": ("{a} to {b}", "du {a} au {b}"),
     "title": ("Comparison with {ref}", "Comparaison avec {ref}"),
 }
@@ -205,10 +240,28 @@ class Paired:
         return self.n >= 2 and math.isfinite(self.ci) and abs(self.mean) > self.ci
 
 
+def _group_means(groups: np.ndarray | None, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The columns averaged per group (parameter draw), in group order; unchanged without."""
+    if groups is None:
+        return columns
+    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(columns)})
+    frame["group"] = groups
+    means = frame.groupby("group", sort=True).mean()
+    return tuple(means[f"c{i}"].to_numpy(float) for i in range(len(columns)))
+
+
 def paired_difference(
-    reference: Iterable[float], alternative: Iterable[float], confidence: float = CONFIDENCE
+    reference: Iterable[float],
+    alternative: Iterable[float],
+    confidence: float = CONFIDENCE,
+    groups: Iterable[Any] | None = None,
 ) -> Paired:
     """Paired difference of two replication-aligned samples, keeping pairs where both are finite.
+
+    With ``groups`` (the parameter draw of each replication), the replications of a draw are
+    not independent of each other: the pairs are first averaged per draw and the interval is
+    the Student t interval on those per-draw means (``K - 1`` degrees of freedom for ``K``
+    draws), the variance reduction and the Welch width likewise.
 
     >>> p = paired_difference([1, 2, 3, 4], [2, 2, 5, 4])
     >>> round(p.mean, 2), round(p.ci, 4), round(p.variance_reduction, 4)
@@ -218,40 +271,51 @@ def paired_difference(
     b = np.asarray(list(alternative), dtype=float)
     if a.shape != b.shape:
         raise ValueError("the two samples must be paired (same length)")
+    g = None if groups is None else np.asarray(list(groups))
+    if g is not None and g.shape != a.shape:
+        raise ValueError("groups must give one draw per replication")
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
     n = int(a.size)
     if n == 0:
         return Paired(math.nan, math.nan, 0, math.nan, math.nan)
+    a, b = _group_means(None if g is None else g[keep], a, b)
+    units = int(a.size)  # replications, or draws
     d = b - a
     mean = float(d.mean())
-    if n < 2:
+    if units < 2:
         return Paired(mean, math.nan, n, math.nan, math.nan)
     q = 0.5 + confidence / 2
     var_d, var_a, var_b = (float(x.var(ddof=1)) for x in (d, a, b))
-    half = float(stats.t.ppf(q, n - 1)) * math.sqrt(var_d / n)
+    half = float(stats.t.ppf(q, units - 1)) * math.sqrt(var_d / units)
     pooled = var_a + var_b
     scale = max(1.0, abs(float(a.mean())), abs(float(b.mean())))
     if math.sqrt(pooled) > 1e-9 * scale:  # else constant up to rounding: nothing to reduce
-        welch_df = pooled**2 * (n - 1) / (var_a**2 + var_b**2)
-        half_ind = float(stats.t.ppf(q, welch_df)) * math.sqrt(pooled / n)
+        welch_df = pooled**2 * (units - 1) / (var_a**2 + var_b**2)
+        half_ind = float(stats.t.ppf(q, welch_df)) * math.sqrt(pooled / units)
         reduction = 1.0 - var_d / pooled
     else:
         half_ind, reduction = 0.0, math.nan
     return Paired(mean, half, n, half_ind, reduction)
 
 
-def mean_ci(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[float, float, int]:
-    """Mean, Student t half-width and count of the finite values."""
+def mean_ci(
+    values: Iterable[float], confidence: float = CONFIDENCE, groups: Iterable[Any] | None = None
+) -> tuple[float, float, int]:
+    """Mean, Student t half-width and count of the finite values; with ``groups`` (parameter
+    draws), the mean and interval of the per-draw means (see :func:`paired_difference`)."""
     x = np.asarray(list(values), dtype=float)
-    x = x[np.isfinite(x)]
+    g = None if groups is None else np.asarray(list(groups))
+    keep = np.isfinite(x)
+    x = x[keep]
     n = int(x.size)
     if n == 0:
         return math.nan, math.nan, 0
-    if n < 2:
+    (x,) = _group_means(None if g is None else g[keep], x)
+    if x.size < 2:
         return float(x.mean()), math.nan, n
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
-    return float(x.mean()), half, n
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1)) * float(x.std(ddof=1))
+    return float(x.mean()), half / math.sqrt(x.size), n
 
 
 # --- KPIs ---------------------------------------------------------------------------------------
@@ -314,6 +378,17 @@ def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
         suffix = suffix or {"per_month": (" (per month)", " (par mois)")}.get(rate, ("", ""))
         return base + suffix[i]
     parts = kpi.split(".")
+    if (
+        len(parts) == 5
+        and parts[:3] == ["exits", "positive", "from"]
+        and parts[3] in scenario.nodes
+    ):
+        names = scenario.nodes[parts[3]].name
+        template = (
+            "Positive pathway exits per month from {}",
+            "Sorties positives du parcours par mois depuis {}",
+        )[i]
+        return template.format(names.fr if lang == "fr" else names.en)
     if len(parts) in (2, 3) and parts[1] in scenario.nodes:
         key = (parts[0], parts[2] if len(parts) == 3 else "")
         if key in _NODE_LABELS:
@@ -367,6 +442,8 @@ class Comparison:
     seconds: float
     sources: dict[str, Path] = dataclasses.field(default_factory=dict)
     """Run folders the runs were read from (empty when they were run here)."""
+    parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The parameter draws propagated (``draws``, ``parameter_sets``; empty without)."""
 
     @property
     def reference(self) -> str:
@@ -392,7 +469,14 @@ class Comparison:
             "seed": self.seed,
             "replications": self.replications,
             "kpi_window": [first.isoformat(), (sc.end - dt.timedelta(days=1)).isoformat()],
+            "draws": self.draws,
         }
+
+    @property
+    def draws(self) -> int:
+        """Parameter draws the replications are clustered by (0: independent replications)."""
+        groups = draw_groups(self.tables[self.reference])
+        return 0 if groups is None else len(pd.unique(groups))
 
 
 def build(
@@ -400,6 +484,7 @@ def build(
     kpis: Sequence[str] | None = None,
     seconds: float = 0.0,
     sources: Mapping[str, Path] | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Compare runs already made with the same seed (the first is the reference)."""
     if len(runs) < 2:
@@ -421,6 +506,15 @@ def build(
             f"the runs have different replications ({found}); compare needs the same "
             "replications of every scenario: re-run them with the same -n"
         )
+    draws = {name: _draw_column(t) for name, t in tables.items()}
+    if len(set(draws.values())) > 1:
+        found = ", ".join(f"{name}: {len(set(d)) if d else 0}" for name, d in draws.items())
+        raise CompareError(
+            f"the runs propagate different parameter draws (draws per run: {found}); compare "
+            "needs the same draws for every scenario: re-run them with the same --parameters "
+            "and --draws"
+        )
+    _same_windows({f"'{name}'": r.scenario for name, r in runs.items()})
     shown = _check_kpis(kpis, tables) if kpis else _pick_kpis(tables, reference)
     table = long_table(tables, {n: r.scenario for n, r in runs.items()}, shown)
     return Comparison(
@@ -432,7 +526,88 @@ def build(
         replications=results[0].replications,
         seconds=seconds,
         sources=dict(sources or {}),
+        parameters=dict(parameters or {}),
     )
+
+
+def _draw_column(table: pd.DataFrame) -> tuple[int, ...]:
+    if "draw" not in table.columns:
+        return ()
+    return tuple(int(d) for d in table["draw"].fillna(-1))
+
+
+def windows(sc: Scenario) -> dict[str, str]:
+    """What fixes the time windows of a scenario's KPIs: start, end, warm-up, and the window
+    of every observation (``obs.<name>``), as text to compare and print."""
+    first = sc.start + dt.timedelta(days=sc.warmup_days)
+    out = {"start": sc.start.isoformat(), "end": sc.end.isoformat(), "warmup": first.isoformat()}
+    for name, obs in sc.observations.items():
+        parts = [
+            f"{k} {v.isoformat()}"
+            for k, v in (("from", obs.start), ("to", obs.end), ("on", obs.on))
+            if v
+        ]
+        out[f"obs.{name}"] = ", ".join(parts + ([f"{obs.days:g} days"] if obs.days else []))
+    return out
+
+
+def _same_windows(
+    scenarios: Mapping[str, Scenario],
+    advice: str = "compare scenarios with the same start, end, warmup and observation windows",
+) -> None:
+    """Refuse scenarios (keyed by what to call them) whose dates or KPI windows differ: their
+    KPIs would not pair."""
+    names = list(scenarios)
+    reference = windows(scenarios[names[0]])
+    for name in names[1:]:
+        other = windows(scenarios[name])
+        for key, value in reference.items():
+            if key in other and other[key] != value:
+                what = "window of " + key if key.startswith("obs.") else key
+                raise CompareError(
+                    f"{names[0]} and {name} have a different {what} ({value} vs "
+                    f"{other[key]}): their KPIs cover different time windows; {advice}"
+                )
+
+
+def _draws_of(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameter draws a run folder's manifest records (empty without)."""
+    keys = ("parameters", "draws", "parameter_sets")
+    return {k: info[k] for k in keys if info.get(k) is not None}
+
+
+def _same_draws(infos: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse run folders (keyed by path) made with different parameter draws."""
+    names = list(infos)
+    reference = _draws_of(infos[names[0]])
+    for name in names[1:]:
+        other = _draws_of(infos[name])
+        both_sets = "parameter_sets" in reference and "parameter_sets" in other
+        keys = ("draws", "parameter_sets") if both_sets else ("parameters", "draws")
+        for key in keys:
+            if reference.get(key) != other.get(key):
+                raise CompareError(
+                    f"{names[0]} and {name} were made with different parameter draws "
+                    f"({key}: {_shown(reference, key)} vs {_shown(other, key)}); common random "
+                    "numbers need the same draws: re-run them with the same --parameters and "
+                    "--draws"
+                )
+
+
+def _shown(draws: Mapping[str, Any], key: str) -> str:
+    value = draws.get(key)
+    if value is None:
+        return "none"
+    return "different values" if key == "parameter_sets" else str(value)
+
+
+def draw_groups(table: pd.DataFrame) -> np.ndarray | None:
+    """The parameter draw of each replication when the runs propagate two draws or more
+    (their replications are then clustered by draw), else None (independent replications)."""
+    if "draw" not in table.columns:
+        return None
+    draws = table["draw"].to_numpy()
+    return draws if len(pd.unique(draws)) >= 2 else None
 
 
 def long_table(
@@ -452,12 +627,14 @@ def long_table(
         columns += [str(c) for c in t.columns if c not in ID_COLUMNS and c not in columns]
     ref_scenario = scenarios[reference]
     rows: list[dict[str, Any]] = []
-    empty = pd.Series(math.nan, index=tables[reference].index, dtype=float)
+    index = tables[reference].index
+    empty = pd.Series(math.nan, index=index, dtype=float)
+    groups = draw_groups(tables[reference])
     for kpi in columns:
         ref_values = tables[reference].get(kpi, empty)
         for name in names:
-            values = tables[name].get(kpi, empty)
-            mean, ci, n = mean_ci(values)
+            values = tables[name].get(kpi, empty).reindex(index)
+            mean, ci, n = mean_ci(values, groups=groups)
             row: dict[str, Any] = {
                 "scenario": name,
                 "kpi": kpi,
@@ -471,8 +648,7 @@ def long_table(
                 "n": n,
             }
             if name != reference:
-                aligned = values.reindex(ref_values.index)
-                p = paired_difference(ref_values.to_numpy(), aligned.to_numpy())
+                p = paired_difference(ref_values.to_numpy(), values.to_numpy(), groups=groups)
                 row.update(
                     diff=p.mean,
                     diff_ci=p.ci,
@@ -539,7 +715,10 @@ def compare(
         )
         for sc in scenarios
     }
-    return build(runs, kpis, time.perf_counter() - started)
+    info: dict[str, Any] = {}
+    if parameter_sets:
+        info = {"draws": len(parameter_sets), "parameter_sets": [dict(p) for p in parameter_sets]}
+    return build(runs, kpis, time.perf_counter() - started, parameters=info)
 
 
 def _ancestors(path: Path) -> list[Path]:
@@ -646,9 +825,11 @@ def compare_runs(
         paths += run_folders(Path(folder))
     runs: dict[str, RunResult] = {}
     sources: dict[str, Path] = {}
+    infos: dict[str, dict[str, Any]] = {}
     for path in paths:
         try:
             result = load_run(path)
+            info = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as err:
             raise CompareError(f"{path}: cannot read the run folder ({err})") from None
         name = result.scenario.name
@@ -656,9 +837,22 @@ def compare_runs(
             raise CompareError(f"{sources[name]} and {path} are both runs of '{name}'")
         runs[name] = result
         sources[name] = path
+        infos[name] = info
     if reference is not None:
         runs = reorder(runs, reference)
-    return build(runs, kpis, 0.0, sources)
+    seeds = {str(sources[n]): r.seed for n, r in runs.items()}
+    if len(set(seeds.values())) > 1:
+        found = ", ".join(f"{path}: {seed}" for path, seed in seeds.items())
+        raise CompareError(
+            f"the run folders have different seeds ({found}); common random numbers need the "
+            "same seed: re-run them with the same --seed"
+        )
+    _same_draws({str(sources[n]): infos[n] for n in runs})
+    _same_windows(
+        {str(sources[n]): r.scenario for n, r in runs.items()},
+        "re-run them with the same dates (start, end, warmup) and observations",
+    )
+    return build(runs, kpis, 0.0, sources, _draws_of(infos[next(iter(runs))]))
 
 
 def reorder(runs: Mapping[str, RunResult], reference: str) -> dict[str, RunResult]:
@@ -668,6 +862,86 @@ def reorder(runs: Mapping[str, RunResult], reference: str) -> dict[str, RunResul
             f"no scenario named '{reference}' to use as reference (have: {', '.join(runs)})"
         )
     return {reference: runs[reference], **{k: v for k, v in runs.items() if k != reference}}
+
+
+# --- mechanisms: how fast added places fill, where positive exits come from -------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CapacityRise:
+    """How the replications of a run filled one rise of a node's capacity."""
+
+    date: dt.date
+    before: float
+    after: float
+    waiting_before: tuple[float, float]
+    """Least and most people on the waiting list the day before the rise."""
+    days_to_fill: tuple[float, ...]
+    """Per replication that filled the step before its next change: days from the rise to the
+    first day the occupancy reached the capacity (0 = the same day)."""
+    days_available: float
+    """Days from the rise to the next capacity change or the end of the run."""
+    replications: int
+
+
+def capacity_rises(result: RunResult, node: str) -> list[CapacityRise]:
+    """For every rise of ``node``'s capacity during ``result``'s runs: how long each replication
+    took to fill it (from the daily time series)."""
+    from sim.schedule import Steps
+
+    sc = result.scenario
+    capacity = getattr(sc.nodes[node], "capacity", None)
+    if capacity is None:
+        raise CompareError(f"node '{node}' has no capacity")
+    steps = Steps.of(capacity, sc.start)
+    ts = result.timeseries
+    if ts.empty:
+        raise CompareError("the runs kept no time series")
+    rises: list[CapacityRise] = []
+    for i in range(1, len(steps.days)):
+        day, before, after = steps.days[i], steps.values[i - 1], steps.values[i]
+        if after <= before or not 0 < day < sc.horizon:
+            continue
+        until = steps.days[i + 1] if i + 1 < len(steps.days) else sc.horizon
+        window = ts[(ts["day"] >= day) & (ts["day"] < until)]
+        full = window[window[f"occupancy.{node}"] >= window[f"capacity.{node}"]]
+        first = full.groupby("replication")["day"].min() - day
+        waiting = ts.loc[ts["day"] == day - 1, f"waiting.{node}"]
+        rises.append(
+            CapacityRise(
+                date=sc.start + dt.timedelta(days=day),
+                before=before,
+                after=after,
+                waiting_before=(float(waiting.min()), float(waiting.max())),
+                days_to_fill=tuple(float(d) for d in first.sort_index()),
+                days_available=until - day,
+                replications=int(ts["replication"].nunique()),
+            )
+        )
+    return rises
+
+
+def positive_exits_by_node(result: RunResult) -> pd.DataFrame:
+    """Positive pathway exits per month over the KPI window, by the node people left from:
+    one row per replication, one column ``exits.positive.from.<node>.per_month`` per node."""
+    sc = result.scenario
+    ep = result.episodes
+    a, b = min(sc.warmup_days, sc.horizon), sc.horizon
+    months = max(b - a, 1e-9) / DAYS_PER_MONTH
+    exits = set(sc.nodes_of(ExitNode))
+    positive = ep["positive"].fillna(False).astype(bool)
+    window = ep[(ep["exit"] >= a) & (ep["exit"] < b) & ep["outcome"].isin(exits) & positive]
+    counts = window.groupby(["replication", "node"]).size().unstack("node", fill_value=0)
+    counts = counts.reindex(sorted(result.kpis["replication"]), fill_value=0)
+    counts.columns = [f"exits.positive.from.{c}.per_month" for c in counts.columns]
+    return (counts / months).rename_axis("replication").reset_index()
+
+
+def with_exit_channels(result: RunResult) -> RunResult:
+    """``result`` with :func:`positive_exits_by_node` added to its KPIs (to compare them)."""
+    extra = positive_exits_by_node(result)
+    kpis = result.kpis.merge(extra, on="replication", how="left")
+    return dataclasses.replace(result, kpis=kpis)
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -773,6 +1047,19 @@ def _window(meta: Mapping[str, Any], lang: Lang) -> str:
     return _t("window", lang).format(a=a, b=b)
 
 
+def _notes(meta: Mapping[str, Any], head: pd.DataFrame, lang: Lang) -> str:
+    """The lines under a table: what a cell is, parameter draws, the CRN gain."""
+    text = _t("meta", lang).format(
+        n=meta["replications"], seed=meta["seed"], window=_window(meta, lang)
+    )
+    draws = int(meta.get("draws") or 0)
+    if draws >= 2:
+        per_draw = format_number(int(meta["replications"]) / draws, "number", lang, 0)
+        text += "\n" + _t("draws_line", lang).format(draws=draws, per_draw=per_draw, df=draws - 1)
+    crn = _crn_summary(head, lang)
+    return text + ("\n" + crn if crn else "")
+
+
 def markdown(table: pd.DataFrame, meta: Mapping[str, Any], lang: Lang = "en") -> str:
     """The headline rows of a long table as a Markdown table, with the CRN summary below."""
     head = table[table["headline"].astype(bool)]
@@ -801,14 +1088,7 @@ def markdown(table: pd.DataFrame, meta: Mapping[str, Any], lang: Lang = "en") ->
             format_number(float(reduction.median()), "share", lang, 0) if len(reduction) else "–"
         )
         lines.append("| " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n\n"
-    text += _t("meta", lang).format(
-        n=meta["replications"], seed=meta["seed"], window=_window(meta, lang)
-    )
-    crn = _crn_summary(head, lang)
-    if crn:
-        text += "\n" + crn
-    return text + "\n"
+    return "\n".join(lines) + "\n\n" + _notes(meta, head, lang) + "\n"
 
 
 def rich_table(comp: Comparison, lang: Lang = "en") -> Any:
@@ -819,14 +1099,10 @@ def rich_table(comp: Comparison, lang: Lang = "en") -> Any:
     meta = comp.meta()
     label = "label_fr" if lang == "fr" else "label_en"
     title = _t("title", lang).format(ref=comp.reference)
-    caption = _t("meta", lang).format(
-        n=comp.replications, seed=comp.seed, window=_window(meta, lang)
-    )
-    crn = _crn_summary(head, lang)
     table = Table(
         title=title,
         title_justify="left",
-        caption=caption + ("\n" + crn if crn else ""),
+        caption=_notes(meta, head, lang),
         caption_justify="left",
         show_lines=True,
     )
@@ -899,10 +1175,11 @@ def write_comparison(
             if source is not None:
                 shutil.copytree(source, target)
             else:
-                write_run(result, target)
+                write_run(result, target, extra=comp.parameters or None)
         charts = plot_queues(comp, tmp / "queues.png", lang)
         extra = {
             **meta,
+            **comp.parameters,
             "kpis": list(comp.kpis),
             "lang": lang,
             "run_folders": [folders[n] for n in comp.scenarios],
@@ -943,8 +1220,8 @@ _HEADERS: dict[str, tuple[str, str]] = {
     "n": ("pairs", "paires"),
     "scenario": ("scenario", "scénario"),
     "replication": ("replication", "réplication"),
-    "title": ("title", "titre"),
     "question": ("question", "question"),
+    "description": ("description (as written in the file)", "description (telle qu'écrite)"),
     "sha256": ("SHA-256", "SHA-256"),
     "source": ("run folder", "dossier de simulation"),
     "yes": ("yes", "oui"),
@@ -958,18 +1235,29 @@ def _h(key: str, lang: Lang) -> str:
 
 
 def number_format(kind: str, lang: Lang, value: float | None = None) -> str:
-    """An Excel number format for a KPI kind; French ones carry the fr-FR locale tag.
+    """An Excel number format for a KPI kind: percent, euros or a plain number.
 
-    Format codes are always written with ``,`` for thousands and ``.`` for decimals; the
-    spreadsheet shows them with the reader's (or, under ``fr``, the French) separators.
+    Format codes always use ``,`` for the thousands and ``.`` for the decimal separator, and
+    the spreadsheet shows them with the *reader's* system separators: no code can force
+    ``1 234,5`` on a reader whose system is set to English (a locale tag such as ``[$-40C]``
+    only changes month and day names). What ``fr`` changes is the French layout the code
+    controls: a space before ``%`` (``12,3 %``) and ``€`` after the amount (``1 234 €``);
+    a reader with French system settings then sees French numbers throughout.
     """
-    locale = "[$-40C]" if lang == "fr" else ""
     if kind == "share":
-        return locale + ("0.0\\ %" if lang == "fr" else "0.0%")
+        return "0.0\\ %" if lang == "fr" else "0.0%"
     if kind == "euro":
-        return locale + ('#,##0\\ "€"' if lang == "fr" else '"€"#,##0')
+        return '#,##0\\ "€"' if lang == "fr" else '"€"#,##0'
     decimals = 2 if value is None or not math.isfinite(value) else _decimals(value)
-    return locale + ("#,##0" + ("." + "0" * decimals if decimals else ""))
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
+def question(sc: Scenario, lang: Lang = "en") -> str:
+    """The question a scenario answers, in ``lang``: its title (the one text a scenario carries
+    in both languages), else its description, else its name."""
+    if sc.title is not None:
+        return sc.title.fr if lang == "fr" else sc.title.en
+    return (sc.description or sc.name).strip()
 
 
 def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
@@ -1091,15 +1379,14 @@ def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
                 cell.number_format = fmt
     widths(ws, 24, 16)
 
-    # scenarios: what was compared
-    header = [_h(k, lang) for k in ("scenario", "title", "question", "sha256", "source")]
+    # scenarios: what was compared, and the question each one answers
+    header = [_h(k, lang) for k in ("scenario", "question", "description", "sha256", "source")]
     ws = sheet("scenarios", header)
     for name, result in comp.runs.items():
         sc = result.scenario
-        title = "" if sc.title is None else (sc.title.fr if lang == "fr" else sc.title.en)
         source = comp.sources.get(name)
-        ws.append([name, title, sc.description or "", sc.digest(), str(source or "")])
-    widths(ws, 24, 40)
+        ws.append([name, question(sc, lang), sc.description or "", sc.digest(), str(source or "")])
+    widths(ws, 24, 60)
     wb.save(path)
 
 
@@ -1111,31 +1398,66 @@ def _plain(x: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-# --- README -------------------------------------------------------------------------------------
+# --- generated blocks of Markdown files (README, docs) -------------------------------------------
 
 README_START = "<!-- compare-table:start -->"
 README_END = "<!-- compare-table:end -->"
+_MARKER = re.compile(r"<!-- compare-([a-z0-9-]+):(start|end) -->")
+
+
+def markers(name: str) -> tuple[str, str]:
+    """The start and end markers of the generated block ``name``."""
+    return f"<!-- compare-{name}:start -->", f"<!-- compare-{name}:end -->"
+
+
+def block_names(text: str) -> list[str]:
+    """Names of the generated blocks a Markdown text holds, in order."""
+    return list(dict.fromkeys(m.group(1) for m in _MARKER.finditer(text)))
+
+
+def read_block(text: str, name: str = "table") -> str:
+    """The content of block ``name`` (without its markers and surrounding blank lines)."""
+    start, end = markers(name)
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise ValueError(f"no {start} ... {end} block in the text")
+    return text[i + len(start) : j].strip()
+
+
+def replace_block(text: str, block: str, name: str = "table") -> str:
+    """``text`` with the part between the markers of block ``name`` replaced by ``block``."""
+    start, end = markers(name)
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise ValueError(f"no {start} ... {end} block in the text")
+    return text[: i + len(start)] + "\n" + block.strip() + "\n" + text[j:]
+
+
+def update_markdown(path: Path | str, blocks: Mapping[str, str]) -> list[str]:
+    """Regenerate every marked block of a Markdown file from ``blocks`` (name -> content),
+    atomically; refuse a file with no block, or with a block that ``blocks`` lacks (it would
+    stay stale). Returns the names replaced."""
+    from sim.results import write_text_atomic
+
+    path = Path(path)
+    text = path.read_text("utf-8")
+    names = block_names(text)
+    if not names:
+        raise ValueError(f"{path}: no <!-- compare-NAME:start --> block to regenerate")
+    missing = [n for n in names if n not in blocks]
+    if missing:
+        raise ValueError(f"{path}: no generator for the block(s) {', '.join(missing)}")
+    for name in names:
+        text = replace_block(text, blocks[name], name)
+    write_text_atomic(path, text)
+    return names
 
 
 def readme_table(folder: Path | str, lang: Lang = "en") -> str:
-    """The Markdown table of a comparison folder (from its ``comparison.csv`` and manifest),
-    e.g. to regenerate the README's étape-2 table from ``make demo``'s output."""
+    """The Markdown table of a comparison folder (from its ``comparison.csv`` and manifest):
+    the same text as :func:`markdown` on the comparison that wrote the folder."""
     folder = Path(folder)
     table = pd.read_csv(folder / "comparison.csv", keep_default_na=True)
     table["significant"] = table["significant"].map(lambda v: str(v).lower() == "true")
     info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     return markdown(table, info, lang)
-
-
-def replace_block(text: str, block: str) -> str:
-    """``text`` with the part between the compare-table markers replaced by ``block``."""
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(f"no {README_START} ... {README_END} block in the text")
-    return text[: start + len(README_START)] + "\n" + block.strip() + "\n" + text[end:]
-
-
-def update_markdown(path: Path | str, folder: Path | str, lang: Lang = "en") -> None:
-    """Replace the compare-table block of a Markdown file by ``readme_table(folder)``."""
-    path = Path(path)
-    path.write_text(replace_block(path.read_text("utf-8"), readme_table(folder, lang)), "utf-8")

@@ -151,7 +151,9 @@ def kpis(scenario: Scenario, record: RunRecord, ep: pd.DataFrame | None = None) 
     done = ep[(ep["exit"] >= a) & (ep["exit"] < b)]
     entered = ep[(ep["entry"] >= a) & (ep["entry"] < b)]
     total_cost = 0.0
+    places_cost = 0.0  # cost of the places people stay in (accommodation and downstream)
     housed = 0.0
+    in_costed_places = 0.0
     for node_id, node in sc.nodes_of(AccommodationNode, DownstreamNode).items():
         release = isinstance(node, DownstreamNode) and node.releases_per_month is not None
         occ = s[f"occupancy.{node_id}"]
@@ -187,6 +189,8 @@ def kpis(scenario: Scenario, record: RunRecord, ep: pd.DataFrame | None = None) 
             cost = base.integral(a, b) * node.cost_per_place_day / years
             out[f"cost.{node_id}.per_year"] = cost
             total_cost += cost
+            places_cost += cost
+            in_costed_places += occ.mean(a, b)
     for node_id, node in sc.nodes_of(RestSpaceNode).items():
         if node.cost_per_place_day is not None:
             from sim.schedule import Steps
@@ -203,7 +207,13 @@ def kpis(scenario: Scenario, record: RunRecord, ep: pd.DataFrame | None = None) 
     out["housed.mean"] = housed
     out.update(_pathway_kpis(sc, ep, done, a, b, months))
     out["cost.total.per_year"] = total_cost
-    out["cost.per_person_year_housed"] = total_cost / housed if housed > 0 else math.nan
+    # the places' cost over the person-years spent in those same places (rest spaces and
+    # patrols house nobody: they are in the total, not here)
+    out["cost.places.per_year"] = places_cost
+    out["housed.costed_places.mean"] = in_costed_places
+    out["cost.per_person_year_housed"] = (
+        places_cost / in_costed_places if in_costed_places > 0 else math.nan
+    )
     positives_per_year = out["exits.positive.per_month"] * 12.0
     out["cost.per_positive_exit"] = (
         total_cost / positives_per_year if positives_per_year > 0 else math.nan
