@@ -694,10 +694,14 @@ def compare(
     ``replications`` times with the same draws and seeds, so the intervals include parameter
     uncertainty and the differences stay paired.
 
-    >>> from sim import load_scenario                                  # doctest: +SKIP
-    >>> files = ["scenarios/etape2-610.yaml", "scenarios/etape2-610-fluid.yaml"]
-    >>> comp = compare([load_scenario(f) for f in files], replications=10, workers=2)
-    >>> comp.headline()[["scenario", "kpi", "mean", "diff", "diff_ci"]]
+    >>> from sim import load_scenario
+    >>> short = ["end=2004-01-01"]
+    >>> ref = load_scenario("scenarios/verification/mmc.yaml", short)
+    >>> fewer = ["name=mmc-360", "nodes.queue.capacity=360", *short]
+    >>> comp = compare([ref, load_scenario("scenarios/verification/mmc.yaml", fewer)], 3)
+    >>> table = comp.headline()  # one row per scenario and headline KPI
+    >>> sorted(table["scenario"].unique())
+    ['mmc', 'mmc-360']
     """
     if len(scenarios) < 2:
         raise CompareError("compare needs a reference and at least one alternative")

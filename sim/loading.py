@@ -614,7 +614,9 @@ def load_raw(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Load, resolve (``extends``, ``--set``) and validate a scenario file.
 
-    >>> sc = load_scenario("scenarios/verification/mmc.yaml", ["end=2021-01-01"])  # doctest: +SKIP
+    >>> sc = load_scenario("scenarios/verification/mmc.yaml", ["end=2010-01-01"])
+    >>> sc.end.isoformat(), sc.nodes["queue"].capacity
+    ('2010-01-01', 400.0)
     """
     doc, notes = _resolved(path, overrides)
     scenario = validate_data(doc)

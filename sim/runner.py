@@ -111,9 +111,13 @@ def run(
     replication ``d * replications + r``, so two scenarios given the same draws and seed share
     both the parameters and the random numbers.
 
-    >>> from sim import load_scenario, run                      # doctest: +SKIP
-    >>> result = run(load_scenario("scenarios/etape2-610.yaml"), replications=5)
-    >>> result.summary.set_index("kpi").loc["street.mean", "mean"]
+    >>> from sim import load_scenario, run
+    >>> sc = load_scenario("scenarios/verification/mmc.yaml", ["end=2004-01-01"])
+    >>> result = run(sc, replications=5)
+    >>> len(result.kpis), result.kpis["replication"].tolist()
+    (5, [0, 1, 2, 3, 4])
+    >>> bool(result.summary.set_index("kpi").loc["occupancy.queue.mean", "mean"] > 300)
+    True
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import doctest
+import importlib
 import inspect
 from pathlib import Path
 
@@ -186,3 +187,15 @@ def test_plot_example(tmp_path: Path) -> None:
     # charts are deterministic: drawn again, byte for byte the same
     again = sim.plot(folder, out=tmp_path / "again", lang="fr")
     assert {p.name: p.read_bytes() for p in again} == {p.name: p.read_bytes() for p in written}
+
+
+@pytest.mark.parametrize("module", ["sim.loading", "sim.runner", "sim.compare"])
+def test_the_docstring_examples_run_as_written(
+    module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples a user copies from help(sim.run) and friends, run by doctest from the
+    repository root (the paths they name are relative to it)."""
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    results = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert results.attempted > 0
+    assert results.failed == 0
