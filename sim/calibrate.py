@@ -3,7 +3,8 @@
 The search is deterministic for a given seed:
 
 1. a scrambled Sobol design over the prior box (uniform, or uniform in log for ``loguniform``
-   parameters), exploring;
+   parameters), exploring; its size is a power of two (:func:`design_size`), which keeps it
+   balanced;
 2. Nelder-Mead (with bounds) from the best design points, refining the fit;
 3. an approximate-Bayesian-computation rejection sample: a second, larger Sobol sample from
    the prior with fewer replications per point; the points whose every fit target lies within
@@ -15,8 +16,11 @@ the objective is a smooth-enough function of the parameters. The distance is the
 square of ``(simulated mean - target) / tolerance`` over the fit observations; validation
 observations are computed and reported, never fitted.
 
-Evaluations are appended to the output folder as they complete; ``resume`` re-runs the same
-deterministic search and takes finished evaluations from disk instead of simulating them.
+Each evaluation's index is its place in that deterministic sequence, whatever order the
+parallel replications finish in; an evaluation is handed to ``on_evaluation`` (which appends it
+to the output folder) as soon as its replications are done. Ctrl-C cancels the queued
+replications and stops the worker processes at once; ``resume`` replays the same search and
+takes finished evaluations from disk instead of simulating them.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +123,11 @@ class ParameterSpace:
         return out
 
 
+Key = tuple[float, ...]
+OnEvaluation = Callable[[Evaluation, bool], None]
+"""Called with each evaluation as it completes, and whether it was taken from disk (resume)."""
+
+
 class Calibrator:
     """Runs evaluations (in parallel over replications), caches them, records them."""
 
@@ -129,20 +139,22 @@ class Calibrator:
         seed: int,
         executor: Executor | None,
         known: Iterable[Evaluation] = (),
-        on_evaluation: Callable[[Evaluation], None] | None = None,
+        on_evaluation: OnEvaluation | None = None,
     ) -> None:
         self.scenario = scenario
         self.space = ParameterSpace(spec.parameters)
         self.replications = replications
         self.seed = seed
         self.executor = executor
-        self.cache = {self._key(e.unit, e.replications): e for e in known}
+        self.known = {self._key(e.unit, e.replications): e for e in known}
+        self.cache: dict[Key, Evaluation] = {}
+        self.indices: dict[Key, int] = {}
         self.evaluations: list[Evaluation] = []
         self.on_evaluation = on_evaluation
         self.targeted = {n: o for n, o in scenario.observations.items() if o.target is not None}
 
     @staticmethod
-    def _key(unit: Sequence[float], replications: int) -> tuple[float, ...]:
+    def _key(unit: Sequence[float], replications: int) -> Key:
         return (*(round(float(u), 12) for u in unit), float(replications))
 
     def scenario_at(self, values: dict[str, float]) -> Scenario:
@@ -154,20 +166,25 @@ class Calibrator:
         """Evaluate points of the unit cube (cached ones are not simulated again)."""
         n = replications or self.replications
         keys = [self._key(u, n) for u in units]
-        todo = [k[:-1] for k in dict.fromkeys(k for k in keys if k not in self.cache)]
-        scenarios = [self.scenario_at(self.space.values(u)) for u in todo]
-        reps = range(n)
-        if self.executor is not None and len(todo) * self.replications > 1:
-            futures = [
-                [self.executor.submit(_observations, sc, r, self.seed) for r in reps]
-                for sc in scenarios
-            ]
-            for u, pending in zip(todo, futures, strict=True):  # stored in order, as they finish
-                self._store(u, stage, n, self._means([f.result() for f in pending]))
+        todo = []
+        for key in dict.fromkeys(keys):
+            if key in self.cache:
+                continue
+            self.indices.setdefault(key, len(self.indices))  # its place in the search
+            if key in self.known:  # finished by an interrupted run: same numbers
+                found = dataclasses.replace(self.known[key], index=self.indices[key], stage=stage)
+                self.cache[key] = found
+                if self.on_evaluation is not None:
+                    self.on_evaluation(found, True)
+            else:
+                todo.append(key)
+        if self.executor is not None and len(todo) * n > 1:
+            self._simulate_parallel(self.executor, todo, stage, n)
         else:
-            for u, sc in zip(todo, scenarios, strict=True):
-                means = self._means([_observations(sc, r, self.seed) for r in reps])
-                self._store(u, stage, n, means)
+            for key in todo:
+                scenario = self.scenario_at(self.space.values(key[:-1]))
+                chunk = [_observations(scenario, r, self.seed) for r in range(n)]
+                self._store(key, stage, n, self._means(chunk))
         out = []
         for key in keys:
             evaluation = self.cache[key]
@@ -176,25 +193,45 @@ class Calibrator:
             out.append(evaluation)
         return out
 
+    def _simulate_parallel(self, executor: Executor, todo: list[Key], stage: str, n: int) -> None:
+        """Submit every replication of ``todo``; store each evaluation when its last one ends."""
+        owner: dict[Future[dict[str, float]], tuple[Key, int]] = {}
+        for key in todo:
+            scenario = self.scenario_at(self.space.values(key[:-1]))
+            for r in range(n):
+                owner[executor.submit(_observations, scenario, r, self.seed)] = (key, r)
+        chunks: dict[Key, list[dict[str, float]]] = {key: [{}] * n for key in todo}
+        left = dict.fromkeys(todo, n)
+        try:
+            for future in as_completed(owner):
+                key, r = owner[future]
+                chunks[key][r] = future.result()
+                left[key] -= 1
+                if left[key] == 0:  # means in replication order: the same whatever finished first
+                    self._store(key, stage, n, self._means(chunks[key]))
+        except BaseException:
+            for future in owner:
+                future.cancel()
+            raise
+
     @staticmethod
     def _means(chunk: list[dict[str, float]]) -> dict[str, float]:
         return {k: _nanmean([c[k] for c in chunk]) for k in chunk[0]}
 
-    def _store(
-        self, unit: Sequence[float], stage: str, replications: int, means: dict[str, float]
-    ) -> None:
+    def _store(self, key: Key, stage: str, replications: int, means: dict[str, float]) -> None:
+        unit = key[:-1]
         evaluation = Evaluation(
-            index=len(self.cache),
+            index=self.indices[key],
             stage=stage,
             replications=replications,
-            unit=tuple(round(float(u), 12) for u in unit),
+            unit=unit,
             values=self.space.values(unit),
             means=means,
             distance=fit_distance(means, self.targeted),
         )
-        self.cache[(*evaluation.unit, float(replications))] = evaluation
+        self.cache[key] = evaluation
         if self.on_evaluation is not None:
-            self.on_evaluation(evaluation)
+            self.on_evaluation(evaluation, False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,9 +290,38 @@ def evaluations_from_frame(frame: pd.DataFrame, names: list[str]) -> list[Evalua
 
 
 def design_size(budget: int, dimensions: int) -> int:
-    """Sobol points for the first stage: a power of two, about 60% of the budget."""
-    m = max(2, math.floor(math.log2(max(4, 0.6 * budget))))
-    return int(min(2**m, max(4, budget - 2 * (dimensions + 1))))
+    """Sobol points for the first stage: the largest power of two within 60% of the budget
+    that leaves the local search room for a simplex per start (at least 4 points).
+
+    A power of two keeps the scrambled Sobol design balanced (scipy warns otherwise)."""
+    room = min(0.6 * budget, budget - 2 * (dimensions + 1))
+    return int(2 ** max(2, math.floor(math.log2(max(4.0, room)))))
+
+
+def sobol_sample(dimensions: int, count: int, seed: int | list[int]) -> list[tuple[float, ...]]:
+    """The first ``count`` points of a scrambled Sobol sequence, drawn as the next power of two
+    and cut (so scipy does not warn; balanced exactly when ``count`` is a power of two)."""
+    if count <= 0:
+        return []
+    sobol = qmc.Sobol(d=dimensions, scramble=True, seed=np.random.default_rng(seed))
+    points = sobol.random_base2(max(0, math.ceil(math.log2(count))))
+    return [tuple(float(x) for x in u) for u in points[:count]]
+
+
+def _ignore_sigint() -> None:
+    """Worker processes leave Ctrl-C to the main process, which stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_at_once(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued replications and end the workers without waiting for running ones (their
+    results would be discarded). ``terminate_workers`` is public from Python 3.14 only."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def calibrate(
@@ -265,7 +331,7 @@ def calibrate(
     budget: int | None = None,
     workers: int = 1,
     known: Iterable[Evaluation] = (),
-    on_evaluation: Callable[[Evaluation], None] | None = None,
+    on_evaluation: OnEvaluation | None = None,
 ) -> CalibrationResult:
     """Fit ``scenario``'s ``calibration`` parameters to its fit observations.
 
@@ -281,13 +347,16 @@ def calibrate(
     total = budget or spec.budget
     started = time.perf_counter()
     dims = len(spec.parameters)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    pool = (
+        ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        if workers > 1
+        else None
+    )
+    finished = False
     try:
         cal = Calibrator(scenario, spec, reps, seed, pool, known, on_evaluation)
         n_design = design_size(total, dims)
-        sobol = qmc.Sobol(d=dims, scramble=True, seed=np.random.default_rng(seed))
-        design = sobol.random(n_design)
-        design_evals = cal.evaluate([tuple(u) for u in design], "design")
+        design_evals = cal.evaluate(sobol_sample(dims, n_design, seed), "design")
         remaining = total - n_design
         starts = sorted(design_evals, key=lambda e: e.distance)[:2]
         for k, start in enumerate(starts):
@@ -297,15 +366,18 @@ def calibrate(
             used = _nelder_mead(cal, start.unit, share)
             remaining -= used
         best = min((e for e in cal.evaluations if e.stage != "abc"), key=lambda e: e.distance)
-        abc = qmc.Sobol(d=dims, scramble=True, seed=np.random.default_rng([seed, 1]))
-        sample = [tuple(u) for u in abc.random(spec.abc_samples)] if spec.abc_samples else []
+        sample = sobol_sample(dims, spec.abc_samples, [seed, 1])
         abc_evals = cal.evaluate(sample, "abc", spec.abc_replications) if sample else []
         accepted = [e for e in abc_evals if within_tolerance(e.means, cal.targeted)]
         identification = identify(cal.space, accepted, len(sample))
         calibrated = cal.scenario_at(best.values)
+        finished = True
     finally:
         if pool is not None:
-            pool.shutdown()
+            if finished:
+                pool.shutdown()
+            else:  # interrupted (Ctrl-C) or failed: what finished is already recorded
+                _stop_at_once(pool)
     return CalibrationResult(
         scenario=scenario,
         calibrated=calibrated,

@@ -7,9 +7,10 @@ import datetime as dt
 import json
 import math
 import os
+import shlex
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import yaml
 from sim.calibrate import (
     CalibrationResult,
     Evaluation,
+    OnEvaluation,
     ParameterSpace,
     calibrate,
     correlations,
@@ -29,7 +31,14 @@ from sim.calibrate import (
 )
 from sim.loading import load_scenario
 from sim.parameters import scenario_data
-from sim.results import OutputExistsError, manifest, summary_with_targets, write_run
+from sim.results import (
+    OutputExistsError,
+    git_commit,
+    manifest,
+    summary_with_targets,
+    versions,
+    write_run,
+)
 from sim.runner import RunResult, run
 from sim.scenario import Scenario
 
@@ -62,6 +71,22 @@ def partial_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.partial"
 
 
+def command_line(
+    scenario_path: Path | str,
+    seed: int,
+    budget: int,
+    replications: int,
+    overrides: Sequence[str] = (),
+    extra: Sequence[str] = (),
+) -> str:
+    """The ``parcours calibrate`` command that reproduces a fit (effort written out in full)."""
+    parts = ["parcours", "calibrate", str(scenario_path)]
+    for override in overrides:
+        parts += ["--set", override]
+    parts += ["--budget", str(budget), "-n", str(replications), "--seed", str(seed), *extra]
+    return shlex.join(parts)
+
+
 def run_calibration(
     scenario_path: Path,
     out: Path,
@@ -72,9 +97,11 @@ def run_calibration(
     resume: bool = False,
     force: bool = False,
     overrides: tuple[str, ...] = (),
-    progress: Callable[[Evaluation], None] | None = None,
+    progress: OnEvaluation | None = None,
 ) -> tuple[Path, CalibrationResult, RunResult]:
-    """Calibrate, check the best fit with twice the replications, and write the folder."""
+    """Calibrate, check the best fit with twice the replications, and write the folder.
+
+    ``progress`` is called with each evaluation and whether it was reloaded by ``resume``."""
     if out.exists() and not force:
         raise OutputExistsError(f"{out} exists; use --force to replace it")
     scenario = load_scenario(scenario_path, overrides)
@@ -88,14 +115,17 @@ def run_calibration(
     known = EvaluationLog.load(work, names) if resume else []
     log = EvaluationLog(work)
 
-    def record(evaluation: Evaluation) -> None:
-        log(evaluation)
+    def record(evaluation: Evaluation, reloaded: bool) -> None:
+        if not reloaded:
+            log(evaluation)
         if progress is not None:
-            progress(evaluation)
+            progress(evaluation, reloaded)
 
     result = calibrate(scenario, replications, seed, budget, workers, known, record)
     check = run(result.calibrated, 2 * result.replications, seed, workers=workers)
-    _write_outputs(work, scenario_path, result, check, overrides)
+    effort = budget or scenario.calibration.budget
+    command = command_line(scenario_path, seed, effort, result.replications, overrides)
+    _write_outputs(work, scenario_path, result, check, overrides, command)
     if out.exists():
         shutil.rmtree(out)
     work.rename(out)
@@ -108,6 +138,7 @@ def _write_outputs(
     result: CalibrationResult,
     check: RunResult,
     overrides: tuple[str, ...],
+    command: str,
 ) -> None:
     from sim.calibration_plots import save_charts
 
@@ -118,10 +149,11 @@ def _write_outputs(
     targets.to_csv(folder / "targets.csv", index=False)
     result.identification.to_csv(folder / "identification.csv", index=False)
     stamp = dt.date.today().isoformat()
-    run_id = f"parcours calibrate {scenario_path.name} --seed {result.seed} ({stamp})"
+    run_id = f"{command} ({stamp})"
     extends = os.path.relpath(scenario_path.resolve(), folder.resolve())  # same depth as out
     (folder / "calibrated.yaml").write_text(
-        calibrated_yaml(result, extends, run_id), encoding="utf-8"
+        calibrated_yaml(result, extends, run_id, provenance(result), overrides),
+        encoding="utf-8",
     )
     charts = save_charts(folder, result, check)
     (folder / "report.md").write_text(report_markdown(result, check, charts, run_id), "utf-8")
@@ -161,30 +193,68 @@ def targets_table(check: RunResult) -> pd.DataFrame:
 
 
 # --- the fitted scenario as a file that extends the original ----------------------------------
-def calibrated_yaml(result: CalibrationResult, extends: str, run_id: str) -> str:
-    """``extends`` the original and sets only the fitted numbers, each with a comment."""
+def provenance(result: CalibrationResult) -> str:
+    """What else fixes the numbers: the code's commit and versions, the scenario's digest."""
+    found = versions()
+    packages = ", ".join(f"{k} {v}" for k, v in found.items())
+    return (
+        f"git commit {git_commit() or 'unknown'}; scenario sha256 "
+        f"{result.scenario.digest()[:16]}; {packages}"
+    )
+
+
+def calibrated_yaml(
+    result: CalibrationResult,
+    extends: str,
+    run_id: str,
+    produced_by: str = "",
+    overrides: Sequence[str] = (),
+) -> str:
+    """``extends`` the original and sets the fitted numbers, each with a comment, and what the
+    ``--set`` ``overrides`` changed (the fit holds only with them).
+
+    The header holds what reproduces the fit: the command (scenario, ``--set`` overrides,
+    budget, replications, seed), the rejection-sample settings and ``produced_by``."""
     spec = result.scenario.calibration
     assert spec is not None
     fitted = scenario_data(result.calibrated)
-    overrides: dict[str, Any] = {}
+    written: dict[str, Any] = {}
     comments: dict[tuple[Any, ...], str] = {}
+
+    def copy(path: str, whole_mapping: bool, comment: str) -> None:
+        parts: list[Any] = [int(p) if p.isdigit() else p for p in path.split(".")]
+        cut = next((i for i, p in enumerate(parts) if isinstance(p, int)), len(parts))
+        if whole_mapping:
+            cut = len(parts) - 1
+        container = tuple(parts[:cut])
+        value: Any = fitted
+        for p in container:
+            value = value[p]
+        _set_nested(written, container, value)
+        comments[tuple(parts)] = comment
+
+    for override in overrides:
+        path = override.split("=", 1)[0].strip()
+        if path.split(".")[0] in ("name", "extends", "calibration"):
+            continue
+        try:
+            copy(path, False, f"--set {override} when calibrating")
+        except (KeyError, IndexError, TypeError):
+            continue  # removed by the override (null): nothing to copy
     for name, parameter in spec.parameters.items():
         for path in parameter.paths:
-            parts: list[Any] = [int(p) if p.isdigit() else p for p in path.split(".")]
-            cut = next((i for i, p in enumerate(parts) if isinstance(p, int)), len(parts))
-            if parameter.rescale_siblings:
-                cut = len(parts) - 1
-            container = tuple(parts[:cut])
-            value: Any = fitted
-            for p in container:
-                value = value[p]
-            _set_nested(overrides, container, value)
-            comments[tuple(parts)] = (
+            copy(
+                path,
+                parameter.rescale_siblings,
                 f"calibrated: {name} = {result.best.values[name]:.6g} in "
-                f"[{parameter.lower:g}, {parameter.upper:g}] ({parameter.prior}); {run_id}"
+                f"[{parameter.lower:g}, {parameter.upper:g}] ({parameter.prior}); {run_id}",
             )
     header = [
-        f"# {result.scenario.name}, calibrated: the fitted values of {run_id}.",
+        f"# {result.scenario.name}, calibrated. Reproduce with:",
+        f"#   {run_id}",
+        f"# (rejection sample from its calibration: block: {spec.abc_samples} draws x "
+        f"{spec.abc_replications} replications; the number of workers does not change results)",
+        *([f"# Produced with {produced_by}."] if produced_by else []),
         f"# Distance {result.best.distance:.3f} (RMS of tolerance-scaled misses on fit targets);",
         f"# {_searched(result)} search evaluations x {result.replications} replications; "
         "see report.md.",
@@ -192,7 +262,7 @@ def calibrated_yaml(result: CalibrationResult, extends: str, run_id: str) -> str
         f"extends: {extends}",
         f"name: {result.scenario.name}-calibrated",
     ]
-    body = _dump(overrides, (), comments, 0)
+    body = _dump(written, (), comments, 0)
     return "\n".join(header + body) + "\n"
 
 
@@ -221,7 +291,8 @@ def _dump(
             for i, item in enumerate(value):
                 flow = yaml.safe_dump(item, default_flow_style=True, sort_keys=False).strip()
                 note = next(
-                    (c for p, c in comments.items() if p[: len(here) + 1] == (*here, i)), ""
+                    (c for p, c in comments.items() if p[: len(here) + 1] == (*here, i)),
+                    comments.get(here, "") if i == 0 else "",  # a whole schedule: on its first step
                 )
                 lines.append(f"{pad}  - {flow}" + (f"   # {note}" if note else ""))
         else:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -12,6 +14,47 @@ from rich.table import Table
 
 from sim.cli_common import progress_bar, user_errors
 from sim.loading import load_scenario
+
+if TYPE_CHECKING:
+    from sim.calibrate import Evaluation
+    from sim.scenario import Scenario
+
+
+class CalibrationProgress:
+    """Two bars: the search (design and local search, at most the budget) with the best
+    distance among its evaluations, then the rejection sample with the draws accepted.
+    Evaluations reloaded by ``--resume`` count as done."""
+
+    def __init__(self, bar: Progress, scenario: Scenario, budget: int) -> None:
+        from sim.calibrate import within_tolerance
+
+        assert scenario.calibration is not None
+        self.bar = bar
+        self.observations = scenario.observations
+        self.within = within_tolerance
+        self.best = math.inf
+        self.accepted = 0
+        self.reloaded = 0
+        self.simulated = 0
+        self.search = bar.add_task("search", total=budget, note="best distance –")
+        samples = scenario.calibration.abc_samples
+        self.abc = bar.add_task("rejection sample", total=samples, note="", visible=samples > 0)
+        self.abc_started = False
+
+    def __call__(self, evaluation: Evaluation, reloaded: bool) -> None:
+        self.reloaded += reloaded
+        self.simulated += not reloaded
+        again = f", {self.reloaded} reloaded" if self.reloaded else ""
+        if evaluation.stage != "abc":
+            self.best = min(self.best, evaluation.distance)
+            self.bar.update(self.search, advance=1, note=f"best distance {self.best:.3f}{again}")
+            return
+        if not self.abc_started:  # the search is over: it may have used less than the budget
+            self.abc_started = True
+            done = self.bar.tasks[self.search].completed
+            self.bar.update(self.search, total=done, completed=done)
+        self.accepted += self.within(evaluation.means, self.observations)
+        self.bar.update(self.abc, advance=1, note=f"{self.accepted} accepted{again}")
 
 
 @click.command()
@@ -28,7 +71,8 @@ from sim.loading import load_scenario
     "--budget",
     type=click.IntRange(min=4),
     default=None,
-    help="Evaluations in all (default: the scenario's calibration block).",
+    help="Search evaluations, design and local search, besides the rejection sample "
+    "(default: the scenario's calibration block).",
 )
 @click.option(
     "--out",
@@ -54,32 +98,23 @@ def calibrate(
     force: bool,
 ) -> None:
     """Fit SCENARIO's calibration parameters to its fit targets; report validation figures."""
-    from sim.calibrate import Evaluation
-    from sim.calibration_output import run_calibration
+    from sim.calibration_output import command_line, partial_folder, run_calibration
     from sim.runner import default_workers
 
     with user_errors():
         sc = load_scenario(scenario, overrides)
         if sc.calibration is None:
             raise click.UsageError(f"{scenario} has no calibration block")
-        total = budget or sc.calibration.budget
         target = out or Path("results") / f"calibrate-{sc.name}"
-        best = math.inf
         columns = (
-            TextColumn("calibrating"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("best distance {task.fields[best]}"),
+            TextColumn("{task.fields[note]}"),
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("calibrate", total=total, best="–")
-
-            def advance(evaluation: Evaluation) -> None:
-                nonlocal best
-                best = min(best, evaluation.distance)
-                bar.update(task, advance=1, best=f"{best:.3f}")
-
+            advance = CalibrationProgress(bar, sc, budget or sc.calibration.budget)
             try:
                 folder, result, check = run_calibration(
                     scenario,
@@ -94,9 +129,18 @@ def calibrate(
                     advance,
                 )
             except KeyboardInterrupt:
+                bar.stop()
+                again = command_line(
+                    scenario,
+                    seed,
+                    budget or sc.calibration.budget,
+                    replications or sc.calibration.replications,
+                    overrides,
+                    ["--out", str(target), "--resume"],
+                )
                 click.echo(
-                    "interrupted: evaluations so far are kept; "
-                    f"continue with --resume --out {target}",
+                    f"interrupted: {advance.simulated} evaluations finished in this run are kept "
+                    f"in {partial_folder(target)}; continue with:\n  {again}",
                     err=True,
                 )
                 raise SystemExit(130) from None
@@ -154,17 +198,19 @@ def replications(
                 )
             except KeyError as err:
                 raise click.BadParameter(str(err), param_hint="--kpi") from None
-    last = count.table.iloc[-1]
     click.echo(count.table.tail(10).to_string(index=False))
     if count.needed is None:
+        last = count.table.iloc[-1]
         click.echo(
             f"{kpi}: not within {precision:.1%} after {maximum} replications "
-            f"(relative half-width {last['relative']:.1%})"
+            f"(relative half-width {last['relative']:.1%}): more than {maximum} needed, "
+            "raise --max"
         )
     else:
+        row = count.table.iloc[count.needed - 1]
         click.echo(
             f"{kpi}: {count.needed} replications give a 95% CI within {precision:.1%} "
-            f"of the mean ({last['mean']:.4g} ± {last['ci95']:.3g})"
+            f"of the mean ({row['mean']:.4g} ± {row['ci95']:.3g}, {row['relative']:.1%})"
         )
 
 
@@ -205,7 +251,10 @@ def welch(
             raise click.BadParameter(f"unknown series '{series}'", param_hint="--series")
         result = run(sc, replications, seed, workers=default_workers(), keep_episodes=False)
         fig = welch_figure(result.timeseries, series, window)
-        fig.savefig(out, dpi=150)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.name}.partial{out.suffix}")
+        fig.savefig(partial, dpi=150)  # then renamed: never a half-written chart
+        os.replace(partial, out)
     click.echo(f"written: {out}")
 
 

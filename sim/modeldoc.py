@@ -18,12 +18,22 @@ from sim.scenario import (
     Scenario,
 )
 
-SCENARIO_FILES = (
-    "paris-2019.yaml",
-    "history-2019-2023.yaml",
-    "etape2-610.yaml",
-    "etape2-610-downstream.yaml",
-)
+REPLICATION_KPI = "obs.T1_assore_exits_jan_oct_2020"
+"""The KPI whose confidence-interval width sets the replication counts: the noisiest fit target."""
+REPLICATION_COUNTS = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32)
+WELCH_DAYS = (0, 30, 90, 180, 365, 730, 1095, 1460, 1825)
+
+
+def shipped_scenarios(scenarios: Path) -> list[str]:
+    """Every scenario file of ``scenarios/`` (not sweeps or verification), parents first."""
+    import yaml
+
+    def depth(name: str) -> int:
+        parent = yaml.safe_load((scenarios / name).read_text(encoding="utf-8")).get("extends")
+        return 0 if not isinstance(parent, str) else 1 + depth(Path(parent).name)
+
+    names = [p.name for p in scenarios.glob("*.yaml") if not p.name.startswith("_")]
+    return sorted(names, key=lambda n: (depth(n), n))
 
 
 def parameter_rows(path: Path) -> list[dict[str, Any]]:
@@ -101,7 +111,7 @@ def markdown(root: Path) -> str:
     text = (Path(__file__).parent / "templates" / "model.md").read_text(encoding="utf-8")
     parts = {"mermaid": "```mermaid\n" + mermaid(history) + "\n```"}
     tables = []
-    for name in SCENARIO_FILES:
+    for name in shipped_scenarios(scenarios):
         frame = pd.DataFrame(parameter_rows(scenarios / name))
         if frame.empty:
             continue
@@ -124,9 +134,66 @@ def markdown(root: Path) -> str:
             parts[key] = "\n".join(_md_table(frame.astype(object).fillna("–"), columns))
         else:
             parts[key] = "_(not yet calibrated)_"
+    parts.update(replication_parts(history))
+    parts["welch"] = welch_table(scenarios / "verification" / "mmc.yaml")
     for key, value in parts.items():
         text = text.replace("{{" + key + "}}", value)
     return text
+
+
+def replication_parts(history: Scenario) -> dict[str, str]:
+    """The confidence-interval width method on the history: half-width of the key KPI against
+    the number of replications (seed 1), and the counts ``parcours replications`` reports."""
+    from sim.replications import count_needed, running_table
+    from sim.runner import default_workers, run
+
+    runs = run(
+        history,
+        max(REPLICATION_COUNTS),
+        1,
+        workers=default_workers(),  # the same numbers on any number of processes
+        keep_timeseries=False,
+        keep_episodes=False,
+    )
+    table = running_table(list(runs.kpis[REPLICATION_KPI]))
+    shown = table[table["replications"].isin(REPLICATION_COUNTS)].copy()
+    shown["mean"] = shown["mean"].map(lambda x: f"{x:.1f}")
+    shown["ci95"] = shown["ci95"].map(lambda x: f"± {x:.1f}")
+    shown["relative"] = shown["relative"].map(lambda x: f"{x:.1%}")
+    rows = _md_table(
+        shown.rename(
+            columns={
+                "mean": "mean exits",
+                "ci95": "95% CI half-width",
+                "relative": "relative to the mean",
+            }
+        ),
+        ["replications", "mean exits", "95% CI half-width", "relative to the mean"],
+    )
+    relative = list(table["relative"])
+    needed = {p: count_needed(relative, p) for p in (0.05, 0.10)}
+    return {
+        "replication_kpi": f"`{REPLICATION_KPI}`",
+        "replications": "\n".join(rows),
+        "needed_5": str(needed[0.05] or f"more than {len(relative)}"),
+        "needed_10": str(needed[0.10] or f"more than {len(relative)}"),
+    }
+
+
+def welch_table(mmc: Path) -> str:
+    """Welch's moving average (60 days) of the verification queue's occupancy, 10 replications,
+    over its first five years."""
+    from sim.replications import welch_average
+    from sim.runner import run
+
+    runs = run(load_scenario(mmc, ["end=2005-01-01"]), 10, 1, keep_episodes=False)
+    frame = welch_average(runs.timeseries, "occupancy.queue", 60)
+    frame = frame[frame["day"].isin(WELCH_DAYS)].copy()
+    frame["day"] = frame["day"].map(lambda d: f"{d:.0f}")
+    frame["mean"] = frame["mean"].map(lambda x: f"{x:.1f}")
+    frame["moving_average"] = frame["moving_average"].map(lambda x: f"{x:.1f}")
+    columns = {"mean": "mean across replications", "moving_average": "moving average (±30 days)"}
+    return "\n".join(_md_table(frame.rename(columns=columns), ["day", *columns.values()]))
 
 
 def main() -> None:

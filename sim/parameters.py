@@ -1,4 +1,18 @@
-"""Setting numbers of a resolved scenario by dotted path (calibration, posterior draws)."""
+"""Setting numbers of a resolved scenario by dotted path (calibration, posterior draws).
+
+Two rules make a parameter set drawn on one scenario mean the same thing on the scenarios
+that extend it:
+
+- **Paths by name.** A named parameter is set at the paths the *target* scenario's own
+  ``calibration:`` block gives for that name, when it has one, else at the paths saved with
+  the draws. A scenario that adds a node following a fitted rate lists it there (the étape 2
+  outreach scenario ties its Chapelle extension to ``rest_space_referral`` this way).
+- **Schedules scale.** A path that holds a schedule (a list of ``{from, value}`` steps) gets
+  the value on its first step, and every later step is multiplied by the same factor (value /
+  old first step), so the relative change an alternative makes survives (the étape 2 fluid
+  scenario's doubling from 2024 stays a doubling). A schedule whose first step is 0 cannot be
+  scaled: name a step (``path.N.value``) instead.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +39,30 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
+def is_schedule(value: Any) -> bool:
+    """Whether ``value`` is a schedule: a non-empty list of ``{from, value}`` steps."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(s, dict) and "value" in s for s in value)
+    )
+
+
+def scale_schedule(steps: list[dict[str, Any]], value: float) -> None:
+    """Set the first step to ``value`` and scale the later steps by the same factor."""
+    first = float(steps[0]["value"])
+    if first == 0:
+        raise ValueError("a schedule starting at 0 cannot be scaled")
+    factor = value / first
+    steps[0]["value"] = value
+    for step in steps[1:]:
+        step["value"] = float(step["value"]) * factor
+
+
 def set_path(data: dict[str, Any], path: str, value: float, rescale_siblings: bool = False) -> None:
-    """Set the number at ``path``; optionally rescale the other entries of its mapping so
-    they keep summing to what they summed to before (routing probabilities)."""
+    """Set the number at ``path`` (a schedule there is scaled, see the module); optionally
+    rescale the other entries of its mapping so they keep summing to what they summed to
+    before (routing probabilities)."""
     parts: list[str | int] = [int(p) if p.isdigit() else p for p in path.split(".")]
     container: Any = data
     for part in parts[:-1]:
@@ -39,6 +74,11 @@ def set_path(data: dict[str, Any], path: str, value: float, rescale_siblings: bo
         return
     if key not in container:
         raise KeyError(path)
+    if is_schedule(container[key]):
+        scale_schedule(container[key], value)
+        return
+    if not isinstance(container[key], (int, float)) or isinstance(container[key], bool):
+        raise TypeError(path)
     if rescale_siblings:
         total = sum(float(v) for v in container.values())
         others = {k: float(v) for k, v in container.items() if k != key}
@@ -53,27 +93,31 @@ def apply(
     values: Mapping[str, float],
     spec: Mapping[str, FreeParameter] | None = None,
 ) -> Scenario:
-    """A copy of ``scenario`` with parameter values set (by name through ``spec``, or by path).
+    """A copy of ``scenario`` with parameter values set: by name, at the paths of the
+    scenario's own calibration block or else of ``spec`` (see the module), or by path.
 
     >>> apply(sc, {"nodes.assore.readiness.mean": 300.0})                  # doctest: +SKIP
     """
     data = scenario_data(scenario)
+    own = scenario.calibration.parameters if scenario.calibration is not None else {}
     for name, value in values.items():
-        parameter = spec.get(name) if spec is not None else None
+        parameter = own.get(name) or (spec.get(name) if spec is not None else None)
         paths = parameter.paths if parameter is not None else [name]
         rescale = parameter.rescale_siblings if parameter is not None else False
         for path in paths:
             try:
                 set_path(data, path, float(value), rescale)
             except (KeyError, IndexError, TypeError) as err:
-                raise _bad_path(path) from err
+                raise _bad_path(path, "no such number in the scenario") from err
+            except ValueError as err:
+                raise _bad_path(path, f"{err}; name a step ({path}.N.value)") from err
     return validate_json_data(data, "<parameters>")
 
 
-def _bad_path(path: str) -> ScenarioError:
+def _bad_path(path: str, message: str) -> ScenarioError:
     from sim.loading import Problem
 
-    return ScenarioError([Problem("<parameters>", 0, path, "no such number in the scenario")])
+    return ScenarioError([Problem("<parameters>", 0, path, message)])
 
 
 def write_parameter_sets(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,12 +18,56 @@ from sim.scenario import Scenario
 
 @dataclasses.dataclass(frozen=True)
 class ReplicationCount:
-    """The KPI's running mean and relative CI half-width after each replication."""
+    """The KPI's running mean and relative CI half-width after each replication; ``needed``
+    is the count reported (``None``: not reached within the maximum)."""
 
     kpi: str
     precision: float
     needed: int | None
     table: pd.DataFrame
+
+
+def half_width(values: Sequence[float]) -> float:
+    """Student-t 95% confidence half-width of the mean of ``values`` (NaN below 2)."""
+    n = len(values)
+    if n < 2:
+        return math.nan
+    return float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
+
+
+def running_table(values: Sequence[float]) -> pd.DataFrame:
+    """Mean, 95% CI half-width and half-width relative to the mean after 1, 2, ... values."""
+    rows = []
+    for n in range(1, len(values) + 1):
+        mean = float(np.mean(values[:n]))
+        half = half_width(values[:n])
+        relative = half / abs(mean) if mean else math.inf
+        rows.append({"replications": n, "mean": mean, "ci95": half, "relative": relative})
+    return pd.DataFrame(rows)
+
+
+def sustained_from(relative: Sequence[float], precision: float, minimum: int) -> int | None:
+    """The first count of the final run of counts (at least ``minimum``) whose relative
+    half-width is within ``precision``; ``None`` when the last count is not within it."""
+    start: int | None = None
+    for n in range(len(relative), 0, -1):
+        if n < minimum or not relative[n - 1] <= precision:  # NaN is not within
+            break
+        start = n
+    return start
+
+
+def count_needed(
+    relative: Sequence[float], precision: float, minimum: int = 5, confirm: int = 2
+) -> int | None:
+    """The count :func:`replications_needed` reports for these relative half-widths: it stops
+    once the precision has held for ``confirm`` more replications (or the values run out)."""
+    needed: int | None = None
+    for n in range(1, len(relative) + 1):
+        needed = sustained_from(relative[:n], precision, minimum)
+        if needed is not None and n >= needed + confirm:
+            break
+    return needed
 
 
 def replications_needed(
@@ -36,9 +80,12 @@ def replications_needed(
     progress: Callable[[int], None] | None = None,
 ) -> ReplicationCount:
     """Add replications until the 95% CI half-width of ``kpi`` is within ``precision`` of its
-    mean (relative), and stays so for the next replications checked; stop at ``maximum``."""
+    mean (relative) and stays so for the next two; stop at ``maximum``.
+
+    The count reported is the first of that final run of successes (at least ``minimum``): its
+    half-width is within the precision and, above ``minimum``, one fewer's is not."""
     values: list[float] = []
-    rows = []
+    relative: list[float] = []
     needed: int | None = None
     for r in range(maximum):
         result = replicate(scenario, r, seed, keep_timeseries=False, keep_episodes=False)
@@ -47,40 +94,41 @@ def replications_needed(
         values.append(result.kpis[kpi])
         if progress:
             progress(1)
-        n = len(values)
         mean = float(np.mean(values))
-        half = (
-            float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
-            if n > 1
-            else math.nan
-        )
-        relative = half / abs(mean) if mean else math.inf
-        rows.append({"replications": n, "mean": mean, "ci95": half, "relative": relative})
-        if n >= minimum and relative <= precision:
-            if needed is None:
-                needed = n
-            if n >= needed + 2:  # confirm it holds a little longer before stopping
-                break
-        else:
-            needed = None
-    return ReplicationCount(kpi, precision, needed, pd.DataFrame(rows))
+        relative.append(half_width(values) / abs(mean) if mean else math.inf)
+        needed = sustained_from(relative, precision, minimum)
+        if needed is not None and len(values) >= needed + 2:  # it held a little longer
+            break
+    return ReplicationCount(kpi, precision, needed, running_table(values))
+
+
+def welch_average(timeseries: pd.DataFrame, series: str, window: int = 30) -> pd.DataFrame:
+    """Welch's method (Law & Kelton): the mean across replications of ``series`` by day, and
+    its moving average over ``window`` days centred on each day (``window // 2`` each side;
+    near the ends the window shrinks symmetrically to what is available)."""
+    mean = timeseries.groupby("day")[series].mean().sort_index()
+    values = mean.to_numpy(dtype=float)
+    half = window // 2
+    smooth = np.empty_like(values)
+    for i in range(values.size):
+        reach = min(half, i, values.size - 1 - i)
+        smooth[i] = values[i - reach : i + reach + 1].mean()
+    return pd.DataFrame({"day": mean.index, "mean": values, "moving_average": smooth})
 
 
 def welch_figure(timeseries: pd.DataFrame, series: str, window: int = 30) -> Figure:
-    """Welch's method: the mean across replications of ``series`` by day, smoothed by a
-    centred moving average of ``window`` days; warm-up ends where the curve levels off."""
+    """Welch plot of :func:`welch_average`: warm-up ends where the curve levels off."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    mean = timeseries.groupby("day")[series].mean()
-    smooth = mean.rolling(window, center=True, min_periods=1).mean()
+    frame = welch_average(timeseries, series, window)
     fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
-    ax.plot(mean.index, mean.to_numpy(), color="#bbbbbb", lw=0.8, label="mean across replications")
+    ax.plot(frame["day"], frame["mean"], color="#bbbbbb", lw=0.8, label="mean across replications")
     ax.plot(
-        smooth.index,
-        smooth.to_numpy(),
+        frame["day"],
+        frame["moving_average"],
         color="#0072B2",
         lw=1.5,
         label=f"moving average ({window} days)",

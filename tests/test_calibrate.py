@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +73,13 @@ def test_calibration_recovers_the_known_arrival_rate() -> None:
     assert result.best.distance < 1.0
     worst = max(e.distance for e in result.evaluations)
     assert worst > 3.0, "the design explored far from the target too"
-    # the validation target was computed but never entered the distance
-    assert "exits" in result.best.means
+    # the validation target was simulated: in steady state a year's exits are about the year's
+    # arrivals (Poisson, 3 replications: sd about sqrt(183 / 3) = 8)...
+    arrivals = result.best.values["arrivals"]
+    assert abs(result.best.means["exits"] - arrivals) < 4 * math.sqrt(arrivals / 3)
+    # ...but never entered the distance: changing it changes nothing
     assert result.best.distance == pytest.approx(
-        fit_distance({"busy": result.best.means["busy"]}, sc.observations)
+        fit_distance({**result.best.means, "exits": 0.0}, sc.observations)
     )
     # same seed, same result
     again = calibrate(sc, seed=3)
@@ -97,7 +101,7 @@ def test_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path) -> N
     whole, _, _ = run_calibration(path, tmp_path / "whole", seed=5, workers=1)
     seen = 0
 
-    def stop_after_ten(_evaluation: object) -> None:
+    def stop_after_ten(_evaluation: object, _reloaded: bool) -> None:
         nonlocal seen
         seen += 1
         if seen == 10:
@@ -250,3 +254,365 @@ def test_compare_propagates_the_same_draws_to_every_scenario(tmp_path: Path) -> 
         (comp.table["scenario"] == "bigger") & (comp.table["kpi"] == "waiting.queue.mean")
     ]
     assert float(big["diff"].iloc[0]) < 0
+
+
+def heavy_data() -> dict[str, Any]:
+    """A 400-place queue with about 5,000 arrivals per replication, a short search and a
+    rejection sample of 48 draws x 6 replications, which keeps two workers busy for seconds."""
+    import datetime as dt
+
+    data = queue_data(10.0, 400, {"dist": "exponential", "mean": 30.0}, 600, 100)
+    data["nodes"]["queue"]["cost_per_place_day"] = 55.0
+    data["observations"] = {
+        "busy": {
+            "metric": "mean",
+            "series": "occupancy.queue",
+            "from": dt.date(2000, 6, 1),
+            "to": dt.date(2001, 8, 1),
+            "target": 300.0,
+            "tolerance": 10.0,
+            "role": "fit",
+        }
+    }
+    data["calibration"] = {
+        "replications": 2,
+        "budget": 8,
+        "abc_samples": 48,
+        "abc_replications": 6,
+        "parameters": {
+            "arrivals": {"path": "nodes.street.arrivals_per_year", "lower": 1500, "upper": 4000},
+            "unused": {"path": "nodes.queue.cost_per_place_day", "lower": 50.0, "upper": 60.0},
+        },
+    }
+    return data
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_once_keeps_finished_evaluations_and_resumes(tmp_path: Path) -> None:
+    """A real SIGINT to the command's process group (what Ctrl-C sends), with 2 workers."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "heavy.yaml"
+    path.write_text(yaml.safe_dump(heavy_data(), sort_keys=False), encoding="utf-8")
+    out = tmp_path / "cal"
+    args = ["calibrate", str(path), "--workers", "2", "--seed", "4", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    saved = partial_folder(out) / "evaluations"
+    deadline = time.monotonic() + 120
+
+    def rejection_draws_done() -> int:
+        files = sorted(saved.glob("eval-*.parquet"))
+        return sum(pd.read_parquet(f, columns=["stage"])["stage"].iloc[0] == "abc" for f in files)
+
+    while rejection_draws_done() < 2:  # interrupt early in the rejection sample
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no rejection draw finished in 2 minutes"
+        time.sleep(0.05)
+    interrupted = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    latency = time.monotonic() - interrupted
+    # a hang test, not a speed test: it stops in about a second, while the ~280 rejection-sample
+    # replications still queued (about 0.1 s each) would keep two workers busy for longer
+    assert latency < 5, f"took {latency:.1f} s to stop after Ctrl-C"
+    assert proc.returncode == 130, stderr
+    assert "--resume" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # no worker process left running
+        os.killpg(proc.pid, 0)
+    kept = EvaluationLog.load(partial_folder(out), ["arrivals", "unused"])
+    assert len(kept) >= 2
+    assert not out.exists()
+
+    resumed = CliRunner().invoke(main, [*args, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    whole, _, _ = run_calibration(path, tmp_path / "whole", seed=4, workers=2)
+    a = pd.read_parquet(whole / "evaluations.parquet")
+    b = pd.read_parquet(out / "evaluations.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    # what was on disk after the interruption is what the uninterrupted run computed
+    by_index = a.set_index("index")
+    for evaluation in kept:
+        assert by_index.loc[evaluation.index, "distance"] == evaluation.distance
+    assert (whole / "calibrated.yaml").read_text() == (out / "calibrated.yaml").read_text()
+
+
+# --- posterior draws on the étape 2 family --------------------------------------------------
+def test_a_drawn_value_keeps_the_relative_changes_of_the_etape2_alternatives() -> None:
+    """A schedule keeps its shape (fluid doubles housing from 2024) and a node tied to a
+    parameter follows the draw (outreach's Chapelle extension)."""
+    from sim.loading import load_scenario as load
+
+    history = load(Path("scenarios/history-2019-2023.yaml"))
+    assert history.calibration is not None
+    spec = history.calibration.parameters  # what posterior.parquet carries
+    draw = {"housing_releases": 3.5, "rest_space_referral": 0.004}
+
+    fluid = apply(load(Path("scenarios/etape2-610-fluid.yaml")), draw, spec)
+    steps = fluid.nodes["housing"].releases_per_month
+    assert isinstance(steps, list)
+    assert steps[0].value == pytest.approx(3.5)
+    assert steps[1].value == pytest.approx(2 * steps[0].value)
+
+    outreach = apply(load(Path("scenarios/etape2-610-outreach.yaml")), draw, spec)
+    for node in ("chapelle", "sleep_in", "chapelle_extension"):
+        assert outreach.nodes[node].referral_probability_per_visit == pytest.approx(0.004), node
+    assert outreach.nodes["housing"].releases_per_month == pytest.approx(3.5)
+
+    for name in ("etape2-610", "etape2-610-downstream", "etape2-400-downstream"):
+        other = apply(load(Path(f"scenarios/{name}.yaml")), draw, spec)
+        assert other.nodes["housing"].releases_per_month == pytest.approx(3.5), name
+        assert other.nodes["chapelle"].referral_probability_per_visit == pytest.approx(0.004)
+
+
+def test_the_etape2_copies_of_calibrated_values_match_the_history() -> None:
+    from sim.loading import load_scenario as load
+
+    history = load(Path("scenarios/history-2019-2023.yaml"))
+    fluid = load(Path("scenarios/etape2-610-fluid.yaml")).nodes["housing"].releases_per_month
+    assert isinstance(fluid, list)
+    assert fluid[0].value == history.nodes["housing"].releases_per_month
+    outreach = load(Path("scenarios/etape2-610-outreach.yaml"))
+    assert (
+        outreach.nodes["chapelle_extension"].referral_probability_per_visit
+        == history.nodes["chapelle"].referral_probability_per_visit
+    )
+
+
+def test_a_schedule_starting_at_zero_cannot_take_a_draw() -> None:
+    from sim.loading import ScenarioError
+
+    sc = load_scenario(Path("scenarios/history-2019-2023.yaml"))
+    with pytest.raises(ScenarioError, match=r"out_of_region.releases_per_month: .*name a step"):
+        apply(sc, {"nodes.out_of_region.releases_per_month": 3.0})
+    with pytest.raises(ScenarioError, match="no such number"):
+        apply(sc, {"nodes.assore.readiness": 3.0})  # a distribution, not a number
+
+
+# --- search design, progress, provenance ----------------------------------------------------
+@pytest.mark.parametrize("budget", [4, 12, 20, 32, 33, 100, 160, 1000])
+def test_the_design_is_a_power_of_two_and_scipy_does_not_warn(budget: int) -> None:
+    import warnings
+
+    from sim.calibrate import design_size, sobol_sample
+
+    size = design_size(budget, 8)
+    assert size & (size - 1) == 0
+    assert size >= 4
+    assert size <= max(4, 0.6 * budget)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(sobol_sample(8, size, 1)) == size
+        assert len(sobol_sample(8, 100, 1)) == 100  # not a power of two: cut, no warning
+
+
+def test_parallel_and_serial_searches_give_the_same_evaluations() -> None:
+    sc = validate_data(tiny_data())
+    serial = calibrate(sc, seed=3, budget=12)
+    parallel = calibrate(sc, seed=3, budget=12, workers=2)
+    pd.testing.assert_frame_equal(serial.evaluations_frame(), parallel.evaluations_frame())
+
+
+def test_progress_counts_search_and_rejection_draws_apart_and_reloaded_ones(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    import yaml
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from sim.calibrate import Evaluation
+    from sim.cli_calibrate import CalibrationProgress
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
+    sc = load_scenario(path)
+    assert sc.calibration is not None
+
+    def bar() -> tuple[Progress, CalibrationProgress]:
+        progress = Progress(console=Console(file=io.StringIO()))
+        assert sc.calibration is not None
+        return progress, CalibrationProgress(progress, sc, sc.calibration.budget)
+
+    seen = 0
+
+    def stop_after_ten(evaluation: Evaluation, reloaded: bool) -> None:
+        nonlocal seen
+        first(evaluation, reloaded)
+        seen += 1
+        if seen == 10:
+            raise KeyboardInterrupt
+
+    _, first = bar()
+    out = tmp_path / "cal"
+    with pytest.raises(KeyboardInterrupt):
+        run_calibration(path, out, seed=5, workers=1, progress=stop_after_ten)
+    progress, second = bar()
+    _, result, _ = run_calibration(path, out, seed=5, workers=1, resume=True, progress=second)
+    search = [e for e in result.evaluations if e.stage != "abc"]
+    abc = [e for e in result.evaluations if e.stage == "abc"]
+    tasks = {t.description: t for t in progress.tasks}
+    assert tasks["search"].completed == tasks["search"].total == len(search)
+    assert len(search) <= sc.calibration.budget
+    assert tasks["rejection sample"].completed == tasks["rejection sample"].total == len(abc)
+    assert second.reloaded == 10
+    assert second.simulated == len(result.evaluations) - 10
+    best_search = min(e.distance for e in search)
+    assert tasks["search"].fields["note"].startswith(f"best distance {best_search:.3f}")
+    assert f"{len(result.accepted)} accepted" in tasks["rejection sample"].fields["note"]
+
+
+def test_calibrated_yaml_says_how_to_reproduce_the_fit(tmp_path: Path) -> None:
+    import yaml
+
+    from sim.calibration_output import command_line
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
+    out = tmp_path / "cal"
+    overrides = ("nodes.queue.capacity=21",)
+    run_calibration(path, out, 2, seed=6, budget=12, workers=1, overrides=overrides)
+    text = (out / "calibrated.yaml").read_text(encoding="utf-8")
+    command = command_line(path, 6, 12, 2, overrides)
+    assert command.endswith("--set nodes.queue.capacity=21 --budget 12 -n 2 --seed 6")
+    assert f"#   {command} (" in text
+    assert "32 draws x 2 replications" in text
+    assert "git commit" in text
+    assert "scenario sha256" in text
+    # the file holds what --set changed, so it is the scenario that was fitted
+    assert load_scenario(out / "calibrated.yaml").nodes["queue"].capacity == 21
+    # the command written is the one that reproduces the evaluations
+    again = CliRunner().invoke(main, [*command.split()[1:], "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "evaluations.parquet"),
+        pd.read_parquet(tmp_path / "again" / "evaluations.parquet"),
+    )
+
+
+# --- the committed calibration summary ------------------------------------------------------
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def _markdown_table(text: str, heading: str) -> list[str]:
+    """The lines of the first table after ``heading``."""
+    lines = text.split(heading, 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def _significant(written: float) -> int:
+    digits = f"{written:.10g}".lstrip("-0.").replace(".", "").rstrip("0")
+    return max(1, len(digits))
+
+
+def test_committed_fit_files_match_the_scenarios() -> None:
+    """docs/calibration/*.csv came from the shipped run: the scenarios hold its fitted values
+    rounded to the digits written, and its targets and bounds are the scenario's."""
+    from sim.parameters import scenario_data
+
+    sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
+    assert sc.calibration is not None
+    data = scenario_data(sc)
+    fitted = pd.read_csv(DOCS / "calibration" / "fitted.csv")
+    assert list(fitted["parameter"]) == list(sc.calibration.parameters)
+    for _, row in fitted.iterrows():
+        parameter = sc.calibration.parameters[row["parameter"]]
+        assert row["path"] == ", ".join(parameter.paths)
+        for path in parameter.paths:
+            value: Any = data
+            for part in path.split("."):
+                value = value[int(part)] if part.isdigit() else value[part]
+            digits = _significant(value)
+            assert float(f"{row['value']:.{digits}g}") == value, (path, row["value"], value)
+    identification = pd.read_csv(DOCS / "calibration" / "identification.csv")
+    for _, row in identification.iterrows():
+        parameter = sc.calibration.parameters[row["parameter"]]
+        assert (row["lower"], row["upper"], row["prior"]) == (
+            parameter.lower,
+            parameter.upper,
+            parameter.prior,
+        )
+        assert row["design"] == sc.calibration.abc_samples
+    targets = pd.read_csv(DOCS / "calibration" / "targets.csv")
+    with_target = {n: o for n, o in sc.observations.items() if o.target is not None}
+    assert list(targets["observation"]) == list(with_target)
+    for _, row in targets.iterrows():
+        obs = with_target[row["observation"]]
+        assert (row["role"], row["target"], row["label"]) == (obs.role, obs.target, obs.label)
+        if obs.tolerance is not None:
+            assert row["tolerance"] == obs.tolerance
+
+
+def test_calibration_page_shows_the_committed_files() -> None:
+    from sim.calibration_output import _fmt, _table
+
+    text = (DOCS / "calibration.md").read_text(encoding="utf-8")
+    targets = pd.read_csv(DOCS / "calibration" / "targets.csv")
+    columns = ["label", "target", "tolerance", "mean", "ci95", "met"]
+    fit = targets[targets["role"] == "fit"]
+    validate = targets[targets["role"] == "validate"]
+    assert _markdown_table(text, "### Fitted targets") == _table(fit, columns)
+    assert _markdown_table(text, "## Validation figures") == _table(validate, columns)
+    identification = pd.read_csv(DOCS / "calibration" / "identification.csv")
+    assert _markdown_table(text, "## What the targets identify") == _table(
+        identification, ["parameter", "lower", "upper", "q05", "q95", "width_ratio", "verdict"]
+    )
+    fitted = pd.read_csv(DOCS / "calibration" / "fitted.csv")
+    rows = _markdown_table(text, "## Parameters")[2:]
+    assert [r.split(" | ")[3] for r in rows] == [_fmt(v) for v in fitted["value"]]
+    # the numbers quoted in the text are the files' (V3, V4, out-of-region admissions)
+    by_name = targets.set_index("observation")["mean"]
+    v3 = _fmt(by_name["V3_assore_turnover_time_positive"])
+    assert f"V3 (occupancy / positive-exit rate, {v3} days" in text
+    assert f"(V4: {by_name['V4_street_2021']:.0f} against" in text
+    assert f"Out-of-region admissions ({by_name['out_of_region_admissions']:.1f} against" in text
+    ranges = identification.set_index("parameter")
+    hazard = ranges.loc["assore_negative_hazard"]
+    housing = ranges.loc["housing_releases"]
+    assert f"({hazard['q05']:.2f}-{hazard['q95']:.2f} a year among the accepted" in text
+    assert f"({housing['q05']:.1f}-{housing['q95']:.1f} places a month)" in text
+
+
+def test_blocked_residents_quoted_on_the_calibration_page() -> None:
+    import re
+
+    from sim.results import summary_with_targets
+
+    text = (DOCS / "calibration.md").read_text(encoding="utf-8")
+    quoted = re.search(r"about (\d+) of the 400 ASSORE\s+residents of 2021", text)
+    assert quoted is not None
+    sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
+    result = run(sc, 16, seed=1, workers=2, keep_timeseries=False, keep_episodes=False)
+    mean = summary_with_targets(result).set_index("kpi").loc["obs.assore_blocked_2021", "mean"]
+    assert abs(mean - int(quoted.group(1))) <= 0.05 * mean  # "about": within 5%
+
+
+def test_model_description_tabulates_every_shipped_scenario() -> None:
+    text = (DOCS / "model.md").read_text(encoding="utf-8")
+    shipped = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+    assert len(shipped) >= 7
+    for path in shipped:
+        assert f"### `{path.name}`" in text, path.name
