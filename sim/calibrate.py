@@ -28,11 +28,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from scipy.stats import qmc
 from sim.metrics import episodes_frame, observe
 from sim.model import run_once
 from sim.parameters import apply, write_parameter_sets
+from sim.pools import interruptible_pool, stop_at_once
 from sim.scenario import Calibration, FreeParameter, Observation, Scenario
 
 ACCEPT_WIDTH = 0.75  # accepted 5-95% range above this share of the prior's: not identified
@@ -308,22 +308,6 @@ def sobol_sample(dimensions: int, count: int, seed: int | list[int]) -> list[tup
     return [tuple(float(x) for x in u) for u in points[:count]]
 
 
-def _ignore_sigint() -> None:
-    """Worker processes leave Ctrl-C to the main process, which stops them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _stop_at_once(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued replications and end the workers without waiting for running ones (their
-    results would be discarded). ``terminate_workers`` is public from Python 3.14 only."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-
-
 def calibrate(
     scenario: Scenario,
     replications: int | None = None,
@@ -347,11 +331,7 @@ def calibrate(
     total = budget or spec.budget
     started = time.perf_counter()
     dims = len(spec.parameters)
-    pool = (
-        ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
-        if workers > 1
-        else None
-    )
+    pool = interruptible_pool(workers) if workers > 1 else None
     finished = False
     try:
         cal = Calibrator(scenario, spec, reps, seed, pool, known, on_evaluation)
@@ -377,7 +357,7 @@ def calibrate(
             if finished:
                 pool.shutdown()
             else:  # interrupted (Ctrl-C) or failed: what finished is already recorded
-                _stop_at_once(pool)
+                stop_at_once(pool)
     return CalibrationResult(
         scenario=scenario,
         calibrated=calibrated,

@@ -105,18 +105,30 @@ def run(
                 sets, spec = read_draws(parameters_file, draws or 10)
             except (OSError, ValueError) as err:
                 raise click.BadParameter(str(err), param_hint="--parameters") from None
-            extra = {"parameters": str(parameters_file), "draws": len(sets)}
+            extra = {
+                "parameters": str(parameters_file),
+                "draws": len(sets),
+                "parameter_sets": [dict(values) for values in sets],
+            }
         total = replications * (len(sets) if sets else 1)
-        with progress_bar(total, f"{sc.name}", quiet) as advance:
-            result = run_replications(
-                sc,
-                replications,
-                seed,
-                workers,
-                progress=advance,
-                parameter_sets=sets,
-                parameter_spec=spec,
+        try:
+            with progress_bar(total, f"{sc.name}", quiet) as advance:
+                result = run_replications(
+                    sc,
+                    replications,
+                    seed,
+                    workers,
+                    progress=advance,
+                    parameter_sets=sets,
+                    parameter_spec=spec,
+                )
+        except KeyboardInterrupt:
+            click.echo(
+                "interrupted: nothing written (a run folder is written only once every "
+                "replication is done)",
+                err=True,
             )
+            raise SystemExit(130) from None
         write_run(result, target, force, extra)
     if not quiet:
         title = f"{sc.name}: {replications} replications, seed {seed} ({result.seconds:.1f} s)"

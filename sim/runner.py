@@ -7,12 +7,12 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
 from sim.metrics import daily_frame, episodes_frame, replication_kpis, summarise
 from sim.model import run_once
+from sim.pools import interruptible_pool, stop_at_once
 from sim.scenario import FreeParameter, Scenario
 
 DEFAULT_SEED = 20190527  # the plan's signature date; any integer works
@@ -141,12 +141,17 @@ def run(
             if progress:
                 progress(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = interruptible_pool(workers)
+        try:
             tasks = [(c, seed, keep_timeseries, keep_episodes) for c in _chunks(jobs, workers)]
             for batch in pool.map(_replicate_many, tasks):
                 results.extend(batch)
                 if progress:
                     progress(len(batch))
+        except BaseException:  # Ctrl-C or a failed replication: stop now, not after the queue
+            stop_at_once(pool)
+            raise
+        pool.shutdown()
     return collect(scenario, seed, results, time.perf_counter() - started)
 
 

@@ -126,3 +126,45 @@ def test_set_override_is_recorded_in_the_resolved_scenario(tmp_path: Path) -> No
     resolved = json.loads((out / "manifest.json").read_text())["scenarios"][0]["resolved"]
     assert resolved["nodes"]["queue"]["capacity"] == 123
     assert resolved["end"] == "2001-01-01"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    """A real SIGINT to the command's process group (what Ctrl-C sends) while two workers
+    have many replications queued: it stops promptly, says so, leaves no folder or worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "run"
+    args = ["run", str(SCENARIOS / "history-2019-2023.yaml"), "-n", "400", "--workers", "2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args, "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(4.0)  # imports, then the workers start on the queue (~1 min of work)
+    assert proc.poll() is None, proc.communicate()
+    interrupted = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    latency = time.monotonic() - interrupted
+    assert latency < 5, f"took {latency:.1f} s to stop after Ctrl-C"  # a hang test
+    assert proc.returncode == 130, stderr
+    assert "interrupted: nothing written" in stderr
+    assert "Traceback" not in stderr, stderr
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # no worker process left running
+        os.killpg(proc.pid, 0)
+    assert list(tmp_path.iterdir()) == []
