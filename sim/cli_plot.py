@@ -136,6 +136,13 @@ def report(folder: Path, lang: str, out: Path | None) -> None:
 @click.option(
     "--on", type=_DATE, default=None, help="Date of the capacities shown (default: the end)."
 )
+@click.option(
+    "--min-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.05,
+    show_default=True,
+    help="Leave off the chart the routes below this probability (the note counts them).",
+)
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
 def diagram(
     scenario: Path,
@@ -144,6 +151,7 @@ def diagram(
     size: str,
     out: Path | None,
     on: dt.datetime | None,
+    min_share: float,
     overrides: tuple[str, ...],
 ) -> None:
     """Draw SCENARIO's network: nodes, capacities and routing, as SVG (PNG, PDF) or Mermaid."""
@@ -161,10 +169,12 @@ def diagram(
         if out is None:
             click.echo(text, nl=False)
             return
-        out.write_text(text, encoding="utf-8")
+        from sim.results import write_text_atomic
+
+        write_text_atomic(out, text)
     else:
         target = out or Path(f"{sc.name}-diagram.{fmt}")
-        fig = diagram_chart(sc, language, size, _date(on))  # type: ignore[arg-type]
+        fig = diagram_chart(sc, language, size, _date(on), min_share)  # type: ignore[arg-type]
         with style.context(size):  # type: ignore[arg-type]
             style.save(fig, target, fmt, salt=f"diagram-{sc.name}")  # type: ignore[arg-type]
         out = target

@@ -1,42 +1,29 @@
 """The comparison's overlay chart: the main queues of every scenario, with 90% bands.
 
-A deliberately plain 2x2 panel (street; ASSORE waiting list; ASSORE occupancy against capacity;
-ASSORE residents blocked waiting for a downstream place), for a quick look at a comparison
-folder. Presenter-grade charts live in the plotting module.
+A plain 2x2 panel (street; ASSORE waiting list; ASSORE occupancy against capacity; ASSORE
+residents blocked waiting for a downstream place) for a quick look at a comparison folder, in
+the house style (:mod:`sim.style`) with the labels of :mod:`sim.i18n`. Presenter-grade charts,
+one per slide, live in :mod:`sim.plots`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from sim import i18n, style
+from sim.i18n import Lang, t
+
 if TYPE_CHECKING:
     from sim.compare import Comparison
 
-Lang = Literal["en", "fr"]
-
-_TITLES: dict[str, tuple[str, str]] = {
-    "street": ("People on the street", "Personnes à la rue"),
-    "waiting": ("{}: waiting list", "{} : liste d'attente"),
-    "occupancy": ("{}: occupancy (dashed: capacity)", "{} : occupation (tirets : capacité)"),
-    "blocked": (
-        "{}: residents blocked, waiting for a downstream place",
-        "{} : résidents bloqués en attente d'une place d'aval",
-    ),
-    "caption": (
-        "Line: mean of {n} replications; band: 5th-95th percentile of the replications",
-        "Trait : moyenne de {n} réplications ; bande : 5e-95e centile des réplications",
-    ),
-}
-
-
-def _text(key: str, lang: Lang) -> str:
-    en, fr = _TITLES[key]
-    return fr if lang == "fr" else en
+SIZE: style.SizeName = "a4"
+"""The style (fonts, lines) of each panel: four A4-width charts side by side."""
 
 
 def _bands(ts: pd.DataFrame, column: str, step: int) -> pd.DataFrame:
@@ -64,8 +51,7 @@ def plot_queues(
     comp: Comparison, path: Path, lang: Lang = "en", node: str = "assore"
 ) -> Path | None:
     """Draw the 2x2 overlay to ``path`` (PNG); ``None`` when the runs kept no time series."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from sim.plots import _date_axis, _number_axis, _short_labels, scenario_label
 
     series = {n: r.timeseries for n, r in comp.runs.items() if not r.timeseries.empty}
     if not series:
@@ -78,38 +64,54 @@ def plot_queues(
         if not places:
             return None
         node = next(iter(places))
-    names = reference.nodes[node].name
-    name = names.fr if lang == "fr" else names.en
+    name = i18n.node_name(reference.nodes[node].name, lang)
     start = reference.start + dt.timedelta(days=max(reference.warmup_days - 365.0, 0.0))
-    fig = Figure(figsize=(13, 8.5), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 2, sharex=True).ravel()
     panels = [
-        ("street", _text("street", lang)),
-        (f"waiting.{node}", _text("waiting", lang).format(name)),
-        (f"occupancy.{node}", _text("occupancy", lang).format(name)),
-        (f"blocked.{node}", _text("blocked", lang).format(name)),
+        ("street", t("chart.street", lang)),
+        (f"waiting.{node}", t("chart.waiting", lang, node=name)),
+        (f"occupancy.{node}", t("chart.occupancy", lang, node=name)),
+        (f"blocked.{node}", t("chart.blocked", lang, node=name)),
     ]
-    colours = [f"C{i}" for i in range(10)]
-    for (column, title), ax in zip(panels, axes, strict=True):
-        for i, (scenario, ts) in enumerate(series.items()):
-            if column not in ts:
-                continue
-            shown = ts[ts["date"] >= pd.Timestamp(start)]
-            band = _bands(shown, column, 7)
-            colour = colours[i % len(colours)]
-            top = 3 if scenario == comp.reference else 2  # the reference drawn over the others
-            width = 2.2 if scenario == comp.reference else 1.5
-            ax.fill_between(band.index, band["low"], band["high"], color=colour, alpha=0.15, lw=0)
-            ax.plot(band.index, band["mean"], color=colour, lw=width, label=scenario, zorder=top)
-            if column.startswith("occupancy."):
-                capacity = _bands(shown, f"capacity.{node}", 7)["mean"]
-                ax.plot(capacity.index, capacity, color=colour, lw=1.0, ls="--", zorder=top)
-        ax.set_title(title, fontsize=11, loc="left")
-        ax.grid(alpha=0.3)
-        ax.set_ylim(bottom=0)
-    axes[0].legend(fontsize=9, loc="best")
-    fig.suptitle(_text("caption", lang).format(n=comp.replications), fontsize=10, x=0.01, ha="left")
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path
+    a4 = style.SIZES[SIZE]
+    with style.context(SIZE) as s:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(a4.width * 2, a4.height * 2.2), layout="constrained")
+        axes = fig.subplots(2, 2, sharex=True).ravel()
+        lines = []
+        for (column, title), ax in zip(panels, axes, strict=True):
+            first = last = None
+            for i, (scenario, ts) in enumerate(series.items()):
+                if column not in ts:
+                    continue
+                shown = ts[ts["date"] >= pd.Timestamp(start)]
+                band = _bands(shown, column, 7)
+                dates = band.index.to_numpy(dtype="datetime64[s]")
+                first = dates[0] if first is None else min(first, dates[0])
+                last = dates[-1] if last is None else max(last, dates[-1])
+                colour = style.SCENARIO_COLOURS[i % len(style.SCENARIO_COLOURS)]
+                top = 3.5 if scenario == comp.reference else 3  # the reference over the others
+                ax.fill_between(dates, band["low"], band["high"], color=colour,
+                                alpha=style.BAND_ALPHA, lw=0)  # fmt: skip
+                label = scenario_label(comp.runs[scenario].scenario, lang)
+                (line,) = ax.plot(dates, band["mean"], color=colour, zorder=top, label=label)
+                if column == panels[0][0]:
+                    lines.append(line)
+                if column.startswith("occupancy."):
+                    capacity = _bands(shown, f"capacity.{node}", 7)["mean"]
+                    ax.plot(dates, capacity.to_numpy(), color=colour, lw=s.line * 0.6,
+                            ls=(0, (4, 2)), drawstyle="steps-post", zorder=top)  # fmt: skip
+            ax.set_title(style.wrap(title, a4.width * 0.95, s.font), fontsize=s.font,
+                         loc="left", fontweight="bold")  # fmt: skip
+            ax.set_ylim(bottom=0)
+            _number_axis(ax, lang)
+            if first is not None and last is not None:
+                _date_axis(ax, first, last, lang)
+        legend_title, labels = _short_labels([str(line.get_label()) for line in lines])
+        wrapped = [textwrap.fill(label, 44) for label in labels]
+        fig.legend(lines, wrapped, loc="outside lower left", ncols=min(len(lines), 3),
+                   title=legend_title, alignment="left")  # fmt: skip
+        caption = t("sub.band", lang, n=comp.replications)
+        fig.suptitle(caption, fontsize=s.font, x=0.01, ha="left", color=style.MUTED)
+        style.freeze_ticks(fig)
+        return style.save(fig, Path(path), "png", salt="queues")

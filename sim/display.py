@@ -1,4 +1,4 @@
-"""Terminal tables (rich) for run results."""
+"""Terminal tables (rich) for run results, with the KPI labels of :mod:`sim.i18n`."""
 
 from __future__ import annotations
 
@@ -8,42 +8,40 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
+from sim import i18n
 from sim.scenario import AccommodationNode, DownstreamNode, Scenario
 
-_KPI_LABELS = {
-    "street.mean": "People on the street (mean)",
-    "street.end": "People on the street (end)",
-    "housed.mean": "People housed in accommodation (mean)",
-    "positive_share": "Positive share of pathway exits",
-    "exits.positive.per_month": "Positive exits per month",
-    "contact_to_housing.mean": "Referral to accommodation (days)",
-    "time_to_positive_exit.mean": "First street day to positive exit (days)",
-    "street_episodes_per_person.mean": "Street episodes per person",
-    "cost.total.per_year": "Cost per year (EUR)",
-}
+_KPIS = (
+    "street.mean",
+    "street.end",
+    "housed.mean",
+    "positive_share",
+    "exits.positive.per_month",
+    "contact_to_housing.mean",
+    "time_to_positive_exit.mean",
+    "street_episodes_per_person.mean",
+)
+_NODE_KPIS = (
+    "waiting.{}.mean",
+    "waiting.{}.max",
+    "occupancy.{}.mean",
+    "utilisation.{}",
+    "exits.{}.per_month",
+    "positive_share.{}",
+    "stay.{}.mean",
+    "blocked.{}.mean",
+)
 
 
 def headline_kpis(scenario: Scenario) -> list[tuple[str, str]]:
-    """The KPIs shown by default, with their labels, in reading order."""
-    rows = [(k, v) for k, v in _KPI_LABELS.items() if not k.startswith("cost")]
-    for node_id, node in scenario.nodes_of(AccommodationNode).items():
-        name = node.name.en
-        rows += [
-            (f"waiting.{node_id}.mean", f"{name}: waiting list (mean)"),
-            (f"waiting.{node_id}.max", f"{name}: waiting list (max)"),
-            (f"occupancy.{node_id}.mean", f"{name}: occupancy (mean)"),
-            (f"utilisation.{node_id}", f"{name}: utilisation"),
-            (f"exits.{node_id}.per_month", f"{name}: exits per month"),
-            (f"positive_share.{node_id}", f"{name}: positive share of exits"),
-            (f"stay.{node_id}.mean", f"{name}: mean stay (days)"),
-            (f"blocked.{node_id}.mean", f"{name}: residents blocked (mean)"),
-        ]
-    for node_id, node in scenario.nodes_of(DownstreamNode).items():
-        rows.append(
-            (f"blocked_time.{node_id}.mean", f"{node.name.en}: time blocked waiting (days)")
-        )
-    rows.append(("cost.total.per_year", _KPI_LABELS["cost.total.per_year"]))
-    return rows
+    """The KPIs shown by default, with their labels (from :mod:`sim.i18n`), in reading order."""
+    names = {k: i18n.node_name(n.name, "en") for k, n in scenario.nodes.items()}
+    keys = list(_KPIS)
+    for node_id in scenario.nodes_of(AccommodationNode):
+        keys += [k.format(node_id) for k in _NODE_KPIS]
+    keys += [f"blocked_time.{node_id}.mean" for node_id in scenario.nodes_of(DownstreamNode)]
+    keys.append("cost.total.per_year")
+    return [(k, i18n.kpi_label(k, "en", names)) for k in keys]
 
 
 def fmt(value: Any) -> str:

@@ -56,6 +56,10 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Trait : moyenne de {n} réplications ; bande : 90 % des réplications",
         "en": "Line: mean of {n} replications; band: 90% of replications",
     },
+    "sub.shared": {
+        "fr": " ; histoire commune tracée une fois",
+        "en": "; shared history drawn once",
+    },
     "sub.single": {"fr": "Réplication {i}", "en": "Replication {i}"},
     "sub.one_run": {"fr": "Une seule réplication", "en": "A single replication"},
     "sub.bars": {
@@ -110,6 +114,7 @@ LABELS: dict[str, dict[Lang, str]] = {
     # --- events annotated on time charts ----------------------------------------------------
     "event.lockdown": {"fr": "Confinement", "en": "Lockdown"},
     "event.etape2": {"fr": "Étape 2 du plan", "en": "Plan stage 2"},
+    "event.dated": {"fr": "{event} ({date})", "en": "{event} ({date})"},
     # --- network diagram -------------------------------------------------------------------
     "diagram.places": {"fr": "{n} places", "en": "{n} places"},
     "diagram.releases": {"fr": "{n} places libérées / mois", "en": "{n} places freed / month"},
@@ -119,13 +124,95 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "{n} at start, {a} arrivals / year",
     },
     "diagram.negative": {
-        "fr": "tirets : contact, ou sortie négative en cours de séjour ; "
-        "point : même répartition pour plusieurs étapes",
-        "en": "dashed: contact, or negative exit during a stay; "
-        "dot: the same split for several stages",
+        "fr": "Tirets : contact, ou sortie négative en cours de séjour ; point : même répartition "
+        "pour plusieurs étapes ; pourcentages : part des sorties de l'étape de gauche",
+        "en": "Dashed: contact, or negative exit during a stay; dot: the same split for several "
+        "stages; percentages: share of the exits of the stage on the left",
     },
+    "diagram.hidden": {
+        "fr": "{n} routes de moins de {share} non dessinées (toutes : --format mermaid)",
+        "en": "{n} routes below {share} not drawn (all of them: --format mermaid)",
+    },
+    "diagram.back": {"fr": "↩ {share} vers {node}", "en": "↩ {share} back to {node}"},
+    "diagram.positive_exits": {"fr": "Issues positives", "en": "Positive outcomes"},
+    "diagram.negative_exits": {"fr": "Issues négatives", "en": "Negative outcomes"},
     "diagram.positive_exit": {"fr": "issue positive", "en": "positive outcome"},
     "diagram.negative_exit": {"fr": "issue négative", "en": "negative outcome"},
+    # --- calibration charts -----------------------------------------------------------------
+    "cal.targets_title": {
+        "fr": "Cibles de l'audit et modèle calé",
+        "en": "Audit targets against the calibrated model",
+    },
+    "cal.within_tolerance": {"fr": "dans la tolérance", "en": "within tolerance"},
+    "cal.role_ci": {"fr": "{role} (moyenne, IC 95 %)", "en": "{role} (mean, 95% CI)"},
+    "cal.miss_axis": {
+        "fr": "(simulé − cible) / tolérance",
+        "en": "(simulated − target) / tolerance",
+    },
+    "cal.traces_title": {"fr": "Trajectoires des paramètres", "en": "Parameter traces"},
+    "cal.distance": {"fr": "distance", "en": "distance"},
+    "cal.evaluation_axis": {
+        "fr": "évaluation (gris : plan de Sobol, bleu : Nelder-Mead)",
+        "en": "evaluation (grey: Sobol design, blue: Nelder-Mead)",
+    },
+    "cal.trajectory_title": {
+        "fr": "{node} : occupation, résidents bloqués et capacité",
+        "en": "{node}: occupancy, blocked residents and capacity",
+    },
+    "cal.occupancy": {
+        "fr": "occupation (moyenne, bande à 90 %)",
+        "en": "occupancy (mean, 90% band)",
+    },
+    "cal.blocked": {
+        "fr": "prêts, bloqués faute de place d'aval (moyenne, bande à 90 %)",
+        "en": "ready, blocked waiting for a downstream place (mean, 90% band)",
+    },
+    "cal.capacity": {"fr": "capacité", "en": "capacity"},
+    "cal.exits_per_month": {
+        "fr": "sorties par mois (moyenne des réplications)",
+        "en": "exits per month (mean over replications)",
+    },
+    "cal.exits_axis": {"fr": "Sorties par mois", "en": "Exits per month"},
+    "cal.exits_target": {
+        "fr": "{name} : {n} sorties\n({rate} par mois)",
+        "en": "{name}: {n} exits\n({rate} per month)",
+    },
+    "cal.share_target": {
+        "fr": "{name} : {share} au-delà de {days} jours",
+        "en": "{name}: {share} over {days} days",
+    },
+    # --- sweep and sensitivity charts --------------------------------------------------------
+    "sweep.mean_over": {"fr": "(moyenne sur {names})", "en": "(mean over {names})"},
+    "sweep.ci_note": {
+        "fr": "moyenne et IC 95 % sur les réplications",
+        "en": "mean and 95% CI over replications",
+    },
+    "sweep.mean_note": {"fr": "moyenne sur les réplications", "en": "mean over replications"},
+    "sweep.dot_note": {"fr": "un point par combinaison", "en": "one dot per point"},
+    "sweep.low": {"fr": "paramètre à sa borne basse", "en": "parameter at its low bound"},
+    "sweep.high": {"fr": "paramètre à sa borne haute", "en": "parameter at its high bound"},
+    "sweep.tornado_axis": {
+        "fr": "{kpi} (scénario de base : {base})",
+        "en": "{kpi} (base scenario: {base})",
+    },
+    "sweep.tornado_title": {
+        "fr": "Sensibilité de {kpi}, un paramètre à la fois",
+        "en": "One-at-a-time sensitivity of {kpi}",
+    },
+    "sweep.morris_axis": {
+        "fr": "μ* de Morris pour {kpi} (moyenne des |effets élémentaires|, IC 95 %)",
+        "en": "Morris μ* of {kpi} (mean |elementary effect|, 95% CI)",
+    },
+    "sweep.sobol_axis": {
+        "fr": "Indices de Sobol de {kpi} (IC 95 %)",
+        "en": "Sobol' indices of {kpi} (95% CI)",
+    },
+    "sweep.first_order": {"fr": "premier ordre S1", "en": "first order S1"},
+    "sweep.total": {"fr": "total ST", "en": "total ST"},
+    "sweep.indices_title": {
+        "fr": "Quels paramètres font varier {kpi}",
+        "en": "Which parameters drive {kpi}",
+    },
     # --- node kinds -------------------------------------------------------------------------
     "kind.street": {"fr": "rue", "en": "street"},
     "kind.outreach": {"fr": "maraudes", "en": "outreach"},

@@ -5,17 +5,19 @@ house style (:mod:`sim.style`) with labels from :mod:`sim.i18n`; :func:`plot_fol
 them to files. Time charts draw, for each scenario, the mean across replications and a band
 holding the central 90% of replications (5th to 95th percentile per day), or one replication's
 trajectory; key events and capacity changes are marked, and calibration targets when the folder
-has them.
+has them. The reference is drawn over the other scenarios, and the days a scenario shares with
+it (common random numbers, same inputs) are drawn once; the legend sits on the right, the words
+all scenario titles share as its title. No text is smaller than 16 pt on a slide.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
 import json
 import math
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -47,6 +49,10 @@ NODE_METRICS: tuple[Metric, ...] = ("waiting", "occupancy", "blocked", "entries-
 FolderKind = Literal["run", "compare", "calibrate"]
 DAYS_PER_MONTH = 365.25 / 12
 BAND = (0.05, 0.95)
+ECDF_POINTS = 400
+"""Quantiles a compact distribution chart is drawn through."""
+SMALL = 0.8
+"""The smallest text (legends, annotations) relative to the base font: 16 pt on a slide."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,15 +289,15 @@ class NumberFormatter(Formatter):
         self._ticks = [float(x) for x in locs]
 
     def _decimals(self) -> int:
+        """The fewest decimals (up to 3) that write every tick exactly (2.5 needs one)."""
         locs = np.asarray(self._ticks, dtype=float)
         if self.share:
             locs = locs * 100
-        if len(locs) < 2:
-            return 0
-        step = float(np.min(np.diff(np.sort(locs))))
-        if step <= 0:
-            return 0
-        return max(0, min(3, -math.floor(math.log10(step) + 1e-9)))
+        for decimals in range(4):
+            scaled = locs * 10**decimals
+            if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * max(1.0, 10**decimals)):
+                return decimals
+        return 3
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         decimals = self._decimals()
@@ -334,40 +340,64 @@ def _number_axis(ax: Axes, lang: Lang, share: bool = False, axis: str = "y") -> 
 
 def _mark_events(
     ax: Axes, first: np.datetime64, last: np.datetime64, lang: Lang, labels: bool = True
-) -> bool:
-    """Dotted vertical lines and labels for the events inside the chart's dates; leaves
-    headroom above the data for the labels. Returns whether any event was drawn."""
-    font = _font(ax)
-    drawn = False
+) -> int:
+    """Dotted vertical lines for the events inside the chart's dates, each labelled on one
+    line at the top of the axes beside its line (a second row when two labels would meet).
+    Returns the number of label rows, for :func:`_headroom`."""
+    font = _font(ax) * SMALL
+    figure = _figure(ax)
+    axes_width = ax.get_position().width * figure.get_figwidth()
+    rows: list[float] = []  # right end of the last label of each row, in axes fraction
     for event in EVENTS:
         when = np.datetime64(event.date.isoformat(), "s")
         if not first <= when <= last:
             continue
         x = _num(when)
-        ax.axvline(x, color=style.EVENT, linestyle=(0, (1, 2)), linewidth=font / 10, zorder=1)
-        drawn = True
+        ax.axvline(x, color=style.EVENT, linestyle=(0, (1, 2)), linewidth=font / 7, zorder=1)
         if not labels:
             continue
-        near_right = (when - first) / (last - first) > 0.85  # label on the left of the line
+        text = t(
+            "event.dated", lang, event=t(event.label, lang), date=i18n.month_year(event.date, lang)
+        )
+        share = float((when - first) / (last - first))
+        width = (style.text_width(text, font) + font * 0.6 / 72) / axes_width
+        left = share + width > 0.99  # no room on the right: label on the left of the line
+        span = (share - width, share) if left else (share, share + width)
+        row = next((r for r, end in enumerate(rows) if end < span[0]), len(rows))
+        if row == len(rows):
+            rows.append(span[1])
+        rows[row] = span[1]
         ax.annotate(
-            f"{t(event.label, lang)}\n{i18n.month_year(event.date, lang)}",
+            text,
             xy=(x, 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(font * (-0.25 if near_right else 0.25), -font * 0.2),
+            xytext=(font * (-0.3 if left else 0.3), -font * (0.25 + ROW * row)),
             textcoords="offset points",
-            ha="right" if near_right else "left",
+            ha="right" if left else "left",
             va="top",
-            fontsize=font * 0.75,
+            fontsize=font,
             color=style.EVENT,
-            zorder=5,
-            bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            zorder=8,
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.9},
         )
-    if drawn and labels:  # room above the data for two lines of label
-        height_pt = ax.get_position().height * _figure(ax).get_figheight() * 72
-        share = min(0.4, font * 0.75 * 2.8 / max(height_pt, 1.0))
-        bottom, top = ax.get_ylim()
-        ax.set_ylim(bottom, bottom + (top - bottom) / (1.0 - share))
-    return drawn
+    return len(rows)
+
+
+ROW = 1.45
+"""Height of a row of event labels, in label font sizes."""
+
+
+def _headroom(fig: Figure, ax: Axes, rows: int) -> None:
+    """Raise the top of ``ax`` so that its ``rows`` rows of event labels sit above the data
+    (measured on the laid-out figure)."""
+    if rows == 0:
+        return
+    fig.draw_without_rendering()
+    height_pt = ax.get_window_extent().height * 72 / fig.dpi
+    need = _font(ax) * SMALL * (ROW * rows + 0.5)
+    share = min(0.45, need / max(height_pt, 1.0))
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, bottom + (top - bottom) / (1.0 - share))
 
 
 def _capacity_changes(scenario: Scenario, node: str) -> list[tuple[dt.date, float]]:
@@ -411,7 +441,7 @@ def _label_capacity(
             textcoords="offset points",
             ha="left",
             va="bottom",
-            fontsize=font * 0.7,
+            fontsize=font * SMALL,
             color=colour,
             fontweight="bold",
             zorder=6,
@@ -447,32 +477,54 @@ def _series_stats(
 
 
 def _titles(fig: Figure, ax: Axes, title: str, subtitle: str, size: style.Size) -> None:
+    """The title and subtitle, wrapped to the width the legend on the right leaves."""
     fig.suptitle(
-        style.wrap(title, size.width * 0.95, size.font * 1.3),
+        style.wrap(title, size.width * 0.76, size.font * 1.3),
         x=0.01, ha="left", fontsize=size.font * 1.3, fontweight="bold",
     )  # fmt: skip
     ax.set_title(
-        style.wrap(subtitle, size.width * 0.95, size.font * 0.85),
+        style.wrap(subtitle, size.width * 0.7, size.font * 0.85),
         loc="left", fontsize=size.font * 0.85, fontweight="normal", color=style.MUTED,
     )  # fmt: skip
 
 
-def _legend(fig: Figure, handles: Sequence[Any], size: style.Size) -> None:
-    """A legend under the chart, in as many columns as fit the width."""
+_PUNCTUATION = " :,;–-\u00a0\u202f"
+
+
+def _short_labels(labels: list[str]) -> tuple[str | None, list[str]]:
+    """The words all scenario labels start with (as a legend title) and what is left of each,
+    when there are several and that leaves something of every one."""
+    if len(labels) < 2:
+        return None, labels
+    words = [label.split(" ") for label in labels]
+    common = 0
+    while all(len(w) > common + 1 for w in words) and (
+        len({w[common].rstrip(_PUNCTUATION) for w in words}) == 1
+    ):
+        common += 1
+    if common == 0:
+        return None, labels
+    rests = [" ".join(w[common:]).lstrip(_PUNCTUATION) for w in words]
+    if not all(rests):
+        return None, labels
+    title = " ".join(words[0][:common]).rstrip(_PUNCTUATION)
+    return title, [r[0].upper() + r[1:] for r in rests]
+
+
+def _legend(fig: Figure, handles: Sequence[Any], size: style.Size, scenarios: int = 0) -> None:
+    """A legend outside the plot, on the right, its labels wrapped to a fifth of the width;
+    the words the first ``scenarios`` labels share become the legend's title."""
     if not handles:
         return
-    labels = [len(str(h.get_label())) for h in handles]
-    available = size.width * 72 / (size.font * 0.85 * 0.6)  # characters across the figure
-    ncols = 1
-    for n in range(len(labels), 0, -1):
-        rows, large = divmod(len(labels), n)  # matplotlib's split: ``large`` longer columns
-        sizes = [rows + 1] * large + [rows] * (n - large)
-        starts = np.cumsum([0, *sizes])
-        width = sum(max(labels[a:b]) + 6 for a, b in itertools.pairwise(starts) if b > a)
-        if width <= available:
-            ncols = n
-            break
-    fig.legend(handles=list(handles), loc="outside lower left", ncols=ncols)
+    font = size.font * SMALL
+    chars = max(16, int(size.width * 0.2 * 72 / (font * 0.55)))
+    labels = [str(h.get_label()) for h in handles]
+    title, labels[:scenarios] = _short_labels(labels[:scenarios])
+    fig.legend(
+        handles=list(handles), labels=["\n".join(textwrap.wrap(x, chars)) for x in labels],
+        loc="outside right upper", fontsize=font, labelspacing=0.8, handlelength=1.8,
+        title=title, title_fontproperties={"size": font, "weight": "bold"}, alignment="left",
+    )  # fmt: skip
 
 
 def _subtitle_band(folder: Folder, replication: int | None, lang: Lang) -> str:
@@ -510,9 +562,12 @@ def series_chart(
     replication: int | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    compact: bool = False,
 ) -> Figure:
     """A daily series per scenario: the street count, or a node's waiting list, occupancy
-    (with its capacity as a dashed step line) or residents blocked waiting downstream."""
+    (with its capacity as a dashed step line) or residents blocked waiting downstream.
+    ``compact`` draws weekly means instead of every day (for charts embedded in a report);
+    capacity steps stay exact."""
     if metric != "street" and node is None:
         raise FolderError(f"the {metric} chart needs a node")
     column = "street" if metric == "street" else f"{metric}.{node}"
@@ -523,7 +578,10 @@ def series_chart(
         ax = fig.add_subplot()
         handles: list[Any] = []
         first = last = None
+        rows = 0
         ref_changes: set[tuple[dt.date, float]] = set()
+        reference: list[np.ndarray | None] | None = None
+        shared = False
         for i, run in enumerate(folder.runs.values()):
             colour = _colour(i)
             if column not in run.timeseries.columns:  # a node this scenario does not have
@@ -534,16 +592,32 @@ def series_chart(
                 continue
             first = dates[0] if first is None else min(first, dates[0])
             last = dates[-1] if last is None else max(last, dates[-1])
-            label = scenario_label(run.scenario, lang)
-            (line,) = ax.plot(dates, mean, color=colour, label=label, zorder=3)
-            handles.append(line)
-            if lo is not None and hi is not None:
-                ax.fill_between(dates, lo, hi, color=colour, alpha=style.BAND_ALPHA, lw=0)
+            capacity: np.ndarray | None = None
             if metric == "occupancy" and node is not None:
                 _, capacity, _, _ = _series_stats(run, f"capacity.{node}", window, replication or 0)
+            series: list[np.ndarray | None] = [dates, mean, lo, hi, capacity]
+            # the days a scenario shares with the reference are drawn once, by the reference
+            cut = 0 if reference is None else max(0, _shared_days(reference, series) - 1)
+            shared = shared or cut > 0
+            reference = reference or series
+            dates, mean = dates[cut:], mean[cut:]
+            lo = None if lo is None else lo[cut:]
+            hi = None if hi is None else hi[cut:]
+            label = scenario_label(run.scenario, lang)
+            above = 0.5 if i == 0 else 0.0  # the reference over the others where they coincide
+            shown = _weekly(dates, mean, lo, hi) if compact else (dates, mean, lo, hi)
+            (line,) = ax.plot(shown[0], shown[1], color=colour, label=label, zorder=3 + above)
+            handles.append(line)
+            if shown[2] is not None and shown[3] is not None:
+                ax.fill_between(
+                    shown[0], shown[2], shown[3], color=colour, alpha=style.BAND_ALPHA, lw=0,
+                    zorder=1 + above,
+                )  # fmt: skip
+            if capacity is not None and node is not None:
+                steps_at, steps = _steps(dates, capacity[cut:])
                 ax.plot(
-                    dates, capacity, color=_darker(colour), linestyle=(0, (4, 2)),
-                    linewidth=s.line * 0.7, drawstyle="steps-post", zorder=4,
+                    steps_at, steps, color=_darker(colour), linestyle=(0, (4, 2)),
+                    linewidth=s.line * 0.7, drawstyle="steps-post", zorder=4 + above,
                 )  # fmt: skip
                 changes = _capacity_changes(run.scenario, node)
                 _label_capacity(
@@ -552,13 +626,14 @@ def series_chart(
                 if i == 0:
                     ref_changes = set(changes)
         ax.set_ylim(bottom=0)
+        scenarios = len(handles)
         if first is None or last is None:
             _no_data(ax, lang)
         else:
             _date_axis(ax, first, last, lang)
             handles += _mark_series_targets(ax, folder, column, lang)
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))
-            _mark_events(ax, first, last, lang)
+            rows = _mark_events(ax, first, last, lang)
         _number_axis(ax, lang)
         ax.set_ylabel(t("axis.places" if metric == "occupancy" else "axis.people", lang))
         title_key = f"chart.{metric}"
@@ -573,10 +648,63 @@ def series_chart(
                 Line2D([], [], color=style.TEXT, linestyle=(0, (4, 2)), linewidth=s.line * 0.7,
                        label=t("legend.capacity", lang))
             )  # fmt: skip
-        _titles(fig, ax, title, _subtitle_band(folder, replication, lang), s)
-        _legend(fig, handles, s)
+        subtitle = _subtitle_band(folder, replication, lang)
+        if shared:
+            subtitle += t("sub.shared", lang)
+        _titles(fig, ax, title, subtitle, s)
+        _legend(fig, handles, s, scenarios)
+        _headroom(fig, ax, rows)
         style.freeze_ticks(fig)
     return fig
+
+
+def _shared_days(reference: list[np.ndarray | None], series: list[np.ndarray | None]) -> int:
+    """How many first days ``series`` (dates, mean, low, high, capacity) has exactly as the
+    reference: scenarios on common random numbers share their history until they differ."""
+    dates, ref_dates = series[0], reference[0]
+    if dates is None or ref_dates is None or not np.array_equal(dates, ref_dates):
+        return 0
+    same = np.ones(len(dates), dtype=np.bool_)
+    for a, b in zip(reference[1:], series[1:], strict=True):
+        if (a is None) != (b is None):
+            return 0
+        if a is not None and b is not None:
+            same = same & np.isclose(a, b, rtol=0.0, atol=1e-9)
+    return len(same) if bool(same.all()) else int(np.argmin(same))
+
+
+def _weekly(
+    dates: np.ndarray, mean: np.ndarray, lo: np.ndarray | None, hi: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Means over consecutive 7-day blocks, dated at each block's middle day (the first and
+    last days kept, so the line spans the same dates)."""
+    n = len(dates)
+    if n <= 14:
+        return dates, mean, lo, hi
+    starts = np.arange(0, n, 7)
+
+    def blocks(values: np.ndarray) -> np.ndarray:
+        means = np.add.reduceat(values, starts) / np.diff(np.append(starts, n))
+        return np.concatenate(([values[0]], means, [values[-1]]))
+
+    middle = np.minimum(starts + 3, n - 1)
+    at = np.concatenate(([dates[0]], dates[middle], [dates[-1]]))
+    return (
+        at,
+        blocks(mean),
+        None if lo is None else blocks(lo),
+        None if hi is None else blocks(hi),
+    )
+
+
+def _steps(dates: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A step series reduced to its changes (and its last day): the same line, drawn with
+    ``steps-post``, in a few points."""
+    if len(values) == 0:
+        return dates, values
+    keep = np.flatnonzero(np.diff(values, prepend=np.nan) != 0)
+    keep = np.unique(np.append(keep, len(values) - 1))
+    return dates[keep], values[keep]
 
 
 def _mark_series_targets(ax: Axes, folder: Folder, column: str, lang: Lang) -> list[Any]:
@@ -663,6 +791,7 @@ def entries_exits_chart(
         period = "month"
         n = len(folder.runs)
         first = last = None
+        rows = 0
         for i, run in enumerate(folder.runs.values()):
             a, b = _window(run.scenario, start, end)
             edges, period = _month_edges(run.scenario, a, b)
@@ -684,8 +813,9 @@ def entries_exits_chart(
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))
         if first is not None and last is not None:
             _date_axis(bottom, first, last, lang)
-            _mark_events(top, first, last, lang)
+            rows = _mark_events(top, first, last, lang)
             _mark_events(bottom, first, last, lang, labels=False)
+        scenarios = len(handles)
         target_handles = _mark_flow_targets(top, bottom, folder, node)
         if target_handles:
             handles.append(
@@ -698,7 +828,8 @@ def entries_exits_chart(
         )
         label = node_label(folder, node, lang)
         _titles(fig, top, t("chart.entries_exits", lang, node=label), subtitle, s)
-        _legend(fig, handles, s)
+        _legend(fig, handles, s, scenarios)
+        _headroom(fig, top, rows)
         style.freeze_ticks(fig)
     return fig
 
@@ -741,8 +872,10 @@ def _ecdf_chart(
     lang: Lang,
     size: style.SizeName,
     mean_targets: list[float],
+    compact: bool = False,
 ) -> Figure:
-    """Empirical cumulative distributions (in months or days) with medians, one per scenario."""
+    """Empirical cumulative distributions (in months or days) with medians, one per scenario
+    (``compact``: drawn through 400 quantiles rather than every sample)."""
     with style.context(size) as s:
         fig = style.figure(size)
         ax = fig.add_subplot()
@@ -756,20 +889,25 @@ def _ecdf_chart(
                 continue
             x = np.sort(values) / scale
             y = np.arange(1, x.size + 1) / x.size
+            median = float(np.median(x))
+            if compact and x.size > ECDF_POINTS:
+                y = np.arange(1, ECDF_POINTS + 1) / ECDF_POINTS
+                x = np.quantile(x, y, method="inverted_cdf")
             (line,) = ax.step(
                 np.concatenate(([0.0], x)), np.concatenate(([0.0], y)), where="post",
                 color=_colour(i), label=scenario_label(run.scenario, lang),
+                zorder=3.5 if i == 0 else 3,
             )  # fmt: skip
             handles.append(line)
-            median = float(np.median(x))
             ax.vlines(median, 0, 0.5, color=_colour(i), linestyle=(0, (4, 2)), lw=s.line * 0.7)
             ax.annotate(  # stacked upwards from the foot of the line, one row per scenario
                 i18n.number(median, lang, 1 if median < 10 else 0),
                 xy=(median, 0.04 + 0.09 * i), xytext=(s.font * 0.25, 0),
                 textcoords="offset points", ha="left", va="bottom", color=_colour(i),
-                fontsize=s.font * 0.75, fontweight="bold",
+                fontsize=s.font * SMALL, fontweight="bold",
                 bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
             )  # fmt: skip
+        scenarios = len(handles)
         if not handles:
             _no_data(ax, lang)
         else:
@@ -786,7 +924,7 @@ def _ecdf_chart(
         ax.set_ylabel(t("axis.cumulative_share", lang))
         ax.grid(True, axis="x")
         _titles(fig, ax, title, subtitle, s)
-        _legend(fig, handles, s)
+        _legend(fig, handles, s, scenarios)
         style.freeze_ticks(fig)
     return fig
 
@@ -818,6 +956,7 @@ def stay_chart(
     replication: int | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    compact: bool = False,
 ) -> Figure:
     """Distribution of completed stays at a node (exits inside the window), as an ECDF."""
 
@@ -836,7 +975,7 @@ def stay_chart(
     ]
     subtitle = _window_subtitle(folder, "sub.stay", lang, start, end)
     title = t("chart.stay", lang, node=node_label(folder, node, lang))
-    return _ecdf_chart(folder, samples, title, subtitle, lang, size, means)
+    return _ecdf_chart(folder, samples, title, subtitle, lang, size, means, compact)
 
 
 def time_to_housing_chart(
@@ -846,6 +985,7 @@ def time_to_housing_chart(
     replication: int | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    compact: bool = False,
 ) -> Figure:
     """Time from referral on the street to entry into accommodation (as the KPI
     ``contact_to_housing``): street episodes ending in an accommodation node in the window."""
@@ -860,7 +1000,8 @@ def time_to_housing_chart(
         return np.asarray((ep["exit"] - ep["ready"]).dropna().to_numpy(float), dtype=float)
 
     subtitle = _window_subtitle(folder, "sub.time_to_housing", lang, start, end)
-    return _ecdf_chart(folder, samples, t("chart.time_to_housing", lang), subtitle, lang, size, [])
+    title = t("chart.time_to_housing", lang)
+    return _ecdf_chart(folder, samples, title, subtitle, lang, size, [], compact)
 
 
 # --- which charts, and writing them -----------------------------------------------------------
@@ -912,10 +1053,12 @@ def chart(
     start: dt.date | None = None,
     end: dt.date | None = None,
     scenario: str | None = None,
+    compact: bool = False,
 ) -> Figure:
-    """One chart by metric name (``scenario`` picks the run of a Sankey)."""
+    """One chart by metric name (``scenario`` picks the run of a Sankey; ``compact`` draws
+    fewer points: weekly means of time series, distributions at a few hundred quantiles)."""
     if metric in ("street", "waiting", "occupancy", "blocked"):
-        return series_chart(folder, metric, node, lang, size, replication, start, end)
+        return series_chart(folder, metric, node, lang, size, replication, start, end, compact)
     if node is None and metric in NODE_METRICS:
         raise FolderError(f"the {metric} chart needs a node")
     if metric == "entries-exits":
@@ -923,9 +1066,9 @@ def chart(
         return entries_exits_chart(folder, node, lang, size, replication, start, end)
     if metric == "stay":
         assert node is not None
-        return stay_chart(folder, node, lang, size, replication, start, end)
+        return stay_chart(folder, node, lang, size, replication, start, end, compact)
     if metric == "time-to-housing":
-        return time_to_housing_chart(folder, lang, size, replication, start, end)
+        return time_to_housing_chart(folder, lang, size, replication, start, end, compact)
     if metric == "sankey":
         from sim.sankey import sankey_chart
 

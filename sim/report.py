@@ -20,6 +20,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from sim import i18n, style
+from sim.diff import scenario_diff
 from sim.i18n import Lang, t
 from sim.plots import Folder, chart, load_folder, main_node, node_names, scenario_label
 from sim.results import write_text_atomic
@@ -34,6 +35,7 @@ from sim.scenario import (
 from sim.style import Metric
 
 REPORT_SIZE: style.SizeName = "a4"
+NETWORK_SIZE: style.SizeName = "slide"  # the network needs the room; the SVG scales to the page
 MAX_DIFFERENCES = 40
 SHARE_METRICS = ("positive_share", "share_stay_over", "share_street_time_over")
 
@@ -56,27 +58,9 @@ def _env() -> jinja2.Environment:
     )
 
 
-def _diff(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """A recursive difference of two JSON-like values: ``(dotted path, a, b)``."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[tuple[str, Any, Any]] = []
-        for key in [*a, *(k for k in b if k not in a)]:
-            sub = f"{path}.{key}" if path else str(key)
-            if key not in a or key not in b:
-                out.append((sub, a.get(key), b.get(key)))
-            else:
-                out.extend(_diff(a[key], b[key], sub))
-        return out
-    return [] if a == b else [(path, a, b)]
-
-
 def scenario_differences(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """What differs between two resolved scenarios (``sim.diff`` when it exists)."""
-    try:
-        from sim.diff import scenario_diff  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return _diff(a, b)
-    return [tuple(row) for row in scenario_diff(a, b)]  # type: ignore[misc]
+    """What differs between two resolved scenarios, as ``parcours diff`` shows it."""
+    return list(scenario_diff(a, b))
 
 
 def _compact(value: Any, limit: int = 160) -> str:
@@ -389,7 +373,7 @@ def charts(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
     out = []
     for metric, node, scenario, chart_id in chart_list(folder, lang):
         with style.context(REPORT_SIZE):
-            fig = chart(folder, metric, node, lang, REPORT_SIZE, scenario=scenario)
+            fig = chart(folder, metric, node, lang, REPORT_SIZE, scenario=scenario, compact=True)
             title = fig.get_suptitle().replace("\n", " ")
             svg = style.svg_markup(fig, salt=f"c-{chart_id}")
         svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
@@ -401,8 +385,8 @@ def network(folder: Folder, lang: Lang) -> dict[str, Any]:
     """The reference scenario's network diagram as inline SVG."""
     from sim.diagram import diagram_chart
 
-    with style.context(REPORT_SIZE):
-        fig = diagram_chart(folder.scenario, lang, REPORT_SIZE)
+    with style.context(NETWORK_SIZE):
+        fig = diagram_chart(folder.scenario, lang, NETWORK_SIZE)
         svg = style.svg_markup(fig, salt="c-network")
     title = t("report.network", lang)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)

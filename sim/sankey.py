@@ -20,7 +20,7 @@ from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from sim import i18n, style
-from sim.diagram import exit_order, place_ranks
+from sim.diagram import exit_order, place_ranks, spread
 from sim.i18n import Lang, t
 from sim.runner import RunResult
 from sim.scenario import ExitNode, Scenario
@@ -162,7 +162,7 @@ def sankey_chart(
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.02, 1.02)
         width = 0.014
-        xs = np.linspace(0.1, 0.74, max(n_columns, 2))
+        xs = np.linspace(0.12, 0.73, max(n_columns, 2))
         moves = [
             (str(a_), str(b_), float(c_))
             for a_, b_, c_ in zip(table["source"], table["target"], table["count"], strict=True)
@@ -186,23 +186,37 @@ def sankey_chart(
             path = _band(xs[nodes[a_].column] + width, starts[i], xs[node.column], y1, c_ * scale)
             ax.add_patch(PathPatch(path, fc=_colour(sc, b_), ec="none", alpha=0.35, zorder=2))
         names = {k: _short(i18n.node_name(n.name, lang)) for k, n in sc.nodes.items()}
-        for node_id, node in nodes.items():
-            x = xs[node.column]
-            ax.add_patch(
-                Rectangle((x, node.y - node.height), width, node.height,
-                          fc=_colour(sc, node_id), ec="none", zorder=3)
-            )  # fmt: skip
-            first = node.column == 0
-            label = f"{names[node_id]} ({i18n.number(node.size, lang)})"
-            middle = 0 < node.column < n_columns - 1
-            if middle:
-                label = "\n".join(textwrap.wrap(label, 18))
-            ax.text(
-                x - width * 0.5 if first else x + width * 1.5, node.y - node.height / 2, label,
-                ha="right" if first else "left", va="center", zorder=4,
-                fontsize=s.font * (0.56 if middle else 0.62),
-                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
-            )  # fmt: skip
+        font = s.font * 0.8  # 16 pt on a slide: readable from the back of the room
+        axes_height = s.height - (s.font * 1.3 * 1.3 + s.font * 0.85 * 2.6) / 72 - 0.3
+        line_height = font * 1.2 / 72 / axes_height * 1.04  # in axes fraction
+        for c in range(n_columns):
+            ids = sorted((i for i, n in nodes.items() if n.column == c), key=lambda i: -nodes[i].y)
+            first = c == 0
+            chars = 14 if 0 < c < n_columns - 1 else 22
+            labels = [
+                "\n".join(textwrap.wrap(f"{names[i]} ({i18n.number(nodes[i].size, lang)})", chars))
+                for i in ids
+            ]
+            heights = [(label.count("\n") + 1) * line_height for label in labels]
+            centres = [nodes[i].y - nodes[i].height / 2 for i in ids]
+            placed = spread(centres, heights, line_height * 0.15, -0.02, 1.02)
+            for node_id, label, centre, y in zip(ids, labels, centres, placed, strict=True):
+                node = nodes[node_id]
+                x = xs[node.column]
+                ax.add_patch(
+                    Rectangle((x, node.y - node.height), width, node.height,
+                              fc=_colour(sc, node_id), ec="none", zorder=3)
+                )  # fmt: skip
+                edge = x if first else x + width
+                text_x = x - width * 0.6 if first else x + width * 1.6
+                if abs(y - centre) > node.height / 2:  # moved off its node: a leader line
+                    ax.plot([edge, text_x], [centre, y], color=style.MUTED, lw=0.8, zorder=4)
+                ax.text(
+                    text_x, y, label, ha="right" if first else "left", va="center", zorder=4,
+                    fontsize=font, linespacing=1.0,
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                          "alpha": 0.75},
+                )  # fmt: skip
         if not nodes:
             ax.text(0.5, 0.5, t("no_data", lang), ha="center", va="center", color=style.MUTED)
         window = (i18n.date_short(sc.start + dt.timedelta(days=a), lang),
@@ -212,7 +226,10 @@ def sankey_chart(
         if back > 0:
             subtitle += "\n" + t("sub.backflows", lang, count=i18n.number(back, lang))
         fig.suptitle(
-            style.wrap(t("chart.sankey", lang, start=window[0], end=window[1]), s.width, s.font),
+            style.wrap(
+                t("chart.sankey", lang, start=window[0], end=window[1]), s.width * 0.97,
+                s.font * 1.3,
+            ),
             x=0.01, ha="left", fontsize=s.font * 1.3, fontweight="bold",
         )  # fmt: skip
         ax.set_title(

@@ -1,16 +1,19 @@
 """One place for the look of every chart: colours, fonts, sizes, and deterministic output.
 
 Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies). The font is
-DejaVu Sans, shipped with matplotlib, so charts look the same on every machine. SVG text is
-drawn as paths (crisp at any zoom, no font needed to view it) with a fixed ``svg.hashsalt``;
-SVG and PDF carry no date, so the same input gives the same bytes. PNG is written at 200 dpi.
+DejaVu Sans, shipped with matplotlib, so charts look the same on every machine. SVG files draw
+text as paths (crisp at any zoom, no font needed to view them); SVG inlined in the HTML report
+keeps text as text, to stay small. A fixed ``svg.hashsalt`` and no dates in SVG and PDF: the
+same input gives the same bytes. PNG is written at 200 dpi.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import textwrap
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,6 +189,17 @@ def freeze_ticks(fig: Figure) -> None:
             axis.get_minor_ticks(len(axis.get_minorticklocs()))
 
 
+def text_width(text: str, font_pt: float, bold: bool = False) -> float:
+    """The width of one line of ``text`` in inches, in the house font (measured from the
+    glyphs, so it does not depend on a renderer)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(family=FONT, size=font_pt, weight="bold" if bold else "normal")
+    width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    return float(width) / 72
+
+
 def wrap(text: str, width_in: float, font_pt: float) -> str:
     """Wrap ``text`` to lines that fit ``width_in`` inches at ``font_pt`` (a rough measure)."""
     chars = max(20, int(width_in * 72 / (font_pt * 0.56)))
@@ -193,7 +207,8 @@ def wrap(text: str, width_in: float, font_pt: float) -> str:
 
 
 def save(fig: Figure, path: Path, fmt: Format | None = None, salt: str = "parcours") -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix unless given), deterministically."""
+    """Write ``fig`` to ``path`` (format from the suffix unless given), deterministically and
+    atomically (through a temporary file in the same folder)."""
     path = Path(path)
     kind: Format = fmt or path.suffix.lstrip(".").lower()  # type: ignore[assignment]
     if kind not in FORMATS:
@@ -201,17 +216,25 @@ def save(fig: Figure, path: Path, fmt: Format | None = None, salt: str = "parcou
     path.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib as mpl
 
-    with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
-        fig.savefig(path, format=kind, dpi=PNG_DPI, metadata=METADATA[kind])
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
+            fig.savefig(tmp, format=kind, dpi=PNG_DPI, metadata=METADATA[kind])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
 def svg_markup(fig: Figure, salt: str) -> str:
-    """``fig`` as an ``<svg>`` element for inlining in HTML (ids made unique by ``salt``)."""
+    """``fig`` as an ``<svg>`` element for inlining in HTML (ids made unique by ``salt``).
+
+    Text stays text (``svg.fonttype`` ``none``): searchable, selectable and a fraction of the
+    size of glyph paths; the page names the house font first."""
     import matplotlib as mpl
 
     buffer = io.StringIO()
-    with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path", "svg.id": salt}):
+    with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none", "svg.id": salt}):
         fig.savefig(buffer, format="svg", metadata=METADATA["svg"])
     text = buffer.getvalue()
     return text[text.index("<svg") :]

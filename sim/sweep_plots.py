@@ -3,7 +3,8 @@
 A KPI over one swept parameter is a line with its 95% CI band (one line per value of a second
 parameter with ``lines=True``); over two it is a heatmap of the mean. Parameters not shown are
 averaged over, which the title says. Space-filling designs (many distinct values) are drawn as
-scatter plots of the point means instead.
+scatter plots of the point means instead. In the house style (:mod:`sim.style`) with the labels
+of :mod:`sim.i18n` (English by default, ``lang="fr"`` for French).
 """
 
 from __future__ import annotations
@@ -18,16 +19,26 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim import i18n, style
+from sim.i18n import Lang, t
 from sim.results import OutputExistsError
 from sim.sweep import mean_ci
+
+SIZE: style.SizeName = "a4"
 
 MAX_GRID_VALUES = 25
 """A parameter with more distinct values than this is drawn as a scatter, not a line/grid."""
 
 
-def _title(kpi: str, shown: Sequence[str], parameters: Sequence[str]) -> str:
+def _title(kpi: str, shown: Sequence[str], parameters: Sequence[str], lang: Lang) -> str:
     others = [p for p in parameters if p not in shown]
-    return kpi + (f"\n(mean over {', '.join(others)})" if others else "")
+    label = i18n.kpi_label(kpi, lang)
+    return label + ("\n" + t("sweep.mean_over", lang, names=", ".join(others)) if others else "")
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A figure in the house style (call inside :func:`sim.style.context`)."""
+    return Figure(figsize=(width, height), layout="constrained")
 
 
 def _numeric(series: pd.Series) -> bool:
@@ -40,11 +51,29 @@ def line_chart(
     x: str,
     hue: str | None = None,
     parameters: Sequence[str] = (),
+    lang: Lang = "en",
 ) -> Figure:
     """Mean of ``kpi`` (with its 95% CI band) against ``x``; one line per value of ``hue``."""
     by = [x] if hue is None else [hue, x]
     agg = mean_ci(rows, by, [kpi])
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    with style.context(SIZE):
+        fig = _figure(7, 4.5)
+        _line_chart(fig, agg, rows, kpi, x, hue, by, parameters, lang)
+        style.freeze_ticks(fig)
+    return fig
+
+
+def _line_chart(
+    fig: Figure,
+    agg: pd.DataFrame,
+    rows: pd.DataFrame,
+    kpi: str,
+    x: str,
+    hue: str | None,
+    by: list[str],
+    parameters: Sequence[str],
+    lang: Lang,
+) -> None:
     ax = fig.add_subplot()
     groups = [(None, agg)] if hue is None else list(agg.groupby(hue, sort=True))
     numeric = _numeric(rows[x])
@@ -61,22 +90,44 @@ def line_chart(
         ax.set_xticks(range(len(labels)), [str(v) for v in labels])
     ax.set_xlabel(x)
     ax.set_ylabel(kpi)
-    ax.grid(alpha=0.3)
+    ax.grid(True, axis="both")
     if hue is not None:
-        ax.legend(fontsize="small")
-    ax.set_title(_title(kpi, by, parameters) + "\nmean and 95% CI over replications", fontsize=10)
-    return fig
+        ax.legend()
+    ax.set_title(_title(kpi, by, parameters, lang) + "\n" + t("sweep.ci_note", lang))
 
 
-def heatmap(rows: pd.DataFrame, kpi: str, x: str, y: str, parameters: Sequence[str] = ()) -> Figure:
+def heatmap(
+    rows: pd.DataFrame,
+    kpi: str,
+    x: str,
+    y: str,
+    parameters: Sequence[str] = (),
+    lang: Lang = "en",
+) -> Figure:
     """Mean of ``kpi`` over the grid of ``x`` (columns) and ``y`` (rows)."""
     agg = mean_ci(rows, [y, x], [kpi])
     grid = agg.pivot(index=y, columns=x, values=kpi).sort_index().sort_index(axis=1)
-    fig = Figure(figsize=(7, 5), layout="constrained")
+    with style.context(SIZE):
+        fig = _figure(7, 5)
+        _heatmap(fig, grid, kpi, x, y, parameters, lang)
+        style.freeze_ticks(fig)
+    return fig
+
+
+def _heatmap(
+    fig: Figure,
+    grid: pd.DataFrame,
+    kpi: str,
+    x: str,
+    y: str,
+    parameters: Sequence[str],
+    lang: Lang,
+) -> None:
     ax = fig.add_subplot()
     image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(range(grid.shape[1]), [_tick(v) for v in grid.columns])
-    ax.set_yticks(range(grid.shape[0]), [_tick(v) for v in grid.index])
+    ax.set_xticks(range(grid.shape[1]), [_tick(v, lang) for v in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [_tick(v, lang) for v in grid.index])
+    ax.grid(False)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     if grid.size <= 150:
@@ -86,24 +137,49 @@ def heatmap(rows: pd.DataFrame, kpi: str, x: str, y: str, parameters: Sequence[s
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v):
                 colour = "black" if v > middle else "white"
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7, color=colour)
+                text = _tick(float(f"{v:.3g}"), lang)
+                ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     fig.colorbar(image, ax=ax, label=kpi)
-    ax.set_title(_title(kpi, [x, y], parameters) + "\nmean over replications", fontsize=10)
-    return fig
+    ax.set_title(_title(kpi, [x, y], parameters, lang) + "\n" + t("sweep.mean_note", lang))
 
 
-def _tick(value: Any) -> str:
+def _tick(value: Any, lang: Lang = "en") -> str:
+    """A parameter value as a short number (``0,5`` in French), or as it is."""
     number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    return f"{value:g}" if number else str(value)
+    if not number:
+        return str(value)
+    text = f"{value:g}"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 def scatter_chart(
-    rows: pd.DataFrame, kpi: str, x: str, y: str | None = None, parameters: Sequence[str] = ()
+    rows: pd.DataFrame,
+    kpi: str,
+    x: str,
+    y: str | None = None,
+    parameters: Sequence[str] = (),
+    lang: Lang = "en",
 ) -> Figure:
     """Point means of ``kpi`` against ``x`` (coloured by the KPI over ``x`` and ``y``)."""
     points = mean_ci(rows, ["point"], [kpi])
     first = rows.drop_duplicates("point").set_index("point")
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    with style.context(SIZE):
+        fig = _figure(7, 4.5)
+        _scatter(fig, points, first, kpi, x, y, parameters, lang)
+        style.freeze_ticks(fig)
+    return fig
+
+
+def _scatter(
+    fig: Figure,
+    points: pd.DataFrame,
+    first: pd.DataFrame,
+    kpi: str,
+    x: str,
+    y: str | None,
+    parameters: Sequence[str],
+    lang: Lang,
+) -> None:
     ax = fig.add_subplot()
     xs = first.loc[points["point"], x].to_numpy()
     if y is None:
@@ -117,9 +193,8 @@ def scatter_chart(
         ax.set_ylabel(y)
         shown = [x, y]
     ax.set_xlabel(x)
-    ax.grid(alpha=0.3)
-    ax.set_title(_title(kpi, shown, parameters) + "\none dot per point", fontsize=10)
-    return fig
+    ax.grid(True, axis="both")
+    ax.set_title(_title(kpi, shown, parameters, lang) + "\n" + t("sweep.dot_note", lang))
 
 
 def plot_sweep(
@@ -129,6 +204,7 @@ def plot_sweep(
     x: str | None = None,
     y: str | None = None,
     lines: bool = False,
+    lang: Lang = "en",
 ) -> Figure:
     """The chart that suits the sweep: line, lines, heatmap or scatter."""
     if kpi not in rows.columns:
@@ -141,71 +217,87 @@ def plot_sweep(
             raise KeyError(p)
     dense = all(p is None or rows[p].nunique(dropna=False) <= MAX_GRID_VALUES for p in (x, y))
     if not dense:
-        return scatter_chart(rows, kpi, x, y, parameters)
+        return scatter_chart(rows, kpi, x, y, parameters, lang)
     if y is None:
-        return line_chart(rows, kpi, x, None, parameters)
+        return line_chart(rows, kpi, x, None, parameters, lang)
     if lines:
-        return line_chart(rows, kpi, x, y, parameters)
-    return heatmap(rows, kpi, x, y, parameters)
+        return line_chart(rows, kpi, x, y, parameters, lang)
+    return heatmap(rows, kpi, x, y, parameters, lang)
 
 
-def tornado_chart(table: pd.DataFrame, kpi: str) -> Figure:
+def tornado_chart(table: pd.DataFrame, kpi: str, lang: Lang = "en") -> Figure:
     """Bars from the KPI at each parameter's low bound to its high bound, around the base."""
     data = table[table["kpi"] == kpi].sort_values("swing", ascending=True)
-    fig = Figure(figsize=(7.5, 0.6 * len(data) + 1.8), layout="constrained")
-    ax = fig.add_subplot()
-    base = float(data["kpi_base"].iloc[0]) if len(data) else 0.0
-    ys = np.arange(len(data))
-    low = data["kpi_low"].to_numpy(dtype=float) - base
-    high = data["kpi_high"].to_numpy(dtype=float) - base
-    ax.barh(ys, low, left=base, color="#4c72b0", label="parameter at its low bound")
-    ax.barh(ys, high, left=base, color="#dd8452", label="parameter at its high bound")
-    labels = [f"{r.parameter}\n[{r.low:g} – {r.high:g}]" for r in data.itertuples(index=False)]
-    ax.set_yticks(ys, labels, fontsize=8)
-    ax.axvline(base, color="black", lw=1)
-    ax.set_xlabel(f"{kpi} (base scenario: {base:.4g})")
-    ax.legend(fontsize="small", loc="lower right")
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(f"One-at-a-time sensitivity of {kpi}", fontsize=10)
+    label = i18n.kpi_label(kpi, lang)
+    with style.context(SIZE):
+        fig = _figure(7.5, 0.6 * len(data) + 1.8)
+        ax = fig.add_subplot()
+        base = float(data["kpi_base"].iloc[0]) if len(data) else 0.0
+        ys = np.arange(len(data))
+        low = data["kpi_low"].to_numpy(dtype=float) - base
+        high = data["kpi_high"].to_numpy(dtype=float) - base
+        h = 0.38  # low bound above, high bound below: neither hides the other
+        ax.barh(ys + h / 2, low, h, left=base, color=style.OKABE_ITO["blue"],
+                label=t("sweep.low", lang))  # fmt: skip
+        ax.barh(ys - h / 2, high, h, left=base, color=style.OKABE_ITO["vermillion"],
+                label=t("sweep.high", lang))  # fmt: skip
+        labels = [
+            f"{r.parameter}\n[{_tick(r.low, lang)} – {_tick(r.high, lang)}]"
+            for r in data.itertuples(index=False)
+        ]
+        ax.set_yticks(ys, labels, fontsize=8)
+        ax.axvline(base, color=style.TEXT, lw=1)
+        base_text = _tick(float(f"{base:.4g}"), lang)
+        ax.set_xlabel(t("sweep.tornado_axis", lang, kpi=label, base=base_text))
+        fig.legend(loc="outside lower center", ncols=2)
+        ax.grid(True, axis="x")
+        ax.grid(False, axis="y")
+        ax.set_title(t("sweep.tornado_title", lang, kpi=label))
+        style.freeze_ticks(fig)
     return fig
 
 
-def indices_chart(table: pd.DataFrame, kpi: str, method: str) -> Figure:
+def indices_chart(table: pd.DataFrame, kpi: str, method: str, lang: Lang = "en") -> Figure:
     """Morris mu* (with CI) or Sobol' S1 and ST (with CIs) per parameter."""
     data = table[table["kpi"] == kpi].iloc[::-1]
-    fig = Figure(figsize=(7.5, 0.6 * len(data) + 1.8), layout="constrained")
-    ax = fig.add_subplot()
-    ys = np.arange(len(data))
-    if method == "morris":
-        ax.barh(ys, data["mu_star"], xerr=data["mu_star_conf"], color="#4c72b0", capsize=3)
-        ax.set_xlabel(f"Morris mu* of {kpi} (mean |elementary effect|, 95% CI)")
-    else:
-        h = 0.38
-        ax.barh(ys + h / 2, data["S1"], h, xerr=data["S1_conf"], label="first order S1", capsize=3)
-        ax.barh(ys - h / 2, data["ST"], h, xerr=data["ST_conf"], label="total ST", capsize=3)
-        ax.set_xlabel(f"Sobol' indices of {kpi} (95% CI)")
-        ax.legend(fontsize="small")
-    ax.set_yticks(ys, list(data["parameter"]), fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(f"Which parameters drive {kpi}", fontsize=10)
+    label = i18n.kpi_label(kpi, lang)
+    with style.context(SIZE):
+        fig = _figure(7.5, 0.6 * len(data) + 1.8)
+        ax = fig.add_subplot()
+        ys = np.arange(len(data))
+        if method == "morris":
+            ax.barh(
+                ys, data["mu_star"], xerr=data["mu_star_conf"], color=style.OKABE_ITO["blue"],
+                capsize=3,
+            )  # fmt: skip
+            ax.set_xlabel(t("sweep.morris_axis", lang, kpi=label))
+        else:
+            h = 0.38
+            ax.barh(ys + h / 2, data["S1"], h, xerr=data["S1_conf"], capsize=3,
+                    color=style.OKABE_ITO["blue"], label=t("sweep.first_order", lang))  # fmt: skip
+            ax.barh(ys - h / 2, data["ST"], h, xerr=data["ST_conf"], capsize=3,
+                    color=style.OKABE_ITO["vermillion"], label=t("sweep.total", lang))  # fmt: skip
+            ax.set_xlabel(t("sweep.sobol_axis", lang, kpi=label))
+            fig.legend(loc="outside lower center", ncols=2)
+        ax.set_yticks(ys, list(data["parameter"]), fontsize=8)
+        ax.grid(True, axis="x")
+        ax.grid(False, axis="y")
+        ax.set_title(t("sweep.indices_title", lang, kpi=label))
+        style.freeze_ticks(fig)
     return fig
 
 
 def save_figure(fig: Figure, path: Path | str, force: bool = False) -> Path:
-    """Save as PNG or SVG (by suffix) through a temporary file; never overwrite without force."""
+    """Save as PNG or SVG (by suffix) through a temporary file; never overwrite without force.
+    Same chart, same bytes (:func:`sim.style.save`)."""
     path = Path(path)
     if path.exists() and not force:
         raise OutputExistsError(f"{path} exists; use --force to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
     try:
-        fig.savefig(tmp, dpi=150, metadata=_metadata(path.suffix))
+        style.save(fig, tmp, salt=path.stem)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
-
-
-def _metadata(suffix: str) -> dict[str, Any] | None:
-    """No creation date in SVGs, so that identical charts are identical files."""
-    return {"Date": None} if suffix.lower() == ".svg" else None

@@ -11,9 +11,11 @@ baseline`` and look at them before committing.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import string
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -261,23 +263,129 @@ def test_kpi_labels_use_node_names() -> None:
     assert i18n.kpi_label("unknown.thing", "fr") == "unknown.thing"  # fmt: skip
 
 
-def test_style_palette_and_sizes() -> None:
-    assert set(style.SCENARIO_COLOURS) <= set(style.OKABE_ITO.values())
-    slide = style.SIZES["slide"]
-    assert slide.width / slide.height == pytest.approx(16 / 9, rel=1e-3)
-    assert slide.font >= 18  # readable from the back of a room
-    assert style.PNG_DPI == 200
+# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color
+# vision deficiency", severity 1.0, on linear RGB.
+CVD = {
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+}  # fmt: skip
+CLEARLY_DISTINCT = 10.0
+"""CIE76 colour difference well above the just-noticeable one (about 2.3)."""
+
+
+def _lab(colour: str, deficiency: str | None) -> np.ndarray:
+    """CIELAB (D65) of an sRGB colour, as seen with ``deficiency`` (None: normal vision)."""
+    from matplotlib.colors import to_rgb
+
+    c = np.asarray(to_rgb(colour))
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    if deficiency is not None:
+        linear = np.clip(np.asarray(CVD[deficiency]) @ linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                    [0.0193, 0.1192, 0.9505]]) @ linear  # fmt: skip
+    r = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(r > (6 / 29) ** 3, np.cbrt(r), r / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _closest_pair(colours: list[str], deficiency: str | None) -> float:
+    labs = [_lab(c, deficiency) for c in colours]
+    return min(float(np.linalg.norm(a - b)) for a, b in itertools.combinations(labs, 2))
+
+
+def test_scenario_colours_stay_distinct_with_colour_blindness() -> None:
+    colours = list(style.SCENARIO_COLOURS)
+    # the check has teeth: matplotlib's default red and green merge for deuteranopes
+    assert _closest_pair(["#D62728", "#2CA02C"], "deuteranopia") < CLEARLY_DISTINCT
+    for deficiency in (None, *CVD):
+        assert _closest_pair(colours, deficiency) > CLEARLY_DISTINCT, deficiency
+    outcomes = [style.POSITIVE, style.NEGATIVE]
+    for deficiency in (None, *CVD):
+        assert _closest_pair(outcomes, deficiency) > CLEARLY_DISTINCT, deficiency
 
 
 # --- every chart, folder kind, format and language --------------------------------------------
-def _check_file(path: Path) -> None:
-    head = path.read_bytes()[:200]
-    if path.suffix == ".png":
-        assert head.startswith(b"\x89PNG"), path
-    elif path.suffix == ".pdf":
-        assert head.startswith(b"%PDF"), path
-    else:
-        assert b"<svg" in path.read_bytes()[:2000], path
+def _scenario_lines(ax: Any, folder: plots.Folder, lang: i18n.Lang) -> list[Any]:
+    """The lines labelled with a scenario's title, in the folder's order."""
+    titles = [plots.scenario_label(r.scenario, lang) for r in folder.runs.values()]
+    lines = {str(line.get_label()): line for line in ax.get_lines()}
+    return [lines[title] for title in titles if title in lines]
+
+
+def _bands(ax: Any) -> list[Any]:
+    """The 90% bands (not the tolerance bands of targets, drawn in the target colour)."""
+    from matplotlib.colors import to_rgb
+
+    return [
+        c for c in ax.collections
+        if type(c).__name__ == "FillBetweenPolyCollection"
+        and not np.allclose(c.get_facecolor()[0][:3], to_rgb(style.TARGET))
+    ]  # fmt: skip
+
+
+def _assert_series(fig: Any, folder: plots.Folder, metric: str, lang: i18n.Lang) -> None:
+    """One line per scenario: the reference's is the daily mean over replications; the others
+    end on the same day; one 90% band each; capacity steps on occupancy."""
+    ax = fig.axes[0]
+    column = "street" if metric == "street" else f"{metric}.hotel"
+    lines = _scenario_lines(ax, folder, lang)
+    assert len(lines) == len(folder.runs)
+    daily = folder.reference.timeseries.groupby("day")[column].mean()
+    reference = lines[0]
+    assert len(reference.get_xdata()) == len(daily) == folder.scenario.horizon
+    assert np.allclose(reference.get_ydata(), daily.to_numpy())
+    for line in lines[1:]:
+        assert 2 <= len(line.get_xdata()) <= len(daily)
+        assert line.get_xdata()[-1] == reference.get_xdata()[-1]
+    assert len(_bands(ax)) == len(lines)
+    if metric == "occupancy":
+        steps = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-post"]
+        assert {60.0, 140.0, 120.0} <= {float(y) for y in steps[0].get_ydata()}
+
+
+def _assert_bars(fig: Any, folder: plots.Folder) -> None:
+    """Entries above and exits below, a bar per bin and scenario; the reference's bars times
+    their length in months add up to its entries (exits) per replication."""
+    top, bottom = fig.axes[:2]
+    ep = folder.reference.episodes
+    ep = ep[ep["node"] == "hotel"]
+    n = len(folder.runs)
+    for ax, column in ((top, "entry"), (bottom, "exit")):
+        assert len(ax.containers) == n
+        bars = ax.containers[0].patches
+        months = np.array([b.get_width() * n / 0.8 for b in bars]) / plots.DAYS_PER_MONTH
+        total = float(np.sum([b.get_height() for b in bars] * months))
+        moves = ep[column].between(0, folder.scenario.horizon, inclusive="left").sum()
+        assert total == pytest.approx(moves / folder.replications)
+
+
+def _assert_ecdf(fig: Any, folder: plots.Folder, lang: i18n.Lang, stays: int | None) -> None:
+    """A cumulative step line per scenario from 0 to 1 (through every stay when given)."""
+    lines = _scenario_lines(fig.axes[0], folder, lang)
+    assert len(lines) == len(folder.runs)
+    for line in lines:
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert y[0] == 0
+        assert y[-1] == pytest.approx(1.0)
+        assert np.all(np.diff(y) >= 0)
+    if stays is not None:
+        assert len(lines[0].get_ydata()) == stays + 1
+
+
+def _assert_sankey(fig: Any, run: RunResult) -> None:
+    """A bar per node that moved people and a band per move drawn."""
+    from matplotlib.patches import PathPatch, Rectangle
+
+    ax = fig.axes[0]
+    table = flows(run)
+    nodes = set(table["source"]) | set(table["target"])
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == len(nodes)
+    bands = [p for p in ax.patches if isinstance(p, PathPatch)]
+    assert 0 < len(bands) <= len(table)
 
 
 @pytest.mark.parametrize("kind", ["run", "compare", "calibrate"])
@@ -288,6 +396,8 @@ def test_every_metric_draws_on_every_folder_in_both_languages(
     folder = loaded[kind]
     sc = folder.scenario
     hotel = i18n.node_name(sc.nodes["hotel"].name, lang)
+    ep = folder.reference.episodes
+    stays = int(((ep["node"] == "hotel") & (ep["exit"] < sc.horizon)).sum())
     drawn = set()
     for metric, node, scenario, _ in plots.plan(folder, None, ["hotel"]):
         with style.context("a4"):
@@ -298,37 +408,61 @@ def test_every_metric_draws_on_every_folder_in_both_languages(
             last = sc.end - dt.timedelta(days=1)
             values = {"start": i18n.date_short(sc.start, lang), "end": i18n.date_short(last, lang)}
         assert fig.get_suptitle().replace("\n", " ") == i18n.t(key, lang, **values)
+        if metric in ("street", "waiting", "occupancy", "blocked"):
+            _assert_series(fig, folder, metric, lang)
+        elif metric == "entries-exits":
+            _assert_bars(fig, folder)
+        elif metric in ("stay", "time-to-housing"):
+            _assert_ecdf(fig, folder, lang, stays if metric == "stay" else None)
+        else:
+            _assert_sankey(fig, folder.runs[scenario or next(iter(folder.runs))])
         drawn.add(metric)
     assert drawn == set(plots.METRICS)
 
 
-@pytest.mark.parametrize(
-    ("fmt", "kind", "lang"),
-    [("png", "compare", "fr"), ("svg", "calibrate", "en"), ("pdf", "run", "fr")],
-)
-def test_plot_folder_writes_every_metric_in_every_format(
-    folders: dict[str, Path], tmp_path: Path, fmt: str, kind: str, lang: str
-) -> None:
-    written = plots.plot_folder(folders[kind], tmp_path, lang, nodes=["hotel"], fmt=fmt, size="a4")
+def test_plot_folder_writes_every_metric(folders: dict[str, Path], tmp_path: Path) -> None:
+    written = plots.plot_folder(folders["compare"], tmp_path, "fr", nodes=["hotel"], size="a4")
     stems = [p.stem for p in written]
-    expected = ["street", "waiting-hotel", "occupancy-hotel", "blocked-hotel"]
-    assert stems[:4] == expected
-    assert {"entries-exits-hotel", "stay-hotel", "time-to-housing"} <= set(stems)
-    assert any(s.startswith("sankey") for s in stems)
-    for path in written:
-        assert path.suffix == f".{fmt}"
-        _check_file(path)
+    assert stems == [
+        "street", "waiting-hotel", "occupancy-hotel", "blocked-hotel", "entries-exits-hotel",
+        "stay-hotel", "time-to-housing", "sankey-reference", "sankey-more-referrals",
+    ]  # fmt: skip
+    assert all(p.suffix == ".png" and p.parent == tmp_path for p in written)
 
 
-def test_every_folder_kind_in_the_other_formats(folders: dict[str, Path], tmp_path: Path) -> None:
-    """With the test above, every folder kind is written in every format."""
-    done = {("compare", "png"), ("calibrate", "svg"), ("run", "pdf")}
-    for kind, path in folders.items():
-        for fmt in style.FORMATS:
-            if (kind, fmt) not in done:
-                out = tmp_path / kind
-                (chart,) = plots.plot_folder(path, out, "en", ["stay"], ["hotel"], fmt, "a4")
-                _check_file(chart)
+A4_POINTS = (style.SIZES["a4"].width * 72, style.SIZES["a4"].height * 72)
+
+
+def _assert_chart_file(path: Path) -> None:
+    """A real chart: an A4-width image with drawing in it, in the format of its suffix."""
+    data = path.read_bytes()
+    if path.suffix == ".png":
+        from PIL import Image
+
+        image = Image.open(path)
+        assert image.size == tuple(round(x / 72 * style.PNG_DPI) for x in A4_POINTS)
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+        assert colours is None or len(colours) > 50  # lines, bands and text, not a blank
+    elif path.suffix == ".svg":
+        root = ET.fromstring(data)
+        assert float(root.get("width", "0").removesuffix("pt")) == pytest.approx(A4_POINTS[0])
+        drawn = [e for e in root.iter() if e.tag.endswith(("path", "use"))]
+        assert len(drawn) > 100
+    else:
+        assert data.startswith(b"%PDF")
+        assert data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") == 1
+        box = data.split(b"/MediaBox [")[1].split(b"]")[0].split()
+        assert [float(x) for x in box[2:]] == pytest.approx(list(A4_POINTS), abs=0.5)
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "calibrate"])
+@pytest.mark.parametrize("fmt", style.FORMATS)
+def test_every_folder_kind_in_every_format(
+    folders: dict[str, Path], tmp_path: Path, kind: str, fmt: str
+) -> None:
+    (chart,) = plots.plot_folder(folders[kind], tmp_path, "en", ["occupancy"], ["hotel"], fmt, "a4")
+    assert chart.suffix == f".{fmt}"
+    _assert_chart_file(chart)
 
 
 def test_default_nodes_are_the_open_places(loaded: dict[str, plots.Folder]) -> None:
@@ -428,18 +562,26 @@ def test_output_is_deterministic_and_undated(folders: dict[str, Path], tmp_path:
 
 
 # --- image regression -------------------------------------------------------------------------
-REFERENCE_CHARTS = {
-    "street-compare-fr": ("compare", "street", None, "fr"),
-    "occupancy-hotel-run-en": ("run", "occupancy", "hotel", "en"),
+REFERENCE_CHARTS: dict[str, tuple[str, plots.Metric, str | None, i18n.Lang, style.SizeName]] = {
+    "street-compare-fr": ("compare", "street", None, "fr", "a4"),
+    "occupancy-hotel-run-en": ("run", "occupancy", "hotel", "en", "a4"),
+    "waiting-hotel-compare-fr-slide": ("compare", "waiting", "hotel", "fr", "slide"),
+    "entries-exits-hotel-calibrate-en": ("calibrate", "entries-exits", "hotel", "en", "a4"),
+    "sankey-run-fr-slide": ("run", "sankey", None, "fr", "slide"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE_CHARTS))
 def test_baseline_images(loaded: dict[str, plots.Folder], tmp_path: Path, name: str) -> None:
-    kind, metric, node, lang = REFERENCE_CHARTS[name]
-    with style.context("a4"):
-        fig = plots.chart(loaded[kind], metric, node, lang, "a4")  # type: ignore[arg-type]
-        actual = style.save(fig, tmp_path / f"{name}.png")
+    import matplotlib as mpl
+    from matplotlib.testing import set_font_settings_for_testing
+
+    kind, metric, node, lang, size = REFERENCE_CHARTS[name]
+    with mpl.rc_context():  # matplotlib's own test font settings, then the house style
+        set_font_settings_for_testing()
+        with style.context(size):
+            fig = plots.chart(loaded[kind], metric, node, lang, size)
+            actual = style.save(fig, tmp_path / f"{name}.png")
     expected = BASELINE / f"{name}.png"
     if os.environ.get("PARCOURS_UPDATE_BASELINE"):
         BASELINE.mkdir(exist_ok=True)
@@ -531,3 +673,207 @@ def test_cli_diagram(tmp_path: Path) -> None:
     result = CliRunner().invoke(diagram_command, [str(path), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_text().count("<svg") == 1
+    everything = tmp_path / "all.png"
+    args = [str(path), "--format", "png", "--min-share", "0", "--out", str(everything)]
+    assert CliRunner().invoke(diagram_command, args).exit_code == 0
+    assert everything.read_bytes().startswith(b"\x89PNG")
+    bad = CliRunner().invoke(diagram_command, [str(path), "--min-share", "2"])
+    assert bad.exit_code == 2
+    assert "--min-share" in bad.output
+
+
+# --- legibility: text sizes, events, legend, shared history, the diagram -----------------------
+def _visible_texts(fig: Any) -> list[Any]:
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()
+    return [
+        t for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.get_window_extent().width > 0
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("metric", "node"),
+    [("occupancy", "hotel"), ("entries-exits", "hotel"), ("stay", "hotel"), ("sankey", None)],
+)
+def test_slide_charts_have_no_text_under_16_points(
+    loaded: dict[str, plots.Folder], metric: plots.Metric, node: str | None
+) -> None:
+    with style.context("slide"):
+        fig = plots.chart(loaded["calibrate"], metric, node, "fr", "slide")
+        sizes = {t.get_text(): t.get_fontsize() for t in _visible_texts(fig)}
+    assert min(sizes.values()) >= 16, {k: v for k, v in sizes.items() if v < 16}
+
+
+def _data_box(ax: Any, artist: Any) -> Any:
+    return artist.get_window_extent().transformed(ax.transData.inverted())
+
+
+@pytest.mark.parametrize("size", ["slide", "a4"])
+def test_event_labels_sit_above_the_data(loaded: dict[str, plots.Folder], size: str) -> None:
+    from matplotlib.text import Annotation
+
+    folder = loaded["compare"]
+    for metric in ("street", "occupancy"):
+        with style.context(size):  # type: ignore[arg-type]
+            fig = plots.chart(folder, metric, "hotel", "fr", size)  # type: ignore[arg-type]
+            fig.draw_without_rendering()
+            ax = fig.axes[0]
+            events = [a for a in ax.texts if isinstance(a, Annotation) and "(" in a.get_text()]
+            assert len(events) == 2
+            for event in events:
+                box = _data_box(ax, event)
+                assert box.y1 <= ax.get_ylim()[1] * 1.001  # inside the axes
+                for line in ax.get_lines():
+                    x = plots.mdates.date2num(np.asarray(line.get_xdata()))
+                    y = np.asarray(line.get_ydata(), dtype=float)
+                    under = (x >= box.x0) & (x <= box.x1)
+                    if len(y) > 2 and under.any():
+                        assert y[under].max() < box.y0, (metric, event.get_text())
+                for band in _bands(ax):
+                    vertices = band.get_paths()[0].vertices
+                    under = (vertices[:, 0] >= box.x0) & (vertices[:, 0] <= box.x1)
+                    assert not under.any() or vertices[under, 1].max() < box.y0
+
+
+def test_legend_is_outside_on_the_right_with_short_labels(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    with style.context("slide"):
+        fig = plots.chart(loaded["compare"], "street", None, "en", "slide")
+        fig.draw_without_rendering()
+    legend = fig.legends[0]
+    assert legend.get_window_extent().x0 >= fig.axes[0].get_window_extent().x1
+    assert legend.get_title().get_text() == "Small pathway"  # the words both titles share
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[:2] == ["(reference)", "(more-referrals)"]
+
+
+def test_shared_history_is_drawn_once_under_the_reference(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    folder = loaded["compare"]
+    with style.context("a4"):
+        fig = plots.chart(folder, "waiting", "hotel", "en", "a4")
+    reference, other = _scenario_lines(fig.axes[0], folder, "en")
+    assert reference.get_zorder() > other.get_zorder()
+    ref, alt = (r.timeseries.groupby("day")["waiting.hotel"].mean() for r in folder.runs.values())
+    first_difference = int(np.argmax(ref.to_numpy() != alt.to_numpy()))
+    assert len(other.get_xdata()) == len(ref) - max(first_difference - 1, 0)
+    assert first_difference > 0  # the two scenarios do share their first days
+
+
+def test_compact_series_are_weekly_means_with_exact_capacity(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    folder = loaded["run"]
+    with style.context("a4"):
+        fig = plots.chart(folder, "occupancy", "hotel", "en", "a4", compact=True)
+    ax = fig.axes[0]
+    (line,) = _scenario_lines(ax, folder, "en")
+    daily = folder.reference.timeseries.groupby("day")["occupancy.hotel"].mean().to_numpy()
+    weeks = -(-len(daily) // 7)
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert len(y) == weeks + 2  # first day, one mean a week, last day
+    assert y[1] == pytest.approx(daily[:7].mean())
+    assert y[-2] == pytest.approx(daily[(weeks - 1) * 7 :].mean())
+    (steps,) = [x for x in ax.get_lines() if x.get_drawstyle() == "steps-post"]
+    assert [float(v) for v in steps.get_ydata()] == [60.0, 140.0, 120.0, 120.0]
+
+
+def test_tick_labels_show_the_decimals_of_their_step() -> None:
+    formatter = plots.NumberFormatter("fr")
+    formatter.set_locs([0.0, 2.5, 5.0, 7.5])
+    assert [formatter(x) for x in (0.0, 2.5, 7.5)] == ["0,0", "2,5", "7,5"]
+    formatter.set_locs([0.0, 500.0, 1000.0])
+    assert formatter(1000.0) == f"1{NNBSP}000"
+
+
+def _overlap(a: Any, b: Any, slack: float = 1.0) -> bool:
+    return bool(
+        a.x0 + slack < b.x1 and b.x0 + slack < a.x1 and a.y0 + slack < b.y1 and b.y0 + slack < a.y1
+    )
+
+
+@pytest.mark.parametrize("source", ["small", "etape2-610.yaml", "etape2-400-downstream.yaml"])
+@pytest.mark.parametrize("size", ["slide", "a4"])
+def test_diagram_labels_and_boxes_do_not_overlap(source: str, size: str) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
+    from sim.loading import load_scenario
+    from tests.conftest import SCENARIOS
+
+    sc = validate_data(small_data()) if source == "small" else load_scenario(SCENARIOS / source)
+    fig = diagram_chart(sc, "fr", size)  # type: ignore[arg-type]
+    texts = _visible_texts(fig)
+    boxes = [p.get_window_extent() for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)]
+    figure = fig.bbox
+    assert len(boxes) == len(sc.nodes)
+    extents = [t.get_window_extent() for t in texts]
+    for i, a in enumerate(extents):
+        assert figure.x0 <= a.x0, texts[i].get_text()
+        assert a.x1 <= figure.x1 + 1, texts[i].get_text()
+        for j in range(i + 1, len(extents)):
+            assert not _overlap(a, extents[j]), (texts[i].get_text(), texts[j].get_text())
+    labels = [e for t, e in zip(texts, extents, strict=True) if t.get_bbox_patch() is not None]
+    assert labels  # the probabilities are drawn
+    for label in labels:
+        assert not any(_overlap(label, box) for box in boxes)
+    for a, b in itertools.combinations(boxes, 2):
+        assert not _overlap(a, b)
+
+
+def test_diagram_counts_the_routes_it_leaves_out() -> None:
+    from sim.diagram import edges
+    from sim.loading import load_scenario
+    from tests.conftest import SCENARIOS
+
+    sc = load_scenario(SCENARIOS / "etape2-610.yaml")
+    shares = [e.probability for e in edges(sc) if e.probability is not None]
+    below = [p for p in shares if round(100 * p) < 5]
+    assert below  # the shipped network has routes under 5%
+    text = _texts(diagram_chart(sc, "en", "slide"))
+    assert "routes below 5% not drawn" in text
+    everything = _texts(diagram_chart(sc, "en", "slide", min_share=0.0))
+    assert "not drawn" not in everything
+    assert everything.count("%") > text.count("%")
+
+
+def test_other_charts_use_the_house_style_and_labels(
+    loaded: dict[str, plots.Folder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comparison's overlay, the calibration and the sensitivity charts take their words
+    from the translation table and their colours from the house palette."""
+    from matplotlib.colors import to_hex
+
+    from sim import calibration_plots, compare_chart, sweep_plots
+    from sim.compare import build
+
+    drawn: list[Any] = []
+    save = style.save
+    monkeypatch.setattr(style, "save", lambda fig, *a, **k: drawn.append(fig) or save(fig, *a, **k))
+    compare_chart.plot_queues(build(loaded["compare"].runs), tmp_path / "q.png", "fr")
+    targets = pd.DataFrame({
+        "label": ["Rue 2021", "Sorties"], "role": ["fit", "validate"], "target": [100.0, 50.0],
+        "tolerance": [10.0, None], "mean": [104.0, 49.0], "ci95": [3.0, 2.0],
+    })  # fmt: skip
+    table = pd.DataFrame({
+        "kpi": ["k", "k"], "parameter": ["a", "b"], "low": [1.0, 0.5], "high": [2.0, 1.5],
+        "kpi_low": [3.0, 5.0], "kpi_high": [6.0, 4.0], "kpi_base": [4.0, 4.0], "swing": [3, 1],
+    })  # fmt: skip
+    figures = [
+        (drawn[0], ["Personnes à la rue", "Liste d'attente\u00a0: Hôtel (ASSORE)", "90\u202f%"]),
+        (calibration_plots.targets_figure(targets, "fr"), ["dans la tolérance", "calage"]),
+        (sweep_plots.tornado_chart(table, "k", "fr"), ["Sensibilité de k", "borne basse", "0,5"]),
+    ]
+    palette = {c.lower() for c in (*style.OKABE_ITO.values(), style.TEXT, style.MUTED)}
+    for fig, words in figures:
+        text = _texts(fig)
+        for word in words:
+            assert word in text
+        for ax in fig.axes:
+            colours = {to_hex(line.get_color()) for line in ax.get_lines()}
+            colours |= {to_hex(p.get_facecolor()) for p in ax.patches if p.get_visible()}
+            assert colours - {"#ffffff"} <= palette | {style.GRID.lower()}, colours
+    assert "Audit targets" in _texts(calibration_plots.targets_figure(targets, "en"))

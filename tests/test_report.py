@@ -259,7 +259,10 @@ CHARTS_JS = """JSON.stringify(Array.from(document.querySelectorAll('figure.chart
   const r = s.getBoundingClientRect(); const c = getComputedStyle(s);
   return {id: s.parentElement.id, x: r.left + scrollX, y: r.top + scrollY, w: r.width,
           h: r.height, display: c.display, visibility: c.visibility,
-          shapes: s.querySelectorAll('path, use').length};
+          shapes: s.querySelectorAll('path, use').length,
+          texts: s.querySelectorAll('text').length,
+          painted: Array.from(s.querySelectorAll('text'))
+            .filter(t => t.getBBox().width > 0).length};
 }))"""
 
 
@@ -313,8 +316,32 @@ def test_report_renders_in_chromium(
         assert chart["visibility"] == "visible"
         assert chart["w"] > 600, chart
         assert chart["h"] > 300, chart
-        assert chart["shapes"] > 50, chart
+        assert chart["shapes"] + chart["texts"] > 30, chart
+        assert chart["texts"] > 5, chart  # titles, ticks and labels stay text...
+        assert chart["painted"] == chart["texts"], chart  # ...that the browser lays out
         left, top = int(chart["x"]), int(chart["y"])
         box = (left, top, left + int(chart["w"]), top + int(chart["h"]))
         colours = image.crop(box).getcolors(maxcolors=1 << 16)
         assert colours is None or len(colours) > 20, chart  # painted, not a blank box
+
+
+def test_report_stays_small_with_its_text_as_text(
+    reports: dict[str, Path],
+    loaded: dict[str, Any],  # noqa: F811
+) -> None:
+    from sim import style
+    from sim.plots import chart
+
+    html = reports["compare"].read_text(encoding="utf-8")
+    assert len(html.encode()) < 1_000_000  # two scenarios over five years (etape2: under 2 MB)
+    street = html.split('id="chart-street"')[1].split("</figure>")[0]
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", street)
+    assert "Personnes à la rue" in texts
+    assert "Personnes" in texts  # the axis label
+    assert {"2020", "2024", f"1{NNBSP}000", "Confinement (avr. 2020)"} <= set(texts)
+    sizes = {}
+    for compact in (True, False):  # weekly means: a fraction of the daily chart
+        with style.context("a4"):
+            fig = chart(loaded["compare"], "street", None, "fr", "a4", compact=compact)
+            sizes[compact] = len(style.svg_markup(fig, "s"))
+    assert sizes[True] < sizes[False] / 2
