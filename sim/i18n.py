@@ -342,8 +342,16 @@ LABELS: dict[str, dict[Lang, str]] = {
     },
     "kpi.cost.total.per_year": {"fr": "Coût annuel total (€)", "en": "Total cost per year (EUR)"},
     "kpi.cost.per_person_year_housed": {
-        "fr": "Coût par personne-année hébergée (€)",
-        "en": "Cost per person-year housed (EUR)",
+        "fr": "Coût par personne-année en hébergement et en aval (€)",
+        "en": "Cost per person-year in accommodation and downstream places (EUR)",
+    },
+    "kpi.cost.places.per_year": {
+        "fr": "Coût annuel des places d'hébergement et d'aval (€)",
+        "en": "Cost per year of accommodation and downstream places (EUR)",
+    },
+    "kpi.housed.costed_places.mean": {
+        "fr": "Personnes en hébergement et en aval (moyenne)",
+        "en": "People in accommodation and downstream places (mean)",
     },
     "kpi.cost.per_positive_exit": {
         "fr": "Coût par sortie positive (€)",

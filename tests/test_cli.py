@@ -118,6 +118,8 @@ def test_set_override_is_recorded_in_the_resolved_scenario(tmp_path: Path) -> No
         "warmup=0",
         "--set",
         "nodes.queue.capacity=123",
+        "--set",
+        "nodes.queue.initial.occupancy=100",
         "--out",
         str(out),
         "--quiet",
@@ -125,10 +127,26 @@ def test_set_override_is_recorded_in_the_resolved_scenario(tmp_path: Path) -> No
     assert CliRunner().invoke(main, args).exit_code == 0
     resolved = json.loads((out / "manifest.json").read_text())["scenarios"][0]["resolved"]
     assert resolved["nodes"]["queue"]["capacity"] == 123
+    assert resolved["nodes"]["queue"]["initial"]["occupancy"] == 100
     assert resolved["end"] == "2001-01-01"
 
 
+def children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) -> None:
     """A real SIGINT to the command's process group (what Ctrl-C sends) while two workers
     have many replications queued: it stops promptly, says so, leaves no folder or worker."""
@@ -150,8 +168,12 @@ def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) 
         text=True,
         start_new_session=True,
     )
-    time.sleep(4.0)  # imports, then the workers start on the queue (~1 min of work)
-    assert proc.poll() is None, proc.communicate()
+    deadline = time.monotonic() + 60
+    while len(children(proc.pid)) < 2:  # the two workers have started on the queue
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    time.sleep(1.0)  # into the queue (about a minute of work)
     interrupted = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)
     try:
