@@ -11,19 +11,27 @@ ARRIVAL, DEPARTURE = 0, 1
 
 
 def mmc_heapq(
-    arrivals_per_day: float, mean_stay: float, servers: int, horizon: float, seed: int
+    arrivals_per_day: float,
+    mean_stay: float,
+    servers: int,
+    horizon: float,
+    seed: int,
+    initial: int = 0,
 ) -> tuple[int, float]:
-    """Simulate an M/M/c queue; return (events processed, time-average queue length)."""
+    """Simulate an M/M/c queue starting with ``initial`` people in service; return (events
+    processed, time-average queue length)."""
     rng = random.Random(seed)
     expo = rng.expovariate
+    service_rate = 1.0 / mean_stay
     heap: list[tuple[float, int, int]] = [(expo(arrivals_per_day), 0, ARRIVAL)]
-    sequence = 1
-    busy = 0
+    heap += [(expo(service_rate), 1 + i, DEPARTURE) for i in range(initial)]
+    heapq.heapify(heap)
+    sequence = 1 + initial
+    busy = initial
     queue: deque[float] = deque()
     events = 0
     area = 0.0
     last = 0.0
-    service_rate = 1.0 / mean_stay
     while heap:
         t, _, kind = heapq.heappop(heap)
         if t >= horizon:

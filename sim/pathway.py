@@ -259,7 +259,12 @@ def refer(ctx: Context, p: Person, target: Place) -> None:
         p.ready = now
     ticket = Ticket(p, None, now)
     p.ticket, p.target = ticket, target
-    target.join(ticket, p.attrs)
+    if target.has_room():  # admitted at once: what joining an empty list would do, in short
+        ticket.granted = True
+        target.occupy()
+        target.grant(ticket, target)
+    else:
+        target.join(ticket, p.attrs)
 
 
 def refer_by_route(ctx: Context, p: Person, route: Route) -> bool:
