@@ -74,6 +74,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 )
 @click.option("--from", "start", type=_DATE, default=None, help="First day shown (YYYY-MM-DD).")
 @click.option("--to", "end", type=_DATE, default=None, help="Last day shown (YYYY-MM-DD).")
+@click.option("--force", is_flag=True, help="Replace existing chart files.")
 def plot(
     folder: Path,
     metrics: tuple[str, ...],
@@ -85,6 +86,7 @@ def plot(
     replication: int | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
+    force: bool,
 ) -> None:
     """Draw the charts of a run, compare or calibration FOLDER (targets marked)."""
     from sim.plots import plot_folder
@@ -92,7 +94,7 @@ def plot(
     with _folder_errors():
         paths = plot_folder(
             folder, out, lang, metrics or None, nodes or None, fmt, size, replication,
-            _date(start), _date(end),
+            _date(start), _date(end), force,
         )  # fmt: skip
     for path in paths:
         click.echo(str(path))
@@ -107,12 +109,13 @@ def plot(
     default=None,
     help="HTML file (default FOLDER/report-<lang>.html).",
 )
-def report(folder: Path, lang: str, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing report.")
+def report(folder: Path, lang: str, out: Path | None, force: bool) -> None:
     """Write one self-contained HTML report of a run, compare or calibration FOLDER."""
     from sim.report import write_report
 
     with _folder_errors():
-        path = write_report(folder, out, lang)
+        path = write_report(folder, out, lang, force)
     click.echo(str(path))
 
 
@@ -144,6 +147,7 @@ def report(folder: Path, lang: str, out: Path | None) -> None:
     help="Leave off the chart the routes below this probability (the note counts them).",
 )
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
 def diagram(
     scenario: Path,
     fmt: str,
@@ -153,6 +157,7 @@ def diagram(
     on: dt.datetime | None,
     min_share: float,
     overrides: tuple[str, ...],
+    force: bool,
 ) -> None:
     """Draw SCENARIO's network: nodes, capacities and routing, as SVG (PNG, PDF) or Mermaid."""
     from sim import style
@@ -160,10 +165,14 @@ def diagram(
     from sim.diagram import diagram_chart, mermaid
     from sim.i18n import check_lang
     from sim.loading import load_scenario
+    from sim.results import OutputExistsError
 
     language = check_lang(lang)
     with user_errors():
         sc = load_scenario(scenario, overrides)
+        written = out if out is not None or fmt == "mermaid" else Path(f"{sc.name}-diagram.{fmt}")
+        if written is not None and written.exists() and not force:
+            raise OutputExistsError(f"{written} exists; use --force to replace it")
     if fmt == "mermaid":
         text = mermaid(sc, language, _date(on))
         if out is None:

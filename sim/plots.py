@@ -1115,9 +1115,11 @@ def plot_folder(
     replication: int | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Draw the charts of a run, compare or calibration folder into ``out`` (default
-    ``<folder>/charts``); return the files written, in order."""
+    ``<folder>/charts``); return the files written, in order. Existing chart files are
+    replaced only with ``force`` (nothing is drawn otherwise)."""
     language = i18n.check_lang(lang)
     if fmt not in style.FORMATS:
         raise FolderError(f"unknown format {fmt!r} (use {', '.join(style.FORMATS)})")
@@ -1127,8 +1129,15 @@ def plot_folder(
     size_name = size
     loaded = load_folder(folder)
     target = Path(out) if out is not None else loaded.path / "charts"
+    planned = list(plan(loaded, metrics, nodes))
+    existing = [
+        target / f"{stem}.{fmt}" for *_, stem in planned if (target / f"{stem}.{fmt}").exists()
+    ]
+    if existing and not force:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise FolderError(f"{existing[0]}{more} exist; use --force to replace them")
     written = []
-    for metric, node, scenario, stem in plan(loaded, metrics, nodes):
+    for metric, node, scenario, stem in planned:
         with style.context(size_name):
             fig = chart(
                 loaded, metric, node, language, size_name, replication, start, end, scenario

@@ -22,7 +22,15 @@ from markupsafe import Markup
 from sim import i18n, style
 from sim.diff import scenario_diff
 from sim.i18n import Lang, t
-from sim.plots import Folder, chart, load_folder, main_node, node_names, scenario_label
+from sim.plots import (
+    Folder,
+    FolderError,
+    chart,
+    load_folder,
+    main_node,
+    node_names,
+    scenario_label,
+)
 from sim.results import write_text_atomic
 from sim.scenario import (
     AccommodationNode,
@@ -454,12 +462,20 @@ def render(folder: Folder, lang: Lang = "fr") -> str:
     return _env().get_template("report.html.j2").render(**context)
 
 
-def write_report(folder: Path | str, out_html: Path | str | None = None, lang: str = "fr") -> Path:
+def write_report(
+    folder: Path | str,
+    out_html: Path | str | None = None,
+    lang: str = "fr",
+    force: bool = False,
+) -> Path:
     """Write the HTML report of a run, compare or calibration folder (default
-    ``<folder>/report-<lang>.html``) and return its path."""
+    ``<folder>/report-<lang>.html``) and return its path; an existing report is replaced
+    only with ``force``."""
     language = i18n.check_lang(lang)
     loaded = load_folder(folder)
     target = Path(out_html) if out_html is not None else loaded.path / f"report-{language}.html"
+    if target.exists() and not force:
+        raise FolderError(f"{target} exists; use --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(target, render(loaded, language))
     return target

@@ -877,3 +877,30 @@ def test_other_charts_use_the_house_style_and_labels(
             colours |= {to_hex(p.get_facecolor()) for p in ax.patches if p.get_visible()}
             assert colours - {"#ffffff"} <= palette | {style.GRID.lower()}, colours
     assert "Audit targets" in _texts(calibration_plots.targets_figure(targets, "en"))
+
+
+def test_existing_charts_and_reports_are_replaced_only_with_force(
+    folders: dict[str, Path], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    from sim.report import write_report
+
+    out = tmp_path / "charts"
+    args = ["plot", str(folders["run"]), "--metric", "street", "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (chart,) = out.iterdir()
+    chart.write_bytes(b"a chart someone edited")
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2
+    assert "use --force" in refused.output
+    assert chart.read_bytes() == b"a chart someone edited"  # nothing drawn, nothing lost
+    assert CliRunner().invoke(main, [*args, "--force"]).exit_code == 0
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    html = tmp_path / "report.html"
+    html.write_text("kept")
+    with pytest.raises(plots.FolderError, match="--force"):
+        write_report(folders["run"], html, "en")
+    assert html.read_text() == "kept"
+    assert write_report(folders["run"], html, "en", force=True).read_text().startswith("<!")
