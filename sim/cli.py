@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from sim.cli_common import EXIT_INPUT, _console, progress_bar, user_errors
+from sim.cli_common import EXIT_INPUT, _console, parameter_options, progress_bar, user_errors
 from sim.loading import ScenarioError, load_scenario
 from sim.results import OutputExistsError
 
@@ -59,19 +59,7 @@ def main() -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table.")
-@click.option(
-    "--parameters",
-    "parameters_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Parameter sets to propagate (a calibration's posterior.parquet).",
-)
-@click.option(
-    "--draws",
-    type=click.IntRange(min=1),
-    default=None,
-    help="How many parameter sets of --parameters to use (each replicated -n times).",
-)
+@parameter_options
 def run(
     scenario: Path,
     replications: int,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -16,6 +18,24 @@ from sim.pathway import DeadlockError
 from sim.results import OutputExistsError
 
 EXIT_INPUT = 2  # bad input: scenario file, option or existing output
+
+
+def parameter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--parameters FILE --draws K``: propagate a calibration posterior (run, compare)."""
+    f = click.option(
+        "--draws",
+        type=click.IntRange(min=1),
+        default=None,
+        help="How many sets of --parameters to use (the same for every scenario), each run "
+        "-n times; CIs are then over the per-draw means.",
+    )(f)
+    return click.option(
+        "--parameters",
+        "parameters_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Parameter sets to propagate (a calibration's posterior.parquet).",
+    )(f)
 
 
 def _console(stderr: bool = False) -> Console:

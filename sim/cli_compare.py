@@ -11,7 +11,7 @@ from typing import cast
 
 import click
 
-from sim.cli_common import EXIT_INPUT, progress_bar, user_errors
+from sim.cli_common import EXIT_INPUT, parameter_options, progress_bar, user_errors
 from sim.compare import CompareError, Lang
 from sim.loading import Problem, ScenarioError, load_scenario
 from sim.scenario import Scenario
@@ -82,20 +82,7 @@ def _kpi_list(values: Sequence[str]) -> list[str] | None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table.")
-@click.option(
-    "--parameters",
-    "parameters_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Parameter sets to propagate (a calibration's posterior.parquet).",
-)
-@click.option(
-    "--draws",
-    type=click.IntRange(min=1),
-    default=None,
-    help="How many sets of --parameters (the same for every scenario), each run -n times; "
-    "CIs are then over the per-draw means.",
-)
+@parameter_options
 def compare_command(
     inputs: tuple[Path, ...],
     replications: int,

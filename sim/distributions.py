@@ -71,19 +71,29 @@ class _MeanSd(_Spec):
         return self.sd_days
 
 
-class Gamma(_Spec):
-    """Gamma duration given by mean and either sd or shape."""
+class _MeanAndSpread(_Spec):
+    """A family given by its mean and exactly one of its sd or its shape."""
 
-    dist: Literal["gamma"]
     mean_days: PositiveFloat = Field(alias="mean")
     sd_days: PositiveFloat | None = Field(default=None, alias="sd")
     shape: PositiveFloat | None = None
 
     @model_validator(mode="after")
-    def _one_spread(self) -> Gamma:
+    def _one_spread(self) -> _MeanAndSpread:
         if (self.sd_days is None) == (self.shape is None):
-            raise ValueError("gamma needs exactly one of 'sd' or 'shape' beside 'mean'")
+            family = getattr(self, "dist", "this distribution")
+            raise ValueError(f"{family} needs exactly one of 'sd' or 'shape' beside 'mean'")
         return self
+
+    @property
+    def mean(self) -> float:
+        return self.mean_days
+
+
+class Gamma(_MeanAndSpread):
+    """Gamma duration given by mean and either sd or shape."""
+
+    dist: Literal["gamma"]
 
     @property
     def k(self) -> float:
@@ -91,10 +101,6 @@ class Gamma(_Spec):
             return self.shape
         assert self.sd_days is not None
         return (self.mean_days / self.sd_days) ** 2
-
-    @property
-    def mean(self) -> float:
-        return self.mean_days
 
     @property
     def sd(self) -> float:
@@ -115,18 +121,13 @@ class LogNormal(_MeanSd):
         return rng.lognormal(mu, math.sqrt(sigma2), n)
 
 
-class Weibull(_Spec):
+class Weibull(_MeanAndSpread):
     """Weibull duration given by mean and either sd or shape (scale is derived)."""
 
     dist: Literal["weibull"]
-    mean_days: PositiveFloat = Field(alias="mean")
-    sd_days: PositiveFloat | None = Field(default=None, alias="sd")
-    shape: PositiveFloat | None = None
 
     @model_validator(mode="after")
-    def _one_spread(self) -> Weibull:
-        if (self.sd_days is None) == (self.shape is None):
-            raise ValueError("weibull needs exactly one of 'sd' or 'shape' beside 'mean'")
+    def _sd_in_range(self) -> Weibull:
         if self.sd_days is not None and not (
             _WEIBULL_CV[1] <= self.sd_days / self.mean_days <= _WEIBULL_CV[0]
         ):
@@ -148,10 +149,6 @@ class Weibull(_Spec):
     @property
     def scale(self) -> float:
         return self.mean_days / math.gamma(1.0 + 1.0 / self.k)
-
-    @property
-    def mean(self) -> float:
-        return self.mean_days
 
     @property
     def sd(self) -> float:

@@ -840,7 +840,8 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
     model = _model_at(Scenario, loc)
     if model is None:
         return None
-    return [f.alias or name for name, f in model.model_fields.items()]
+    keys = [f.alias or name for name, f in model.model_fields.items()]
+    return sorted(keys, key=lambda k: k not in ("kind", "dist"))  # the tag first, as written
 
 
 def _model_at(annotation: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -283,12 +283,19 @@ def replication_kpis(scenario: Scenario, record: RunRecord) -> dict[str, float]:
 
 
 def summarise(kpi_table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean, sd and Student-t CI half-width across replications for every KPI column."""
+    """Mean, sd and Student-t CI half-width across replications for every KPI column.
+
+    With a ``draw`` column of two or more parameter draws, the replications of a draw share
+    its parameters, so they are not independent: the statistics are those of the per-draw
+    means (``n`` is then the number of draws), which carry parameter uncertainty."""
+    units = kpi_table
+    if "draw" in kpi_table.columns and kpi_table["draw"].nunique() > 1:
+        units = kpi_table.groupby("draw").mean(numeric_only=True).reset_index()
     rows = []
-    for column in kpi_table.columns:
+    for column in units.columns:
         if column in ("replication", "seed", "draw"):
             continue
-        values = kpi_table[column].astype(float).dropna().to_numpy()
+        values = units[column].astype(float).dropna().to_numpy()
         n = values.size
         mean = float(values.mean()) if n else math.nan
         sd = float(values.std(ddof=1)) if n > 1 else math.nan

@@ -89,3 +89,29 @@ def test_the_manifest_names_the_code_commit_wherever_it_is_run_from(
     assert commit.removesuffix("-dirty") == head
     info = json.loads((write_run(result, tmp_path / "run") / "manifest.json").read_text())
     assert info["git_commit"] == commit
+
+
+def test_summaries_over_parameter_draws_use_the_per_draw_means() -> None:
+    """Replications of one draw share its parameters: the CI is that of the draw means."""
+    import math
+
+    from scipy import stats
+
+    from sim.metrics import summarise
+
+    table = pd.DataFrame(
+        {
+            "replication": range(6),
+            "draw": [0, 0, 1, 1, 2, 2],
+            "street.mean": [10.0, 12.0, 20.0, 22.0, 30.0, 32.0],
+        }
+    )
+    row = summarise(table).set_index("kpi").loc["street.mean"]
+    # the draw means are 11, 21 and 31: their sd is 10
+    assert row["n"] == 3
+    assert row["mean"] == pytest.approx(21.0)
+    assert row["sd"] == pytest.approx(10.0)
+    assert row["ci95"] == pytest.approx(stats.t.ppf(0.975, 2) * 10.0 / math.sqrt(3))
+    independent = summarise(table.drop(columns="draw")).set_index("kpi").loc["street.mean"]
+    assert independent["n"] == 6  # without draws, replications are the units
+    assert independent["ci95"] < row["ci95"]
