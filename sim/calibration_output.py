@@ -29,6 +29,7 @@ from sim.calibrate import (
     save_posterior,
     to_json,
 )
+from sim.i18n import Lang
 from sim.loading import load_scenario
 from sim.parameters import scenario_data
 from sim.results import (
@@ -98,8 +99,10 @@ def run_calibration(
     force: bool = False,
     overrides: tuple[str, ...] = (),
     progress: OnEvaluation | None = None,
+    lang: Lang = "en",
 ) -> tuple[Path, CalibrationResult, RunResult]:
-    """Calibrate, check the best fit with twice the replications, and write the folder.
+    """Calibrate, check the best fit with twice the replications, and write the folder (its
+    charts in ``lang``).
 
     ``progress`` is called with each evaluation and whether it was reloaded by ``resume``."""
     if out.exists() and not force:
@@ -125,7 +128,7 @@ def run_calibration(
     check = run(result.calibrated, 2 * result.replications, seed, workers=workers)
     effort = budget or scenario.calibration.budget
     command = command_line(scenario_path, seed, effort, result.replications, overrides)
-    _write_outputs(work, scenario_path, result, check, overrides, command)
+    _write_outputs(work, scenario_path, result, check, overrides, command, lang)
     if out.exists():
         shutil.rmtree(out)
     work.rename(out)
@@ -139,6 +142,7 @@ def _write_outputs(
     check: RunResult,
     overrides: tuple[str, ...],
     command: str,
+    lang: Lang = "en",
 ) -> None:
     from sim.calibration_plots import save_charts
 
@@ -155,7 +159,7 @@ def _write_outputs(
         calibrated_yaml(result, extends, run_id, provenance(result), overrides),
         encoding="utf-8",
     )
-    charts = save_charts(folder, result, check)
+    charts = save_charts(folder, result, check, lang)
     (folder / "report.md").write_text(report_markdown(result, check, charts, run_id), "utf-8")
     info = manifest(
         "calibrate",

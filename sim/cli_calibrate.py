@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sim.cli_common import progress_bar, user_errors
+from sim.i18n import check_lang
 from sim.loading import load_scenario
 
 if TYPE_CHECKING:
@@ -86,6 +87,10 @@ class CalibrationProgress:
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
 @click.option("--resume", is_flag=True, help="Continue an interrupted calibration into --out.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option(
+    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+    help="Language of the charts.",
+)  # fmt: skip
 def calibrate(
     scenario: Path,
     replications: int | None,
@@ -96,6 +101,7 @@ def calibrate(
     overrides: tuple[str, ...],
     resume: bool,
     force: bool,
+    lang: str,
 ) -> None:
     """Fit SCENARIO's calibration parameters to its fit targets; report validation figures."""
     from sim.calibration_output import command_line, partial_folder, run_calibration
@@ -127,6 +133,7 @@ def calibrate(
                     force,
                     overrides,
                     advance,
+                    check_lang(lang),
                 )
             except KeyboardInterrupt:
                 bar.stop()

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from sim.cli_common import EXIT_INPUT, user_errors
 from sim.executors import Executor, make_executor
+from sim.i18n import check_lang
 from sim.results import OutputExistsError
 from sim.sweep import SweepError, SweepProgress
 
@@ -358,6 +359,10 @@ def _workers(n: int) -> str:
     help="Finish an interrupted analysis in DIR (same arguments).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option(
+    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+    help="Language of the charts.",
+)  # fmt: skip
 def sensitivity(
     scenario: Path,
     bounds: tuple[str, ...],
@@ -377,6 +382,7 @@ def sensitivity(
     out: Path | None,
     resume: Path | None,
     force: bool,
+    lang: str,
 ) -> None:
     """Which parameters drive the KPIs of SCENARIO: Morris or Sobol' indices and a tornado.
 
@@ -419,6 +425,7 @@ def sensitivity(
                     force=force,
                     progress=bar,
                     chunk_runs=chunk,
+                    lang=check_lang(lang),
                 )
             except KeyboardInterrupt:
                 click.echo(
@@ -471,6 +478,10 @@ def _indices_table(indices: Any, tornado: Any, kpi: str, method: str) -> Table:
     help="Chart file(s), .png or .svg (default FOLDER/plots/<kpi>.png).",
 )
 @click.option("--force", is_flag=True, help="Replace existing chart files.")
+@click.option(
+    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+    help="Language of the chart.",
+)  # fmt: skip
 def plot_sweep(
     folder: Path,
     kpi: str,
@@ -479,6 +490,7 @@ def plot_sweep(
     lines: bool,
     outs: tuple[Path, ...],
     force: bool,
+    lang: str,
 ) -> None:
     """Chart a KPI of the sweep in FOLDER over one or two swept parameters."""
     from sim.sweep import load_sweep
@@ -504,7 +516,7 @@ def plot_sweep(
                 sys.exit(EXIT_INPUT)
         if y is None and x is None and len(parameters) > 1:
             x, y = parameters[0], parameters[1]
-        figure = draw(rows, kpi, parameters, x, y, lines)
+        figure = draw(rows, kpi, parameters, x, y, lines, check_lang(lang))
         slug = kpi if y is None else f"{kpi}-by-{x}-{y}"
         targets = outs or (folder / "plots" / f"{slug.replace('/', '_')}.png",)
         for target in targets:

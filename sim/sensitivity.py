@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sim.executors import Executor, SerialExecutor
+from sim.i18n import Lang
 from sim.loading import Problem, ScenarioError, load_raw, load_scenario
 from sim.results import OutputExistsError, manifest, write_text_atomic
 from sim.runner import DEFAULT_SEED
@@ -295,8 +296,10 @@ def run_sensitivity(
     progress: Callable[[str, SweepProgress], None] | None = None,
     formats: Sequence[str] = ("png", "svg"),
     chunk_runs: int | None = None,
+    lang: Lang = "en",
 ) -> SensitivityResult:
-    """Run the design and the tornado points, compute indices, write tables and charts."""
+    """Run the design and the tornado points, compute indices, write tables and charts (in
+    ``lang``)."""
     from sim.sweep_plots import indices_chart, save_figure, tornado_chart
 
     out = Path(out)
@@ -335,9 +338,13 @@ def run_sensitivity(
     for kpi in spec.kpis:
         slug = kpi.replace("/", "_")
         for fmt in formats:
-            save_figure(tornado_chart(tornado, kpi), out / f"tornado-{slug}.{fmt}", force=True)
             save_figure(
-                indices_chart(indices, kpi, spec.method), out / f"indices-{slug}.{fmt}", force=True
+                tornado_chart(tornado, kpi, lang), out / f"tornado-{slug}.{fmt}", force=True
+            )
+            save_figure(
+                indices_chart(indices, kpi, spec.method, lang),
+                out / f"indices-{slug}.{fmt}",
+                force=True,
             )
     seconds = time.perf_counter() - started
     failed = {k: dict(r.failed) for k, r in results.items() if r.failed}

@@ -616,3 +616,31 @@ def test_model_description_tabulates_every_shipped_scenario() -> None:
     assert len(shipped) >= 7
     for path in shipped:
         assert f"### `{path.name}`" in text, path.name
+
+
+def test_the_shipped_posterior_propagates_through_run(tmp_path: Path) -> None:
+    """docs/calibration/posterior.parquet holds the shipped fit's accepted parameter sets,
+    named as the history's calibration block, and `parcours run --parameters` applies them."""
+    from sim.parameters import read_parameter_sets
+    from tests.conftest import ROOT, SCENARIOS
+
+    posterior = ROOT / "docs" / "calibration" / "posterior.parquet"
+    frame, spec = read_parameter_sets(posterior)
+    history = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    assert history.calibration is not None
+    assert set(spec) == set(history.calibration.parameters)
+    assert len(frame) >= 2
+    for name, parameter in history.calibration.parameters.items():  # inside the priors
+        assert frame[name].between(parameter.lower, parameter.upper).all(), name
+    out = tmp_path / "run"
+    args = ["run", str(SCENARIOS / "etape2-610.yaml"), "-n", "2", "--quiet", "--out", str(out)]
+    args += ["--set", "end=2024-06-01", "--parameters", str(posterior), "--draws", "2"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "manifest.json").read_text())
+    assert info["draws"] == 2
+    assert len(info["parameter_sets"]) == 2
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert sorted(kpis["draw"].unique()) == [0, 1]
+    per_draw = kpis.groupby("draw")["street.mean"].mean()
+    assert per_draw.iloc[0] != per_draw.iloc[1]  # the draws change the model

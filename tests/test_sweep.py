@@ -880,3 +880,15 @@ def test_plot_sweep_draws_lines_and_heatmaps(
     bad = runner.invoke(plot_sweep, [str(out), "--kpi", "nope"])
     assert bad.exit_code == 2
     assert "not in this sweep" in bad.output
+    # --lang fr: the same chart, its words and numbers in French
+    from matplotlib.text import Text
+
+    def words(figure: Figure) -> list[str]:
+        return sorted(t.get_text() for t in figure.findobj(Text) if t.get_text())
+
+    english = words(drawn[0])
+    drawn.clear()
+    french = [str(out), "--kpi", kpi, "--lang", "fr", "--out", str(tmp_path / "fr.png")]
+    assert runner.invoke(plot_sweep, french).exit_code == 0
+    assert len(words(drawn[0])) == len(english)
+    assert words(drawn[0]) != english
