@@ -8,7 +8,8 @@ The Python API is the one the command line uses::
     result.summary
 
 ``sim.compare``, ``sim.sweep``, ``sim.calibrate`` and ``sim.plot`` are the analyses behind
-``parcours compare``, ``sweep``, ``calibrate`` and ``plot``.
+``parcours compare``, ``sweep``, ``calibrate`` and ``plot``; ``sim.run_calibration`` and
+``sim.run_sensitivity`` write a calibration or sensitivity folder as the commands do.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from sim.calibrate import calibrate
+from sim.calibration_output import run_calibration
 from sim.compare import compare
 from sim.loading import ScenarioError, load_scenario
 from sim.model import run_once
 from sim.results import load_run, write_run
 from sim.runner import RunResult, run
 from sim.scenario import Scenario
+from sim.sensitivity import SensitivitySpec, run_sensitivity
 from sim.sweep import load_points, load_sweep, sweep
 
 
@@ -44,6 +47,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SensitivitySpec",
     "__version__",
     "calibrate",
     "compare",
@@ -53,7 +57,9 @@ __all__ = [
     "load_sweep",
     "plot",
     "run",
+    "run_calibration",
     "run_once",
+    "run_sensitivity",
     "sweep",
     "write_run",
 ]
