@@ -340,6 +340,10 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Épisodes de rue par personne",
         "en": "Street episodes per person",
     },
+    "kpi.street_hotel_cycles.per_housed_person": {
+        "fr": "Retours à la rue depuis l'hébergement, par personne hébergée",
+        "en": "Returns to the street from accommodation, per person housed",
+    },
     "kpi.cost.total.per_year": {"fr": "Coût annuel total (€)", "en": "Total cost per year (EUR)"},
     "kpi.cost.per_person_year_housed": {
         "fr": "Coût par personne-année en hébergement et en aval (€)",

@@ -250,7 +250,26 @@ def _pathway_kpis(
         out["time_to_positive_exit.mean"] = math.nan
     episodes = ep[ep["node"] == sc.street_id].groupby("person")["episode"].max()
     out["street_episodes_per_person.mean"] = float(episodes.mean()) if len(episodes) else math.nan
+    out["street_hotel_cycles.per_housed_person"] = _street_hotel_cycles(sc, ep, accommodation, a, b)
     return out
+
+
+def _street_hotel_cycles(
+    sc: Scenario, ep: pd.DataFrame, accommodation: set[str], a: float, b: float
+) -> float:
+    """Returns to the street straight from an accommodation stay that begin in ``[a, b)``,
+    per person who stayed in accommodation during ``[a, b)``: the street-hotel cycles."""
+    stays = ep[ep["node"].isin(accommodation)]
+    people = stays[(stays["entry"] < b) & ~(stays["exit"] < a)]["person"].nunique()
+    if not people:
+        return math.nan
+    places = ep[ep["node"] != sc.street_id].sort_values("entry", kind="stable")
+    last = places.groupby(["person", "episode"]).tail(1)  # the place they left from
+    from_a_hotel = last[last["node"].isin(accommodation)][["person", "episode"]]
+    from_a_hotel = from_a_hotel.assign(episode=from_a_hotel["episode"] + 1)
+    street = ep[(ep["node"] == sc.street_id) & (ep["entry"] >= a) & (ep["entry"] < b)]
+    returns = street[["person", "episode"]].merge(from_a_hotel, on=["person", "episode"])
+    return float(len(returns)) / people
 
 
 def subgroup_kpis(sc: Scenario, record: RunRecord, ep: pd.DataFrame) -> dict[str, float]:
