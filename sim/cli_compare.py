@@ -12,7 +12,8 @@ from typing import cast
 import click
 
 from sim.cli_common import EXIT_INPUT, parameter_options, progress_bar, user_errors
-from sim.compare import CompareError, Lang
+from sim.compare import CompareError
+from sim.i18n import Lang
 from sim.loading import Problem, ScenarioError, load_scenario
 from sim.scenario import Scenario
 

@@ -51,13 +51,13 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from sim.i18n import LABELS, Lang, node_name
 from sim.loading import Problem, ScenarioError, load_scenario
 from sim.metrics import DAYS_PER_MONTH
 from sim.results import atomic_dir, load_run, manifest, write_run
 from sim.runner import DEFAULT_SEED, RunResult, run
 from sim.scenario import ExitNode, FreeParameter, Scenario
 
-Lang = Literal["en", "fr"]
 CONFIDENCE = 0.95
 NNBSP = "\u202f"  # French thousands separator
 MINUS = "\u2212"
@@ -78,138 +78,12 @@ DEFAULT_KPIS: tuple[tuple[str, ...], ...] = (
 """The table's rows by default: the first KPI of each tuple that the reference has (the
 ``obs.*_2025`` ones are the étape-2 report observations of ``scenarios/etape2-610.yaml``)."""
 
-_LABELS: dict[str, tuple[str, str]] = {
-    "obs.street_2025": ("People on the street, 2025 mean", "Personnes à la rue, moyenne 2025"),
-    "contact_to_housing.mean": (
-        "Wait for a hotel place, referral to admission (days)",
-        "Attente d'une place d'hébergement, de l'orientation à l'admission (jours)",
-    ),
-    "obs.assore_intakes_2025.per_week": (
-        "New ASSORE intakes per week, 2025 (plan aim: 3-10)",
-        "Nouvelles admissions ASSORE par semaine, 2025 (objectif du plan : 3 à 10)",
-    ),
-    "obs.assore_exits_2025.per_month": (
-        "ASSORE exits per month, 2025",
-        "Sorties d'ASSORE par mois, 2025",
-    ),
-    "obs.assore_positive_exits_2025.per_month": (
-        "Positive ASSORE exits per month, 2025",
-        "Sorties positives d'ASSORE par mois, 2025",
-    ),
-    "obs.assore_blocked_2025": (
-        "ASSORE residents blocked, waiting for a downstream place, 2025 mean",
-        "Résidents ASSORE bloqués en attente d'une place d'aval, moyenne 2025",
-    ),
-    "obs.assore_waiting_2025": (
-        "People waiting for an ASSORE place, 2025 mean",
-        "Personnes en attente d'une place ASSORE, moyenne 2025",
-    ),
-    "exits.positive.per_month": (
-        "Positive exits from the pathway per month",
-        "Sorties positives du parcours par mois",
-    ),
-    "exits.pathway.per_month": ("Exits from the pathway per month", "Sorties du parcours par mois"),
-    "positive_share": ("Positive share of pathway exits", "Part des sorties positives"),
-    "cost.total.per_year": (
-        "Cost per year, all costed nodes (EUR; M = million)",
-        "Coût annuel, tous postes (€ ; M = million)",
-    ),
-    "cost.places.per_year": (
-        "Cost per year of the places people stay in (EUR; accommodation and downstream)",
-        "Coût annuel des places où les personnes séjournent (€ ; hébergement et aval)",
-    ),
-    "cost.per_person_year_housed": (
-        "Cost per person-year in accommodation and downstream places (EUR; those places' "
-        "cost only)",
-        "Coût par personne-année en hébergement et en aval (€ ; coût de ces places seulement)",
-    ),
-    "cost.per_positive_exit": (
-        "Cost per positive exit (EUR; cost per year, all costed nodes / positive exits per year)",
-        "Coût par sortie positive (€ ; coût annuel, tous postes / sorties positives par an)",
-    ),
-    "housed.costed_places.mean": (
-        "People in places that have a cost (mean; accommodation and downstream)",
-        "Personnes dans des places ayant un coût (moyenne ; hébergement et aval)",
-    ),
-    "street.mean": ("People on the street (mean)", "Personnes à la rue (moyenne)"),
-    "street.end": ("People on the street (end)", "Personnes à la rue (fin)"),
-    "housed.mean": ("People housed in accommodation (mean)", "Personnes hébergées (moyenne)"),
-    "time_to_positive_exit.mean": (
-        "First street day to positive exit (days)",
-        "Du premier jour à la rue à la sortie positive (jours)",
-    ),
-    "street_episodes_per_person.mean": (
-        "Street episodes per person",
-        "Épisodes de rue par personne",
-    ),
-}
-
-_NODE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
-    ("waiting", "mean"): ("{}: waiting list (mean)", "{} : liste d'attente (moyenne)"),
-    ("waiting", "max"): ("{}: waiting list (max)", "{} : liste d'attente (maximum)"),
-    ("occupancy", "mean"): ("{}: occupancy (mean)", "{} : occupation (moyenne)"),
-    ("utilisation", ""): ("{}: utilisation", "{} : taux d'occupation"),
-    ("blocked", "mean"): (
-        "{}: residents blocked, waiting for their next place (mean)",
-        "{} : résidents bloqués en attente de la place suivante (moyenne)",
-    ),
-    ("exits", "per_month"): ("{}: exits per month", "{} : sorties par mois"),
-    ("entries", "per_month"): ("{}: admissions per month", "{} : admissions par mois"),
-    ("entries", "per_week"): ("{}: admissions per week", "{} : admissions par semaine"),
-    ("positive_share", ""): ("{}: positive share of exits", "{} : part des sorties positives"),
-    ("stay", "mean"): ("{}: mean stay (days)", "{} : durée moyenne de séjour (jours)"),
-    ("stay", "median"): ("{}: median stay (days)", "{} : durée médiane de séjour (jours)"),
-    ("blocked_time", "mean"): (
-        "{}: time blocked waiting (days)",
-        "{} : temps bloqué en attente (jours)",
-    ),
-    ("cost", "per_year"): ("{}: cost per year (EUR)", "{} : coût annuel (€)"),
-}
-
 _SHARE_METRICS = ("positive_share", "share_stay_over", "share_street_time_over")
-
-_TEXT: dict[str, tuple[str, str]] = {
-    "reference": ("reference", "référence"),
-    "kpi": ("KPI", "Indicateur"),
-    "crn": ("Variance cut by CRN", "Variance réduite par NAC"),
-    "meta": (
-        "{n} replications per scenario, seed {seed}, common random numbers (replication r of "
-        "every scenario uses the same random streams). Each cell: mean ± 95% CI half-width; "
-        "Δ: difference to the reference, paired by replication, ± 95% CI (Student t); "
-        "* the CI excludes zero. Rows without a year cover each scenario's KPI window "
-        "({window}).",
-        "{n} réplications par scénario, graine {seed}, nombres aléatoires communs (la "
-        "réplication r de chaque scénario utilise les mêmes flux aléatoires). Chaque case : "
-        "moyenne ± demi-largeur de l'IC à 95 % ; Δ : écart à la référence, apparié par "
-        "réplication, ± IC à 95 % (Student) ; * l'IC exclut zéro. Les lignes sans année "
-        "couvrent la fenêtre des indicateurs de chaque scénario ({window}).",
-    ),
-    "crn_line": (
-        "Common random numbers made the CIs of the differences {factor} times narrower than "
-        "independent runs would have (median over the table: the variance of a difference is "
-        "{reduction} smaller than var(ref) + var(alt)).",
-        "Les nombres aléatoires communs rendent les IC des écarts {factor} fois plus étroits "
-        "que des simulations indépendantes (médiane sur le tableau : la variance d'un écart "
-        "est inférieure de {reduction} à var(réf) + var(alt)).",
-    ),
-    "draws_line": (
-        "The replications come from {draws} parameter draws of a calibration posterior "
-        "({per_draw} per draw, the same draws and seeds for every scenario): means, CIs and "
-        "differences are over the {draws} per-draw means (Student t, {df} degrees of freedom), "
-        "so they include parameter uncertainty.",
-        "Les réplications viennent de {draws} tirages de paramètres d'une loi a posteriori de "
-        "calibration ({per_draw} par tirage, les mêmes tirages et graines pour chaque "
-        "scénario) : moyennes, IC et écarts portent sur les {draws} moyennes par tirage "
-        "(Student, {df} degrés de liberté) et incluent donc l'incertitude sur les paramètres.",
-    ),
-    "window": ("{a} to {b}", "du {a} au {b}"),
-    "title": ("Comparison with {ref}", "Comparaison avec {ref}"),
-}
 
 
 def _t(key: str, lang: Lang) -> str:
-    en, fr = _TEXT[key]
-    return fr if lang == "fr" else en
+    """A text of the comparison tables, from the one translation table (``sim.i18n``)."""
+    return LABELS[f"table.{key}"][lang]
 
 
 class CompareError(ValueError):
@@ -366,34 +240,29 @@ def kpi_kind(kpi: str, scenario: Scenario | None = None) -> Literal["share", "eu
 
 
 def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
-    """A KPI's label: the table above, a node KPI named after its node, or an observation's."""
-    i = 1 if lang == "fr" else 0
-    if kpi in _LABELS:
-        return _LABELS[kpi][i]
+    """A KPI's label in the tables: its ``table.kpi.*`` text, a node KPI named after its node,
+    or an observation's own label."""
+    if f"table.kpi.{kpi}" in LABELS:
+        return LABELS[f"table.kpi.{kpi}"][lang]
     if kpi.startswith("obs."):
         name, _, rate = kpi.removeprefix("obs.").partition(".")
         obs = scenario.observations.get(name)
         base = (obs.label if obs is not None else None) or name
-        suffix = {"per_week": (" (per week)", " (par semaine)")}.get(rate)
-        suffix = suffix or {"per_month": (" (per month)", " (par mois)")}.get(rate, ("", ""))
-        return base + suffix[i]
+        suffix = f"table.obs.{rate}"
+        return base + (LABELS[suffix][lang] if suffix in LABELS else "")
     parts = kpi.split(".")
     if (
         len(parts) == 5
         and parts[:3] == ["exits", "positive", "from"]
         and parts[3] in scenario.nodes
     ):
-        names = scenario.nodes[parts[3]].name
-        template = (
-            "Positive pathway exits per month from {}",
-            "Sorties positives du parcours par mois depuis {}",
-        )[i]
-        return template.format(names.fr if lang == "fr" else names.en)
+        node = node_name(scenario.nodes[parts[3]].name, lang)
+        return LABELS["table.kpi.exits.positive.from"][lang].format(node=node)
     if len(parts) in (2, 3) and parts[1] in scenario.nodes:
-        key = (parts[0], parts[2] if len(parts) == 3 else "")
-        if key in _NODE_LABELS:
-            names = scenario.nodes[parts[1]].name
-            return _NODE_LABELS[key][i].format(names.fr if lang == "fr" else names.en)
+        key = f"table.node.{parts[0]}" + (f".{parts[2]}" if len(parts) == 3 else "")
+        if key in LABELS:
+            node = node_name(scenario.nodes[parts[1]].name, lang)
+            return LABELS[key][lang].format(node=node)
     return kpi
 
 

@@ -396,6 +396,220 @@ LABELS: dict[str, dict[Lang, str]] = {
     },
     "kpi.exits.group": {"fr": "Sorties par mois : {group}", "en": "Exits per month: {group}"},
     "kpi.not": {"fr": "non {group}", "en": "not {group}"},
+    # --- comparison tables (parcours compare, the README and docs/compare.md) ---------------
+    "table.kpi.obs.street_2025": {
+        "fr": "Personnes à la rue, moyenne 2025",
+        "en": "People on the street, 2025 mean",
+    },
+    "table.kpi.contact_to_housing.mean": {
+        "fr": "Attente d'une place d'hébergement, de l'orientation à l'admission (jours)",
+        "en": "Wait for a hotel place, referral to admission (days)",
+    },
+    "table.kpi.obs.assore_intakes_2025.per_week": {
+        "fr": "Nouvelles admissions ASSORE par semaine, 2025 (objectif du plan : 3 à 10)",
+        "en": "New ASSORE intakes per week, 2025 (plan aim: 3-10)",
+    },
+    "table.kpi.obs.assore_exits_2025.per_month": {
+        "fr": "Sorties d'ASSORE par mois, 2025",
+        "en": "ASSORE exits per month, 2025",
+    },
+    "table.kpi.obs.assore_positive_exits_2025.per_month": {
+        "fr": "Sorties positives d'ASSORE par mois, 2025",
+        "en": "Positive ASSORE exits per month, 2025",
+    },
+    "table.kpi.obs.assore_blocked_2025": {
+        "fr": "Résidents ASSORE bloqués en attente d'une place d'aval, moyenne 2025",
+        "en": "ASSORE residents blocked, waiting for a downstream place, 2025 mean",
+    },
+    "table.kpi.obs.assore_waiting_2025": {
+        "fr": "Personnes en attente d'une place ASSORE, moyenne 2025",
+        "en": "People waiting for an ASSORE place, 2025 mean",
+    },
+    "table.kpi.exits.positive.per_month": {
+        "fr": "Sorties positives du parcours par mois",
+        "en": "Positive exits from the pathway per month",
+    },
+    "table.kpi.exits.pathway.per_month": {
+        "fr": "Sorties du parcours par mois",
+        "en": "Exits from the pathway per month",
+    },
+    "table.kpi.positive_share": {
+        "fr": "Part des sorties positives",
+        "en": "Positive share of pathway exits",
+    },
+    "table.kpi.cost.total.per_year": {
+        "fr": "Coût annuel, tous postes (€ ; M = million)",
+        "en": "Cost per year, all costed nodes (EUR; M = million)",
+    },
+    "table.kpi.cost.places.per_year": {
+        "fr": "Coût annuel des places où les personnes séjournent (€ ; hébergement et aval)",
+        "en": "Cost per year of the places people stay in (EUR; accommodation and downstream)",
+    },
+    "table.kpi.cost.per_person_year_housed": {
+        "fr": (
+            "Coût par personne-année en hébergement et en aval (€ ; coût de ces places seulement)"
+        ),
+        "en": (
+            "Cost per person-year in accommodation and downstream places (EUR; those places' cost "
+            "only)"
+        ),
+    },
+    "table.kpi.cost.per_positive_exit": {
+        "fr": "Coût par sortie positive (€ ; coût annuel, tous postes / sorties positives par an)",
+        "en": (
+            "Cost per positive exit (EUR; cost per year, all costed nodes / positive exits per "
+            "year)"
+        ),
+    },
+    "table.kpi.housed.costed_places.mean": {
+        "fr": "Personnes dans des places ayant un coût (moyenne ; hébergement et aval)",
+        "en": "People in places that have a cost (mean; accommodation and downstream)",
+    },
+    "table.kpi.street.mean": {
+        "fr": "Personnes à la rue (moyenne)",
+        "en": "People on the street (mean)",
+    },
+    "table.kpi.street.end": {
+        "fr": "Personnes à la rue (fin)",
+        "en": "People on the street (end)",
+    },
+    "table.kpi.housed.mean": {
+        "fr": "Personnes hébergées (moyenne)",
+        "en": "People housed in accommodation (mean)",
+    },
+    "table.kpi.time_to_positive_exit.mean": {
+        "fr": "Du premier jour à la rue à la sortie positive (jours)",
+        "en": "First street day to positive exit (days)",
+    },
+    "table.kpi.street_episodes_per_person.mean": {
+        "fr": "Épisodes de rue par personne",
+        "en": "Street episodes per person",
+    },
+    "table.node.waiting.mean": {
+        "fr": "{node} : liste d'attente (moyenne)",
+        "en": "{node}: waiting list (mean)",
+    },
+    "table.node.waiting.max": {
+        "fr": "{node} : liste d'attente (maximum)",
+        "en": "{node}: waiting list (max)",
+    },
+    "table.node.occupancy.mean": {
+        "fr": "{node} : occupation (moyenne)",
+        "en": "{node}: occupancy (mean)",
+    },
+    "table.node.utilisation": {
+        "fr": "{node} : taux d'occupation",
+        "en": "{node}: utilisation",
+    },
+    "table.node.blocked.mean": {
+        "fr": "{node} : résidents bloqués en attente de la place suivante (moyenne)",
+        "en": "{node}: residents blocked, waiting for their next place (mean)",
+    },
+    "table.node.exits.per_month": {
+        "fr": "{node} : sorties par mois",
+        "en": "{node}: exits per month",
+    },
+    "table.node.entries.per_month": {
+        "fr": "{node} : admissions par mois",
+        "en": "{node}: admissions per month",
+    },
+    "table.node.entries.per_week": {
+        "fr": "{node} : admissions par semaine",
+        "en": "{node}: admissions per week",
+    },
+    "table.node.positive_share": {
+        "fr": "{node} : part des sorties positives",
+        "en": "{node}: positive share of exits",
+    },
+    "table.node.stay.mean": {
+        "fr": "{node} : durée moyenne de séjour (jours)",
+        "en": "{node}: mean stay (days)",
+    },
+    "table.node.stay.median": {
+        "fr": "{node} : durée médiane de séjour (jours)",
+        "en": "{node}: median stay (days)",
+    },
+    "table.node.blocked_time.mean": {
+        "fr": "{node} : temps bloqué en attente (jours)",
+        "en": "{node}: time blocked waiting (days)",
+    },
+    "table.node.cost.per_year": {
+        "fr": "{node} : coût annuel (€)",
+        "en": "{node}: cost per year (EUR)",
+    },
+    "table.reference": {
+        "fr": "référence",
+        "en": "reference",
+    },
+    "table.kpi": {
+        "fr": "Indicateur",
+        "en": "KPI",
+    },
+    "table.crn": {
+        "fr": "Variance réduite par NAC",
+        "en": "Variance cut by CRN",
+    },
+    "table.meta": {
+        "fr": (
+            "{n} réplications par scénario, graine {seed}, nombres aléatoires communs (la "
+            "réplication r de chaque scénario utilise les mêmes flux aléatoires). Chaque case : "
+            "moyenne ± demi-largeur de l'IC à 95 % ; Δ : écart à la référence, apparié par "
+            "réplication, ± IC à 95 % (Student) ; * l'IC exclut zéro. Les lignes sans année "
+            "couvrent la fenêtre des indicateurs de chaque scénario ({window})."
+        ),
+        "en": (
+            "{n} replications per scenario, seed {seed}, common random numbers (replication r of "
+            "every scenario uses the same random streams). Each cell: mean ± 95% CI half-width; Δ: "
+            "difference to the reference, paired by replication, ± 95% CI (Student t); * the CI "
+            "excludes zero. Rows without a year cover each scenario's KPI window ({window})."
+        ),
+    },
+    "table.crn_line": {
+        "fr": (
+            "Les nombres aléatoires communs rendent les IC des écarts {factor} fois plus étroits "
+            "que des simulations indépendantes (médiane sur le tableau : la variance d'un écart est"
+            " inférieure de {reduction} à var(réf) + var(alt))."
+        ),
+        "en": (
+            "Common random numbers made the CIs of the differences {factor} times narrower than "
+            "independent runs would have (median over the table: the variance of a difference is "
+            "{reduction} smaller than var(ref) + var(alt))."
+        ),
+    },
+    "table.draws_line": {
+        "fr": (
+            "Les réplications viennent de {draws} tirages de paramètres d'une loi a posteriori de "
+            "calibration ({per_draw} par tirage, les mêmes tirages et graines pour chaque scénario)"
+            " : moyennes, IC et écarts portent sur les {draws} moyennes par tirage (Student, {df} "
+            "degrés de liberté) et incluent donc l'incertitude sur les paramètres."
+        ),
+        "en": (
+            "The replications come from {draws} parameter draws of a calibration posterior "
+            "({per_draw} per draw, the same draws and seeds for every scenario): means, CIs and "
+            "differences are over the {draws} per-draw means (Student t, {df} degrees of freedom), "
+            "so they include parameter uncertainty."
+        ),
+    },
+    "table.window": {
+        "fr": "du {a} au {b}",
+        "en": "{a} to {b}",
+    },
+    "table.title": {
+        "fr": "Comparaison avec {ref}",
+        "en": "Comparison with {ref}",
+    },
+    "table.kpi.exits.positive.from": {
+        "fr": "Sorties positives du parcours par mois depuis {node}",
+        "en": "Positive pathway exits per month from {node}",
+    },
+    "table.obs.per_week": {
+        "fr": " (par semaine)",
+        "en": " (per week)",
+    },
+    "table.obs.per_month": {
+        "fr": " (par mois)",
+        "en": " (per month)",
+    },
 }
 
 
