@@ -173,6 +173,12 @@ def main() -> None:
         lines += ["", str(sweep.get("markdown", ""))]
         figures["sweep"] = {k: v for k, v in sweep.items() if k != "markdown"}
 
+    from benchmarks.notebook_bench import bench_notebooks
+
+    notebooks = bench_notebooks()
+    lines += ["", str(notebooks["markdown"])]
+    figures["notebooks_s"] = notebooks["seconds"]
+
     report = "\n".join(lines) + "\n"
     out = ROOT / "benchmarks" / "report.md"
     out.write_text(report, encoding="utf-8")

@@ -159,7 +159,7 @@ def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) 
     from tests.conftest import ROOT
 
     out = tmp_path / "run"
-    args = ["run", str(SCENARIOS / "history-2019-2023.yaml"), "-n", "400", "--workers", "2"]
+    args = ["run", str(SCENARIOS / "history-2019-2023.yaml"), "-n", "2000", "--workers", "2"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", *args, "--out", str(out)],
         cwd=ROOT,
@@ -173,7 +173,7 @@ def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) 
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the workers never started"
         time.sleep(0.05)
-    time.sleep(1.0)  # into the queue (about a minute of work)
+    time.sleep(1.0)  # into the queue: a few minutes of work for two workers
     interrupted = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)
     try:
@@ -182,7 +182,8 @@ def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     latency = time.monotonic() - interrupted
-    assert latency < 5, f"took {latency:.1f} s to stop after Ctrl-C"  # a hang test
+    # a hang test, not a speed test: waiting for the queue would take minutes
+    assert latency < 30, f"took {latency:.1f} s to stop after Ctrl-C"
     assert proc.returncode == 130, stderr
     assert "interrupted: nothing written" in stderr
     assert "Traceback" not in stderr, stderr
