@@ -30,7 +30,7 @@ from sim.calibrate import (
     to_json,
 )
 from sim.i18n import Lang
-from sim.loading import load_scenario
+from sim.loading import load_scenario, resolve_path
 from sim.parameters import scenario_data
 from sim.results import (
     OutputExistsError,
@@ -226,7 +226,7 @@ def calibrated_yaml(
     comments: dict[tuple[Any, ...], str] = {}
 
     def copy(path: str, whole_mapping: bool, comment: str) -> None:
-        parts: list[Any] = [int(p) if p.isdigit() else p for p in path.split(".")]
+        parts: list[Any] = resolve_path(fitted, path)  # -1 counts from the end, as for --set
         cut = next((i for i, p in enumerate(parts) if isinstance(p, int)), len(parts))
         if whole_mapping:
             cut = len(parts) - 1

@@ -19,13 +19,14 @@ import contextlib
 import importlib
 import multiprocessing
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
+
+from sim.pools import ignore_sigint, stop_at_once
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,11 +68,6 @@ class SerialExecutor:
         pass
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them after saving what finished."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _pool_context() -> multiprocessing.context.BaseContext:
     """How pool workers start.
 
@@ -111,14 +107,24 @@ class PoolExecutor:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.restarts = 0
+        self._context = _pool_context()  # chosen once: a restart starts workers the same way
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=_pool_context(), initializer=_ignore_sigint
+            max_workers=self.workers, mp_context=self._context, initializer=ignore_sigint
         )
-        pool.submit(os.getpid)  # start the workers now (with fork: all of them, here)
+        # start the workers now (with fork: all of them, here); if this fails, the workers
+        # died before running anything, and the tasks in flight are not to blame
+        self._warm_up = pool.submit(os.getpid)
         return pool
+
+    def _died_at_start(self) -> bool:
+        """Whether the workers of the pool that just broke died before any work."""
+        try:
+            return isinstance(self._warm_up.exception(timeout=10), BrokenProcessPool)
+        except TimeoutError:  # pragma: no cover - a broken pool resolves every future
+            return True
 
     def imap_unordered(
         self, fn: Callable[[T], R], tasks: Sequence[T]
@@ -153,9 +159,15 @@ class PoolExecutor:
                         yield index, (error if error is not None else future.result())
                 if not broken:
                     continue
-                stalls = stalls + 1 if not lost else 0
-                if stalls > MAX_CRASHES:
-                    raise RuntimeError("the process pool cannot keep its workers running")
+                if not lost or self._died_at_start():
+                    stalls += 1  # the workers die whatever they run: no task is to blame
+                    if stalls > MAX_CRASHES:
+                        raise RuntimeError("the process pool cannot keep its workers running")
+                    self._restart()
+                    for index in reversed(lost):
+                        (suspects if index in crashes else queue).appendleft(index)
+                    continue
+                stalls = 0
                 self._restart()
                 for index in lost:
                     crashes[index] = crashes.get(index, 0) + 1
@@ -168,13 +180,13 @@ class PoolExecutor:
                 future.cancel()
 
     def _restart(self) -> None:
-        _stop(self._pool)
+        stop_at_once(self._pool)
         self._pool = self._start()
         self.restarts += 1
 
     def close(self) -> None:
         """Stop the workers at once (running tasks are abandoned, as after Ctrl-C)."""
-        _stop(self._pool)
+        stop_at_once(self._pool)
 
 
 def _crash_message(deaths: int) -> str:
@@ -182,20 +194,6 @@ def _crash_message(deaths: int) -> str:
         f"its worker process died {deaths} times (a crash, a signal or out of memory; "
         "the pool was restarted and the other tasks went on)"
     )
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    manager = getattr(pool, "_executor_manager_thread", None)
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        with contextlib.suppress(Exception):
-            process.terminate()
-    for process in processes:
-        with contextlib.suppress(Exception):
-            process.join(timeout=5)
-    if isinstance(manager, threading.Thread):
-        manager.join(timeout=5)  # gone, so that a restarted pool can fork again (no threads)
 
 
 def _import_simulator() -> None:

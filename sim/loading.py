@@ -500,6 +500,19 @@ def entry_key(container: Any, part: str | int) -> str | int | None:
     return None
 
 
+def resolve_path(data: Any, path: str) -> list[str | int]:
+    """The keys and non-negative positions ``path`` names in ``data`` (``KeyError`` if it
+    names nothing): the one reading of a dotted path for ``--set``, sweeps and parameters."""
+    keys: list[str | int] = []
+    for part in path_parts(path):
+        key = entry_key(data, part)
+        if key is None:
+            raise KeyError(path)
+        keys.append(key)
+        data = data[key]
+    return keys
+
+
 def _entry(container: Any, key: str | int | None) -> Any:
     if isinstance(container, dict):
         return container.get(key)

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.loading import ScenarioError, validate_json_data
+from sim.loading import ScenarioError, is_schedule, resolve_path, validate_json_data
 from sim.scenario import FreeParameter, Scenario
 
 PARAMETERS_KEY = b"parcours.parameters"
@@ -37,15 +37,6 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
         json.dumps(scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
     )
     return data
-
-
-def is_schedule(value: Any) -> bool:
-    """Whether ``value`` is a schedule: a non-empty list of ``{from, value}`` steps."""
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(s, dict) and "value" in s for s in value)
-    )
 
 
 def scale_schedule(steps: list[dict[str, Any]], value: float) -> None:
@@ -63,17 +54,14 @@ def set_path(data: dict[str, Any], path: str, value: float, rescale_siblings: bo
     """Set the number at ``path`` (a schedule there is scaled, see the module); optionally
     rescale the other entries of its mapping so they keep summing to what they summed to
     before (routing probabilities)."""
-    parts: list[str | int] = [int(p) if p.isdigit() else p for p in path.split(".")]
+    *parents, key = resolve_path(data, path)  # negative positions count from the end
     container: Any = data
-    for part in parts[:-1]:
+    for part in parents:
         container = container[part]
-    key = parts[-1]
     if isinstance(container, list):
         assert isinstance(key, int)
         container[key] = value
         return
-    if key not in container:
-        raise KeyError(path)
     if is_schedule(container[key]):
         scale_schedule(container[key], value)
         return

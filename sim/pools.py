@@ -7,7 +7,9 @@ discarded anyway).
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 
 
@@ -22,11 +24,17 @@ def interruptible_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def stop_at_once(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued jobs and end the workers without waiting for running ones.
-    ``terminate_workers`` is public from Python 3.14 only."""
+    """Cancel queued jobs and end the workers without waiting for running ones
+    (``terminate_workers`` is public from Python 3.14 only). Errors while stopping are
+    suppressed, so they never hide the Ctrl-C or the failure that led here."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
-        process.terminate()
+        with contextlib.suppress(Exception):
+            process.terminate()
     for process in processes:
-        process.join(timeout=5)
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
+    if isinstance(manager, threading.Thread):
+        manager.join(timeout=5)  # gone, so that a new pool can fork again (no threads)

@@ -19,6 +19,7 @@ from sim.parameters import apply, draws
 from sim.runner import run
 from sim.scenario import FreeParameter
 from tests.builders import queue_data
+from tests.conftest import SCENARIOS
 
 
 def tiny_data() -> dict[str, Any]:
@@ -622,7 +623,7 @@ def test_the_shipped_posterior_propagates_through_run(tmp_path: Path) -> None:
     """docs/calibration/posterior.parquet holds the shipped fit's accepted parameter sets,
     named as the history's calibration block, and `parcours run --parameters` applies them."""
     from sim.parameters import read_parameter_sets
-    from tests.conftest import ROOT, SCENARIOS
+    from tests.conftest import ROOT
 
     posterior = ROOT / "docs" / "calibration" / "posterior.parquet"
     frame, spec = read_parameter_sets(posterior)
@@ -644,3 +645,16 @@ def test_the_shipped_posterior_propagates_through_run(tmp_path: Path) -> None:
     assert sorted(kpis["draw"].unique()) == [0, 1]
     per_draw = kpis.groupby("draw")["street.mean"].mean()
     assert per_draw.iloc[0] != per_draw.iloc[1]  # the draws change the model
+
+
+def test_parameters_and_calibrated_files_read_negative_positions_as_set_does() -> None:
+    """`-1` is the last step everywhere a dotted path is read (--set, sweeps, parameters)."""
+    history = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    path = "nodes.street.arrivals_per_year.-1.value"
+    changed = apply(history, {path: 300.0})
+    steps = changed.nodes["street"].arrivals_per_year
+    assert isinstance(steps, list)
+    assert steps[-1].value == 300.0
+    assert changed.model_dump(exclude={"nodes"}) == history.model_dump(exclude={"nodes"})
+    by_set = load_scenario(SCENARIOS / "history-2019-2023.yaml", [f"{path}=300"])
+    assert by_set.digest() == changed.digest()

@@ -775,6 +775,30 @@ def test_a_dead_worker_restarts_the_pool_and_only_its_task_fails() -> None:
     assert again == {0: 2, 1: 4}
 
 
+def die_soon_after_starting() -> None:
+    """A worker initializer that dies a moment after start-up, whatever the worker runs."""
+    import time
+
+    time.sleep(0.2)
+    os._exit(71)
+
+
+def test_workers_that_die_at_start_stop_the_pool_with_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers that cannot stay up (a failing import, memory at start) are the pool's fault,
+    not the tasks': one clear error, instead of every task recorded as a crash."""
+    import sim.executors
+
+    monkeypatch.setattr(sim.executors, "ignore_sigint", die_soon_after_starting)
+    executor = PoolExecutor(2)
+    try:
+        with pytest.raises(RuntimeError, match="cannot keep its workers running"):
+            dict(executor.imap_unordered(exit_on_five, range(6)))
+    finally:
+        executor.close()
+
+
 def test_a_point_that_kills_its_worker_is_failed_and_the_others_finish(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
