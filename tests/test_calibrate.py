@@ -291,28 +291,17 @@ def heavy_data() -> dict[str, Any]:
 @pytest.mark.slow
 def test_ctrl_c_stops_at_once_keeps_finished_evaluations_and_resumes(tmp_path: Path) -> None:
     """A real SIGINT to the command's process group (what Ctrl-C sends), with 2 workers."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import time
 
     import yaml
 
-    from tests.conftest import ROOT
+    from tests.processes import assert_nothing_left_running, press_ctrl_c, start_command
 
     path = tmp_path / "heavy.yaml"
     path.write_text(yaml.safe_dump(heavy_data(), sort_keys=False), encoding="utf-8")
     out = tmp_path / "cal"
     args = ["calibrate", str(path), "--workers", "2", "--seed", "4", "--out", str(out)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_command(*args)
     saved = partial_folder(out) / "evaluations"
     deadline = time.monotonic() + 120
 
@@ -324,23 +313,14 @@ def test_ctrl_c_stops_at_once_keeps_finished_evaluations_and_resumes(tmp_path: P
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no rejection draw finished in 2 minutes"
         time.sleep(0.05)
-    interrupted = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    latency = time.monotonic() - interrupted
+    latency, stderr = press_ctrl_c(proc)
     # a hang test, not a speed test: it stops in about a second, while the ~280 rejection-sample
     # replications still queued (about 0.1 s each) would keep two workers busy for longer
     assert latency < 5, f"took {latency:.1f} s to stop after Ctrl-C"
     assert proc.returncode == 130, stderr
     assert "--resume" in stderr, stderr
     assert "Traceback" not in stderr, stderr
-    time.sleep(0.5)
-    with pytest.raises(ProcessLookupError):  # no worker process left running
-        os.killpg(proc.pid, 0)
+    assert_nothing_left_running(proc)
     kept = EvaluationLog.load(partial_folder(out), ["arrivals", "unused"])
     assert len(kept) >= 2
     assert not out.exists()

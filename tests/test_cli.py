@@ -150,44 +150,24 @@ def children(pid: int) -> list[int]:
 def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) -> None:
     """A real SIGINT to the command's process group (what Ctrl-C sends) while two workers
     have many replications queued: it stops promptly, says so, leaves no folder or worker."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import time
 
-    from tests.conftest import ROOT
+    from tests.processes import assert_nothing_left_running, press_ctrl_c, start_command
 
     out = tmp_path / "run"
     args = ["run", str(SCENARIOS / "history-2019-2023.yaml"), "-n", "2000", "--workers", "2"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args, "--out", str(out)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_command(*args, "--out", str(out))
     deadline = time.monotonic() + 60
     while len(children(proc.pid)) < 2:  # the two workers have started on the queue
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the workers never started"
         time.sleep(0.05)
     time.sleep(1.0)  # into the queue: a few minutes of work for two workers
-    interrupted = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    latency = time.monotonic() - interrupted
+    latency, stderr = press_ctrl_c(proc)
     # a hang test, not a speed test: waiting for the queue would take minutes
     assert latency < 30, f"took {latency:.1f} s to stop after Ctrl-C"
     assert proc.returncode == 130, stderr
     assert "interrupted: nothing written" in stderr
     assert "Traceback" not in stderr, stderr
-    time.sleep(0.5)
-    with pytest.raises(ProcessLookupError):  # no worker process left running
-        os.killpg(proc.pid, 0)
+    assert_nothing_left_running(proc)
     assert list(tmp_path.iterdir()) == []

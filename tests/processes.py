@@ -1,0 +1,47 @@
+"""Driving a command in a subprocess as a user at a terminal would: start it in its own
+process group, press Ctrl-C, and check that nothing of it is left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_command(*args: str) -> subprocess.Popen[str]:
+    """``python -m sim ARGS`` in a new process group (as a terminal runs a command)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def press_ctrl_c(proc: subprocess.Popen[str]) -> tuple[float, str]:
+    """Send SIGINT to the command's process group (what Ctrl-C does); return the seconds it
+    took to exit and its stderr. A command still running after a minute is killed."""
+    interrupted = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return time.monotonic() - interrupted, stderr
+
+
+def assert_nothing_left_running(proc: subprocess.Popen[str]) -> None:
+    """No process of the command's group (its workers) is still alive."""
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
