@@ -51,7 +51,7 @@ def plot_queues(
     comp: Comparison, path: Path, lang: Lang = "en", node: str = "assore"
 ) -> Path | None:
     """Draw the 2x2 overlay to ``path`` (PNG); ``None`` when the runs kept no time series."""
-    from sim.plots import _date_axis, _number_axis, _short_labels, scenario_label
+    from sim.plots import _date_axis, _number_axis, _short_labels, legend_label
 
     series = {n: r.timeseries for n, r in comp.runs.items() if not r.timeseries.empty}
     if not series:
@@ -93,7 +93,7 @@ def plot_queues(
                 top = 3.5 if scenario == comp.reference else 3  # the reference over the others
                 ax.fill_between(dates, band["low"], band["high"], color=colour,
                                 alpha=style.BAND_ALPHA, lw=0)  # fmt: skip
-                label = scenario_label(comp.runs[scenario].scenario, lang)
+                label = legend_label(comp.runs[scenario].scenario, lang)
                 (line,) = ax.plot(dates, band["mean"], color=colour, zorder=top, label=label)
                 if column == panels[0][0]:
                     lines.append(line)

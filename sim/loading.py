@@ -383,6 +383,11 @@ def _merge(parent: _Document, child: _Document) -> _Document:
         return over
 
     data = merge(parent.data, child.data, ())
+    retitled = isinstance(child.data, dict) and "title" in child.data
+    if retitled and "legend" not in child.data and isinstance(data, dict):
+        data.pop("legend", None)  # a new title: the parent's short label would mislabel it
+        _forget(where, ("legend",))
+        where.pop(("legend",), None)
     for p, loc in child.where.items():
         if _exists(data, p) or (p and _exists(child.data, p) and _value(child.data, p) is None):
             where[p] = loc  # a deleted key stays located on its `null`, for "missing" errors

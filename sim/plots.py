@@ -228,6 +228,11 @@ def scenario_label(scenario: Scenario, lang: Lang) -> str:
     return scenario.title.model_dump()[lang] if scenario.title else scenario.name
 
 
+def legend_label(scenario: Scenario, lang: Lang) -> str:
+    """The scenario's short legend label in ``lang``, else its title or name."""
+    return scenario.legend.model_dump()[lang] if scenario.legend else scenario_label(scenario, lang)
+
+
 def node_label(folder: Folder, node: str, lang: Lang) -> str:
     """A node's display name from the first scenario that has it."""
     for run in folder.runs.values():
@@ -603,7 +608,7 @@ def series_chart(
             dates, mean = dates[cut:], mean[cut:]
             lo = None if lo is None else lo[cut:]
             hi = None if hi is None else hi[cut:]
-            label = scenario_label(run.scenario, lang)
+            label = legend_label(run.scenario, lang)
             above = 0.5 if i == 0 else 0.0  # the reference over the others where they coincide
             shown = _weekly(dates, mean, lo, hi) if compact else (dates, mean, lo, hi)
             (line,) = ax.plot(shown[0], shown[1], color=colour, label=label, zorder=3 + above)
@@ -804,7 +809,7 @@ def entries_exits_chart(
                 values = _monthly_counts(run, node, column, edges, replication)
                 bars = ax.bar(
                     x0, values, width=widths * 0.8 / n, align="edge", color=_colour(i),
-                    label=scenario_label(run.scenario, lang),
+                    label=legend_label(run.scenario, lang),
                 )  # fmt: skip
             handles.append(bars)
         for ax, key in ((top, "legend.entries"), (bottom, "legend.exits")):
@@ -895,7 +900,7 @@ def _ecdf_chart(
                 x = np.quantile(x, y, method="inverted_cdf")
             (line,) = ax.step(
                 np.concatenate(([0.0], x)), np.concatenate(([0.0], y)), where="post",
-                color=_colour(i), label=scenario_label(run.scenario, lang),
+                color=_colour(i), label=legend_label(run.scenario, lang),
                 zorder=3.5 if i == 0 else 3,
             )  # fmt: skip
             handles.append(line)

@@ -423,6 +423,8 @@ class Scenario(Model):
     """Short name (defaults to the file name)."""
     title: DisplayName | None = None
     """Title for reports."""
+    legend: DisplayName | None = None
+    """Short label for chart legends, a few words (default: the title)."""
     description: str | None = None
     """The question the scenario answers."""
     start: dt.date

@@ -265,3 +265,16 @@ def test_quoted_yaml11_words_are_plain_names(tmp_path: Path) -> None:
     sc = load_scenario(leaf)
     assert sc.nodes["no"].name.en == "No"
     assert sc.nodes["street"].exit_routing == {"no": 1.0}
+
+
+def test_a_child_with_its_own_title_does_not_inherit_the_parents_legend(tmp_path: Path) -> None:
+    parent = write(
+        tmp_path,
+        "parent.yaml",
+        f"extends: {BASE}\ntitle: {{fr: Parent, en: Parent}}\nlegend: {{fr: P, en: P}}\n",
+    )
+    same = load_scenario(write(tmp_path, "same.yaml", f"extends: {parent}\nname: same\n"))
+    assert same.legend is not None
+    assert same.legend.en == "P"  # nothing retitled: the label still fits
+    retitled = write(tmp_path, "new.yaml", f"extends: {parent}\ntitle: {{fr: N, en: N}}\n")
+    assert load_scenario(retitled).legend is None

@@ -904,3 +904,23 @@ def test_existing_charts_and_reports_are_replaced_only_with_force(
         write_report(folders["run"], html, "en")
     assert html.read_text() == "kept"
     assert write_report(folders["run"], html, "en", force=True).read_text().startswith("<!")
+
+
+def test_legends_use_a_scenarios_short_label_when_it_has_one(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    import dataclasses
+
+    from sim.scenario import DisplayName
+
+    folder = loaded["compare"]
+    name, run = next(iter(folder.runs.items()))
+    short = DisplayName(fr="Réf. courte", en="Short ref")
+    relabelled = dataclasses.replace(
+        run, scenario=run.scenario.model_copy(update={"legend": short})
+    )
+    other = dataclasses.replace(folder, runs={**folder.runs, name: relabelled})
+    for lang, text in (("fr", "Réf. courte"), ("en", "Short ref")):
+        assert text in _texts(plots.chart(other, "street", lang=lang, size="a4"))
+        assert text not in _texts(plots.chart(folder, "street", lang=lang, size="a4"))
+    assert plots.legend_label(run.scenario, "en") == plots.scenario_label(run.scenario, "en")
