@@ -562,6 +562,15 @@ def test_readme_and_docs_show_the_same_generated_table() -> None:
     assert "| People on the street, 2025 mean |" in read_block(docs, "table")
 
 
+def test_the_docs_diff_example_is_what_parcours_diff_prints_today() -> None:
+    """The one generated block that needs no simulation: checked against the shipped files,
+    so a scenario edit without regenerating docs/compare.md shows here."""
+    from sim.demo import diff_block
+
+    docs = (ROOT / "docs" / "compare.md").read_text(encoding="utf-8")
+    assert read_block(docs, "diff").strip() == diff_block().strip()
+
+
 def test_each_etape2_file_states_its_question_at_the_top() -> None:
     for path in FAMILY:
         head = path.read_text(encoding="utf-8").splitlines()[:6]
