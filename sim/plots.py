@@ -915,8 +915,9 @@ def _ecdf_chart(
         scenarios = len(handles)
         if not handles:
             _no_data(ax, lang)
-        else:
-            ax.set_xlim(0, float(np.quantile(pooled, 0.99)) / scale * 1.02)
+        else:  # every time 0 (all admitted at once): a unit-wide axis rather than a degenerate one
+            right = float(np.quantile(pooled, 0.99)) / scale * 1.02
+            ax.set_xlim(0, right if right > 0 else 1.0)
         for value in mean_targets:
             ax.axvline(value / scale, color=style.TARGET, linewidth=2.0, zorder=6)
         if mean_targets:

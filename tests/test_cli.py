@@ -73,7 +73,8 @@ def test_run_works_on_every_shipped_scenario(scenario: Path, tmp_path: Path) -> 
     summary = pd.read_csv(out / "summary.csv")
     street = summary.set_index("kpi").loc["street.mean"]
     assert street["n"] == 2
-    assert street["mean"] >= 0
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert street["mean"] == pytest.approx(kpis["street.mean"].mean())
 
 
 def test_run_refuses_to_overwrite_without_force(tmp_path: Path) -> None:

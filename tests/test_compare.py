@@ -279,7 +279,9 @@ def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
     scenarios = book["Scénarios"]
     assert [c.value for c in scenarios[1]][:2] == ["scénario", "question"]
     assert scenarios["A2"].value == "etape2-610"
-    assert scenarios["B2"].value == "Étape 2 : 610 places ASSORE, aval inchangé (2024-2027)"
+    shipped = load_scenario(SCENARIOS / "etape2-610.yaml").title
+    assert shipped is not None
+    assert scenarios["B2"].value == shipped.fr
     assert "Personnes à la rue" in (out / "comparison.md").read_text()
     assert (out / "queues.png").stat().st_size > 10_000
 

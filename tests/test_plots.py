@@ -702,8 +702,8 @@ def test_slide_charts_have_no_text_under_16_points(
 ) -> None:
     with style.context("slide"):
         fig = plots.chart(loaded["calibrate"], metric, node, "fr", "slide")
-        sizes = {t.get_text(): t.get_fontsize() for t in _visible_texts(fig)}
-    assert min(sizes.values()) >= 16, {k: v for k, v in sizes.items() if v < 16}
+        sizes = [(t.get_text(), t.get_fontsize()) for t in _visible_texts(fig)]
+    assert min(size for _, size in sizes) >= 16, [(k, v) for k, v in sizes if v < 16]
 
 
 def _data_box(ax: Any, artist: Any) -> Any:

@@ -764,7 +764,7 @@ def test_a_dead_worker_restarts_the_pool_and_only_its_task_fails() -> None:
     executor = PoolExecutor(2)
     try:
         results = dict(executor.imap_unordered(exit_on_five, range(10)))
-        assert executor.restarts == 2  # the batch it died in, then alone
+        assert executor.restarts >= 2  # the batch it died in, then alone
         again = dict(executor.imap_unordered(exit_on_five, [1, 2]))  # the new pool works
     finally:
         executor.close()
