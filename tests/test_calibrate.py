@@ -313,10 +313,9 @@ def test_ctrl_c_stops_at_once_keeps_finished_evaluations_and_resumes(tmp_path: P
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no rejection draw finished in 2 minutes"
         time.sleep(0.05)
-    latency, stderr = press_ctrl_c(proc)
-    # a hang test, not a speed test: it stops in a fraction of a second, while waiting for the
+    # a hang guard, not a speed test: it stops in a fraction of a second, while waiting for the
     # ~280 rejection-sample replications still queued took about 12 s before the fix
-    assert latency < 10, f"took {latency:.1f} s to stop after Ctrl-C"
+    stderr = press_ctrl_c(proc, within=10)
     assert proc.returncode == 130, stderr
     assert "--resume" in stderr, stderr
     assert "Traceback" not in stderr, stderr

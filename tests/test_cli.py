@@ -164,9 +164,7 @@ def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) 
         assert time.monotonic() < deadline, "the workers never started"
         time.sleep(0.05)
     time.sleep(1.0)  # into the queue: a few minutes of work for two workers
-    latency, stderr = press_ctrl_c(proc)
-    # a hang test, not a speed test: waiting for the queue would take minutes
-    assert latency < 30, f"took {latency:.1f} s to stop after Ctrl-C"
+    stderr = press_ctrl_c(proc, within=30)  # a hang guard: waiting for the queue takes minutes
     assert proc.returncode == 130, stderr
     assert "interrupted: nothing written" in stderr
     assert "Traceback" not in stderr, stderr
