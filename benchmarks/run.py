@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.heapq_mmc import mmc_heapq  # noqa: E402
 from benchmarks.simpy_mmc import mmc_simpy  # noqa: E402
-from sim.loading import load_scenario  # noqa: E402
-from sim.model import run_once  # noqa: E402
-from sim.runner import default_workers, run  # noqa: E402
+from sim.engine.model import run_once  # noqa: E402
+from sim.inputs.loading import load_scenario  # noqa: E402
+from sim.running.runner import default_workers, run  # noqa: E402
 
 HISTORY = ROOT / "scenarios" / "history-2019-2023.yaml"
 MMC = ROOT / "scenarios" / "verification" / "mmc.yaml"
@@ -49,7 +49,7 @@ def peak_memory_mb(scenario: Path) -> tuple[float, float]:
     of Python allocations during the replication itself (tracemalloc, MB)."""
     code = (
         "import re,sys,tracemalloc; sys.path.insert(0, sys.argv[2]);"
-        "from sim.loading import load_scenario; from sim.model import run_once;"
+        "from sim.inputs.loading import load_scenario; from sim.engine.model import run_once;"
         "sc = load_scenario(sys.argv[1]); tracemalloc.start(); run_once(sc, 0, 1);"
         "peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop();"
         "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1);"

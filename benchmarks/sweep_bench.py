@@ -24,19 +24,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.executors import DaskExecutor, Executor, PoolExecutor, SerialExecutor  # noqa: E402
-from sim.loading import load_scenario  # noqa: E402
-from sim.runner import default_workers, replicate, run  # noqa: E402
-from sim.sweep import (  # noqa: E402
+from sim.analysis.sweep import (  # noqa: E402
     SweepSpec,
     Task,
-    chunk_size,
     parse_range,
     plan_sweep,
     resolve_point,
     run_sweep,
     run_task,
 )
+from sim.inputs.loading import load_scenario  # noqa: E402
+from sim.running.executors import (  # noqa: E402
+    DaskExecutor,
+    Executor,
+    PoolExecutor,
+    SerialExecutor,
+    chunk_size,
+)
+from sim.running.runner import default_workers, replicate, run  # noqa: E402
 
 MMC = ROOT / "scenarios" / "verification" / "mmc.yaml"
 SHORT = ("end=2003-01-01", "warmup=365")

@@ -16,24 +16,25 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from sim.calibrate import calibrate
-from sim.calibration_output import run_calibration
-from sim.compare import compare
-from sim.loading import ScenarioError, load_scenario
-from sim.model import run_once
-from sim.results import load_run, write_run
-from sim.runner import RunResult, run
-from sim.scenario import Scenario
-from sim.sensitivity import SensitivitySpec, run_sensitivity
-from sim.sweep import load_points, load_sweep, sweep
+from sim.analysis.calibrate import calibrate
+from sim.analysis.compare import compare
+from sim.analysis.sensitivity import SensitivitySpec
+from sim.analysis.sweep import load_points, load_sweep, sweep
+from sim.engine.model import run_once
+from sim.inputs.loading import ScenarioError, load_scenario
+from sim.inputs.scenario import Scenario
+from sim.outputs.calibration_output import run_calibration
+from sim.outputs.sensitivity_output import run_sensitivity
+from sim.running.results import load_run, write_run
+from sim.running.runner import RunResult, run
 
 
 def plot(folder: str | Path, **options: Any) -> list[Path]:
-    """Charts of a run, compare or calibration folder (see :func:`sim.plots.plot_folder`).
+    """Charts of a run, compare or calibration folder (see :func:`sim.outputs.plots.plot_folder`).
 
     >>> sim.plot("results/etape2-compare", lang="fr")  # doctest: +SKIP
     """
-    from sim.plots import plot_folder  # matplotlib loads only when charts are drawn
+    from sim.outputs.plots import plot_folder  # matplotlib loads only when charts are drawn
 
     return plot_folder(folder, **options)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sim.loading import validate_data
-from sim.scenario import Scenario
+from sim.inputs.loading import validate_data
+from sim.inputs.scenario import Scenario
 
 START = dt.date(2000, 1, 1)
 

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.compare import write_comparison
-from sim.plots import plot_folder
-from sim.results import OutputExistsError
+from sim.outputs.comparison import write_comparison
+from sim.outputs.plots import plot_folder
+from sim.running.results import OutputExistsError
 from tests.conftest import SCENARIOS
 
 MMC = SCENARIOS / "verification" / "mmc.yaml"
@@ -188,7 +188,9 @@ def test_plot_example(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in again} == {p.name: p.read_bytes() for p in written}
 
 
-@pytest.mark.parametrize("module", ["sim.loading", "sim.runner", "sim.compare"])
+@pytest.mark.parametrize(
+    "module", ["sim.inputs.loading", "sim.running.runner", "sim.analysis.compare"]
+)
 def test_the_docstring_examples_run_as_written(
     module: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

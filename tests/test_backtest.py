@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from sim.loading import load_scenario
-from sim.runner import run
+from sim.inputs.loading import load_scenario
+from sim.running.runner import run
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sim.loading import ScenarioError, load_scenario
+from sim.inputs.loading import ScenarioError, load_scenario
 
 BAD = Path(__file__).resolve().parent / "bad_inputs"
 BASE = BAD / "_base.yaml"
@@ -140,7 +140,7 @@ def _assert_problem_lines(output: str) -> None:
 
 
 def test_cli_validate_accepts_the_valid_base() -> None:
-    from sim.cli import main
+    from sim.cli.main import main
 
     result = CliRunner().invoke(main, ["validate", _shown(BASE)])
     assert result.exit_code == 0, result.output
@@ -148,7 +148,7 @@ def test_cli_validate_accepts_the_valid_base() -> None:
 
 @pytest.mark.parametrize("bad", CORPUS, ids=lambda p: p.stem)
 def test_cli_validate_and_run_exit_2_without_output(bad: Path, tmp_path: Path) -> None:
-    from sim.cli import main
+    from sim.cli.main import main
 
     runner = CliRunner()
     result = runner.invoke(main, ["validate", _shown(bad)])
@@ -175,7 +175,7 @@ def test_cli_validate_and_run_exit_2_without_output(bad: Path, tmp_path: Path) -
     ],
 )
 def test_cli_bad_set_is_one_clear_line(override: str, expected: str, tmp_path: Path) -> None:
-    from sim.cli import main
+    from sim.cli.main import main
 
     runner = CliRunner()
     result = runner.invoke(main, ["validate", _shown(BASE), "--set", override])

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sim.calibrate import calibrate, fit_distance, within_tolerance
-from sim.calibration_output import EvaluationLog, partial_folder, run_calibration
-from sim.cli import main
-from sim.loading import load_scenario, validate_data
-from sim.parameters import apply, draws
-from sim.runner import run
-from sim.scenario import FreeParameter
+from sim.analysis.calibrate import calibrate, fit_distance, within_tolerance
+from sim.cli.main import main
+from sim.inputs.loading import load_scenario, validate_data
+from sim.inputs.parameters import apply, draws
+from sim.inputs.scenario import FreeParameter
+from sim.outputs.calibration_output import EvaluationLog, partial_folder, run_calibration
+from sim.running.runner import run
 from tests.builders import queue_data
 from tests.conftest import SCENARIOS
 
@@ -219,7 +219,7 @@ def test_a_routing_share_parameter_keeps_the_routing_summing_to_one() -> None:
 def test_shipped_history_reproduces_the_audit_targets() -> None:
     """The calibrated values committed in the shipped scenarios reproduce T1-T3: for each, the
     95% CI covers the target or the mean lies within the target's tolerance."""
-    from sim.results import summary_with_targets
+    from sim.running.results import summary_with_targets
 
     sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
     result = run(sc, 8, seed=20190527, workers=2, keep_timeseries=False, keep_episodes=False)
@@ -234,7 +234,7 @@ def test_shipped_history_reproduces_the_audit_targets() -> None:
 def test_compare_propagates_the_same_draws_to_every_scenario(tmp_path: Path) -> None:
     import yaml
 
-    from sim.compare import compare
+    from sim.analysis.compare import compare
 
     data = tiny_data()
     data["observations"]["busy"]["tolerance"] = 2.5
@@ -341,7 +341,7 @@ def test_ctrl_c_stops_at_once_keeps_finished_evaluations_and_resumes(tmp_path: P
 def test_a_drawn_value_keeps_the_relative_changes_of_the_etape2_alternatives() -> None:
     """A schedule keeps its shape (fluid doubles housing from 2024) and a node tied to a
     parameter follows the draw (outreach's Chapelle extension)."""
-    from sim.loading import load_scenario as load
+    from sim.inputs.loading import load_scenario as load
 
     history = load(SCENARIOS / "history-2019-2023.yaml")
     assert history.calibration is not None
@@ -366,7 +366,7 @@ def test_a_drawn_value_keeps_the_relative_changes_of_the_etape2_alternatives() -
 
 
 def test_the_etape2_copies_of_calibrated_values_match_the_history() -> None:
-    from sim.loading import load_scenario as load
+    from sim.inputs.loading import load_scenario as load
 
     history = load(SCENARIOS / "history-2019-2023.yaml")
     fluid = load(SCENARIOS / "etape2-610-fluid.yaml").nodes["housing"].releases_per_month
@@ -380,7 +380,7 @@ def test_the_etape2_copies_of_calibrated_values_match_the_history() -> None:
 
 
 def test_a_schedule_starting_at_zero_cannot_take_a_draw() -> None:
-    from sim.loading import ScenarioError
+    from sim.inputs.loading import ScenarioError
 
     sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
     with pytest.raises(ScenarioError, match=r"out_of_region.releases_per_month: .*name a step"):
@@ -394,7 +394,7 @@ def test_a_schedule_starting_at_zero_cannot_take_a_draw() -> None:
 def test_the_design_is_a_power_of_two_and_scipy_does_not_warn(budget: int) -> None:
     import warnings
 
-    from sim.calibrate import design_size, sobol_sample
+    from sim.analysis.calibrate import design_size, sobol_sample
 
     size = design_size(budget, 8)
     assert size & (size - 1) == 0
@@ -422,8 +422,8 @@ def test_progress_counts_search_and_rejection_draws_apart_and_reloaded_ones(
     from rich.console import Console
     from rich.progress import Progress
 
-    from sim.calibrate import Evaluation
-    from sim.cli_calibrate import CalibrationProgress
+    from sim.analysis.calibrate import Evaluation
+    from sim.cli.calibrate import CalibrationProgress
 
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
@@ -466,7 +466,7 @@ def test_progress_counts_search_and_rejection_draws_apart_and_reloaded_ones(
 def test_calibrated_yaml_says_how_to_reproduce_the_fit(tmp_path: Path) -> None:
     import yaml
 
-    from sim.calibration_output import command_line
+    from sim.outputs.calibration_output import command_line
 
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
@@ -511,7 +511,7 @@ def _significant(written: float) -> int:
 def test_committed_fit_files_match_the_scenarios() -> None:
     """docs/calibration/*.csv came from the shipped run: the scenarios hold its fitted values
     rounded to the digits written, and its targets and bounds are the scenario's."""
-    from sim.parameters import scenario_data
+    from sim.inputs.parameters import scenario_data
 
     sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
     assert sc.calibration is not None
@@ -547,7 +547,7 @@ def test_committed_fit_files_match_the_scenarios() -> None:
 
 
 def test_calibration_page_shows_the_committed_files() -> None:
-    from sim.calibration_output import _fmt, _table
+    from sim.outputs.calibration_output import _fmt, _table
 
     text = (DOCS / "calibration.md").read_text(encoding="utf-8")
     targets = pd.read_csv(DOCS / "calibration" / "targets.csv")
@@ -579,7 +579,7 @@ def test_calibration_page_shows_the_committed_files() -> None:
 def test_blocked_residents_quoted_on_the_calibration_page() -> None:
     import re
 
-    from sim.results import summary_with_targets
+    from sim.running.results import summary_with_targets
 
     text = (DOCS / "calibration.md").read_text(encoding="utf-8")
     quoted = re.search(r"about (\d+) of the 400 ASSORE\s+residents of 2021", text)
@@ -601,7 +601,7 @@ def test_model_description_tabulates_every_shipped_scenario() -> None:
 def test_the_shipped_posterior_propagates_through_run(tmp_path: Path) -> None:
     """docs/calibration/posterior.parquet holds the shipped fit's accepted parameter sets,
     named as the history's calibration block, and `parcours run --parameters` applies them."""
-    from sim.parameters import read_parameter_sets
+    from sim.inputs.parameters import read_parameter_sets
     from tests.conftest import ROOT
 
     posterior = ROOT / "docs" / "calibration" / "posterior.parquet"

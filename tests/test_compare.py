@@ -14,34 +14,36 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sim.cli import main
-from sim.cli_compare import compare_command
-from sim.compare import (
+from sim.analysis.compare import (
     CompareError,
     Comparison,
-    Paired,
     build,
     capacity_rises,
     compare,
     compare_runs,
     default_reference,
     long_table,
+    with_exit_channels,
+)
+from sim.cli.compare import compare_command
+from sim.cli.demo import assore_held_at_400, crn_block, doc_blocks
+from sim.cli.main import main
+from sim.engine.schedule import Steps
+from sim.inputs.loading import load_raw, load_scenario, validate_data
+from sim.inputs.scenario import DownstreamNode, FreeParameter, Scenario
+from sim.outputs.comparison import (
+    labelled,
     markdown,
-    mean_ci,
-    paired_difference,
     read_block,
     readme_table,
     replace_block,
     update_markdown,
-    with_exit_channels,
+    with_labels,
     write_comparison,
 )
-from sim.demo import assore_held_at_400, crn_block, doc_blocks
-from sim.loading import load_raw, load_scenario, validate_data
-from sim.results import write_run
-from sim.runner import run
-from sim.scenario import DownstreamNode, FreeParameter, Scenario
-from sim.schedule import Steps
+from sim.running.results import write_run
+from sim.running.runner import run
+from sim.running.statistics import Paired, mean_ci, paired_difference
 from tests.builders import queue
 from tests.conftest import SCENARIOS
 
@@ -85,7 +87,7 @@ def test_long_table_holds_the_hand_computed_pairs() -> None:
     sc = small_scenario()
     ref = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [1.0, 2, 3, 4]}, index=[0, 1, 2, 3])
     alt = pd.DataFrame({"x": [2.0, 2, 5, 4], "y": [2.0, 3.1, 3.9, 5]}, index=[0, 1, 2, 3])
-    table = long_table({"ref": ref, "alt": alt}, {"ref": sc, "alt": sc}, ["x"])
+    table = with_labels(long_table({"ref": ref, "alt": alt}, {"ref": sc, "alt": sc}, ["x"]), sc)
     x = table[(table["scenario"] == "alt") & (table["kpi"] == "x")].iloc[0]
     assert x["diff"] == pytest.approx(0.75)
     assert x["diff_ci"] == pytest.approx(T_975_3 * math.sqrt(11 / 12 / 4))
@@ -321,7 +323,7 @@ def test_compare_command_refuses_to_overwrite_and_unknown_kpis(tmp_path: Path) -
 # --- the audit's mechanism ---------------------------------------------------------------------
 #
 # Two settings. "Shipped": the calibrated étape-2 scenarios as shipped (KPIs over 2024-2027):
-# etape2-610, ASSORE held at 400 (sim.demo.assore_held_at_400) and etape2-610-downstream; the
+# etape2-610, ASSORE held at 400 (sim.cli.demo.assore_held_at_400) and etape2-610-downstream; the
 # tests assert what that model honestly says about the issue's KPI, exits.positive.per_month.
 # "Saturated": the étape-2 reference cut at the end of 2025 (KPIs over 2024-2025), with the
 # out-of-region channel closed as in the audit's 2020-2021 (every downstream exit then full);
@@ -506,7 +508,7 @@ def test_calibrated_model_planned_downstream_places_raise_positive_exits(
 def test_fluid_alternative_doubles_the_reference_release_rate() -> None:
     """etape2-610-fluid writes the housing schedule out in full: its 2019-2023 rate must stay
     the (calibrated) rate of the reference, and the étape 2 rate twice that."""
-    from sim.schedule import Steps
+    from sim.engine.schedule import Steps
 
     ref = load_scenario(SCENARIOS / "etape2-610.yaml")
     fluid = load_scenario(SCENARIOS / "etape2-610-fluid.yaml")
@@ -526,7 +528,7 @@ def test_a_regenerated_block_is_exactly_what_the_renderer_gives(
     paris_pair: Comparison, paris_comparison: Path, tmp_path: Path
 ) -> None:
     blocks = doc_blocks(paris_pair, scenario_dir=SCENARIOS)
-    table = markdown(paris_pair.table, paris_pair.meta())
+    table = markdown(labelled(paris_pair), paris_pair.meta())
     assert blocks["table"] == table
     # the README's table read back from the folder is the same text as from memory
     assert readme_table(paris_comparison) == table
@@ -558,7 +560,7 @@ def test_readme_and_docs_show_the_same_generated_table() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     docs = (ROOT / "docs" / "compare.md").read_text(encoding="utf-8")
     assert read_block(docs, "table") == read_block(readme, "table")
-    from sim.compare import block_names
+    from sim.outputs.comparison import block_names
 
     assert set(block_names(docs)) == {"table", "crn", "diff", "fill", "mechanism"}
     assert "| People on the street, 2025 mean |" in read_block(docs, "table")
@@ -567,7 +569,7 @@ def test_readme_and_docs_show_the_same_generated_table() -> None:
 def test_the_docs_diff_example_is_what_parcours_diff_prints_today() -> None:
     """The one generated block that needs no simulation: checked against the shipped files,
     so a scenario edit without regenerating docs/compare.md shows here."""
-    from sim.demo import diff_block
+    from sim.cli.demo import diff_block
 
     docs = (ROOT / "docs" / "compare.md").read_text(encoding="utf-8")
     assert read_block(docs, "diff").strip() == diff_block().strip()
@@ -697,7 +699,7 @@ def test_long_table_clusters_by_draw() -> None:
     sc = small_scenario()
     ref = pd.DataFrame({"draw": [0, 0, 1, 1, 2, 2], "x": [1.0, 2, 5, 6, 9, 10]})
     alt = pd.DataFrame({"draw": [0, 0, 1, 1, 2, 2], "x": [2.0, 3, 8, 7, 11, 14]})
-    table = long_table({"ref": ref, "alt": alt}, {"ref": sc, "alt": sc}, ["x"])
+    table = with_labels(long_table({"ref": ref, "alt": alt}, {"ref": sc, "alt": sc}, ["x"]), sc)
     x = table.set_index("scenario")
     t_975_2 = 4.302652729749464
     assert x.loc["ref", "ci"] == pytest.approx(t_975_2 * 4.0 / math.sqrt(3))
@@ -767,7 +769,7 @@ def test_compare_command_on_run_folders(tmp_path: Path) -> None:
 def test_xlsx_formats_in_english_and_french(paris_pair: Comparison, tmp_path: Path) -> None:
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-    from sim.compare import write_xlsx
+    from sim.outputs.comparison import write_xlsx
 
     for lang, euro, share in (("en", '"€"#,##0', "0.0%"), ("fr", '#,##0\\ "€"', "0.0\\ %")):
         path = tmp_path / f"{lang}.xlsx"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from sim.cli_compare import diff_command
-from sim.diff import ABSENT, format_diff, scenario_diff
+from sim.cli.compare import diff_command
+from sim.inputs.diff import ABSENT, format_diff, scenario_diff
 from tests.conftest import SCENARIOS
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from sim.distributions import Duration, sampler
+from sim.inputs.distributions import Duration, sampler
 
 SPECS = [
     {"dist": "exponential", "mean": 30.0},

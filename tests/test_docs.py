@@ -6,8 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
-from sim.loading import load_scenario
-from sim.reference import markdown
+from sim.inputs.loading import load_scenario
+from sim.inputs.reference import markdown
 from tests.conftest import ROOT
 
 
@@ -25,10 +25,10 @@ def test_every_schema_field_is_described() -> None:
 
 
 def test_model_description_is_current() -> None:
-    from sim.modeldoc import markdown as model_markdown
+    from sim.outputs.modeldoc import markdown as model_markdown
 
     on_disk = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
-    assert on_disk == model_markdown(ROOT), "regenerate: python -m sim.modeldoc"
+    assert on_disk == model_markdown(ROOT), "regenerate: python -m sim.outputs.modeldoc"
     assert "not yet calibrated" not in on_disk
 
 

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from sim.cli import main
+from sim.cli.main import main
 
 from .conftest import SCENARIOS
 

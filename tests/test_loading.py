@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.loading import ScenarioError, load_raw, load_scenario, parse_override
+from sim.inputs.loading import ScenarioError, load_raw, load_scenario, parse_override
 
 BASE = Path(__file__).resolve().parent / "bad_inputs" / "_base.yaml"
 

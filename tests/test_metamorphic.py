@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.loading import load_raw, validate_data
-from sim.model import run_once
-from sim.record import RunRecord
-from sim.scenario import Scenario
+from sim.engine.model import run_once
+from sim.engine.record import RunRecord
+from sim.inputs.loading import load_raw, validate_data
+from sim.inputs.scenario import Scenario
 from tests.builders import queue_data
 
 HISTORY = Path(__file__).resolve().parent.parent / "scenarios" / "history-2019-2023.yaml"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from sim.loading import load_scenario
-from sim.metrics import episodes_frame, replication_kpis
-from sim.model import run_once
-from sim.scenario import AccommodationNode
+from sim.engine.model import run_once
+from sim.inputs.loading import load_scenario
+from sim.inputs.scenario import AccommodationNode
+from sim.running.metrics import episodes_frame, replication_kpis
 from tests.conftest import SCENARIOS
 
 

@@ -32,7 +32,7 @@ SHELL_CALLS = (
     (re.compile(r"\bos\.(system|popen)\b"), "os.system"),
     (re.compile(r"\bparcours\s"), "the parcours command"),
 )
-# Calls that draw a chart: sim.plot and the figure builders of sim.*_plots / sim.plots.
+# Calls that draw a chart: sim.plot and the figure builders of sim.*_plots / sim.outputs.plots.
 PLOT_CALL = re.compile(r"\b(sim\.plot|plot_folder|heatmap|\w+_figure|\w+_chart|plot_sweep)\(")
 WARNING = re.compile(r"\b\w*Warning: ")
 

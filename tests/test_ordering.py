@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.loading import validate_data
-from sim.model import run_once
-from sim.pathway import DeadlockError
-from sim.record import RunRecord
+from sim.engine.model import run_once
+from sim.engine.pathway import DeadlockError
+from sim.engine.record import RunRecord
+from sim.inputs.loading import validate_data
 from tests.builders import START, name
 
 

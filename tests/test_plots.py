@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,14 +27,14 @@ from click.testing import CliRunner
 from matplotlib.testing.compare import compare_images
 from scipy import stats
 
-from sim import i18n, plots, style
-from sim.cli_plot import diagram as diagram_command
-from sim.cli_plot import plot as plot_command
-from sim.diagram import diagram_chart, mermaid, place_ranks
-from sim.loading import validate_data
-from sim.results import manifest, summary_with_targets, write_run
-from sim.runner import RunResult, run
-from sim.sankey import flows
+from sim.cli.plot import diagram as diagram_command
+from sim.cli.plot import plot as plot_command
+from sim.inputs.loading import validate_data
+from sim.outputs import charts, i18n, plots, style
+from sim.outputs.diagram import diagram_chart, mermaid, place_ranks
+from sim.outputs.sankey import flows
+from sim.running.results import manifest, summary_with_targets, write_run
+from sim.running.runner import RunResult, run
 
 SEED = 20190527
 REPLICATIONS = 3
@@ -311,7 +312,7 @@ def test_scenario_colours_stay_distinct_with_colour_blindness() -> None:
 # --- every chart, folder kind, format and language --------------------------------------------
 def _scenario_lines(ax: Any, folder: plots.Folder, lang: i18n.Lang) -> list[Any]:
     """The lines labelled with a scenario's title, in the folder's order."""
-    titles = [plots.scenario_label(r.scenario, lang) for r in folder.runs.values()]
+    titles = [charts.scenario_label(r.scenario, lang) for r in folder.runs.values()]
     lines = {str(line.get_label()): line for line in ax.get_lines()}
     return [lines[title] for title in titles if title in lines]
 
@@ -541,7 +542,7 @@ def test_one_replication_is_drawn_without_a_band(loaded: dict[str, plots.Folder]
     assert not [
         c for c in fig.axes[0].collections if type(c).__name__ == "FillBetweenPolyCollection"
     ]
-    with pytest.raises(plots.FolderError, match="no replication 7"):
+    with pytest.raises(charts.FolderError, match="no replication 7"):
         plots.chart(loaded["run"], "street", lang="fr", size="a4", replication=7)
 
 
@@ -726,7 +727,7 @@ def test_event_labels_sit_above_the_data(loaded: dict[str, plots.Folder], size: 
                 box = _data_box(ax, event)
                 assert box.y1 <= ax.get_ylim()[1] * 1.001  # inside the axes
                 for line in ax.get_lines():
-                    x = plots.mdates.date2num(np.asarray(line.get_xdata()))
+                    x = mdates.date2num(np.asarray(line.get_xdata()))
                     y = np.asarray(line.get_ydata(), dtype=float)
                     under = (x >= box.x0) & (x <= box.x1)
                     if len(y) > 2 and under.any():
@@ -783,7 +784,7 @@ def test_compact_series_are_weekly_means_with_exact_capacity(
 
 
 def test_tick_labels_show_the_decimals_of_their_step() -> None:
-    formatter = plots.NumberFormatter("fr")
+    formatter = charts.NumberFormatter("fr")
     formatter.set_locs([0.0, 2.5, 5.0, 7.5])
     assert [formatter(x) for x in (0.0, 2.5, 7.5)] == ["0,0", "2,5", "7,5"]
     formatter.set_locs([0.0, 500.0, 1000.0])
@@ -801,7 +802,7 @@ def _overlap(a: Any, b: Any, slack: float = 1.0) -> bool:
 def test_diagram_labels_and_boxes_do_not_overlap(source: str, size: str) -> None:
     from matplotlib.patches import FancyBboxPatch
 
-    from sim.loading import load_scenario
+    from sim.inputs.loading import load_scenario
     from tests.conftest import SCENARIOS
 
     sc = validate_data(small_data()) if source == "small" else load_scenario(SCENARIOS / source)
@@ -825,8 +826,8 @@ def test_diagram_labels_and_boxes_do_not_overlap(source: str, size: str) -> None
 
 
 def test_diagram_counts_the_routes_it_leaves_out() -> None:
-    from sim.diagram import edges
-    from sim.loading import load_scenario
+    from sim.inputs.loading import load_scenario
+    from sim.outputs.diagram import edges
     from tests.conftest import SCENARIOS
 
     sc = load_scenario(SCENARIOS / "etape2-610.yaml")
@@ -847,8 +848,8 @@ def test_other_charts_use_the_house_style_and_labels(
     from the translation table and their colours from the house palette."""
     from matplotlib.colors import to_hex
 
-    from sim import calibration_plots, compare_chart, sweep_plots
-    from sim.compare import build
+    from sim.analysis.compare import build
+    from sim.outputs import calibration_plots, compare_chart, sweep_plots
 
     drawn: list[Any] = []
     save = style.save
@@ -884,8 +885,8 @@ def test_existing_charts_and_reports_are_replaced_only_with_force(
 ) -> None:
     from click.testing import CliRunner
 
-    from sim.cli import main
-    from sim.report import write_report
+    from sim.cli.main import main
+    from sim.outputs.report import write_report
 
     out = tmp_path / "charts"
     args = ["plot", str(folders["run"]), "--metric", "street", "--out", str(out)]
@@ -900,7 +901,7 @@ def test_existing_charts_and_reports_are_replaced_only_with_force(
     assert chart.read_bytes().startswith(b"\x89PNG")
     html = tmp_path / "report.html"
     html.write_text("kept")
-    with pytest.raises(plots.FolderError, match="--force"):
+    with pytest.raises(charts.FolderError, match="--force"):
         write_report(folders["run"], html, "en")
     assert html.read_text() == "kept"
     assert write_report(folders["run"], html, "en", force=True).read_text().startswith("<!")
@@ -911,7 +912,7 @@ def test_legends_use_a_scenarios_short_label_when_it_has_one(
 ) -> None:
     import dataclasses
 
-    from sim.scenario import DisplayName
+    from sim.inputs.scenario import DisplayName
 
     folder = loaded["compare"]
     name, run = next(iter(folder.runs.items()))
@@ -923,4 +924,4 @@ def test_legends_use_a_scenarios_short_label_when_it_has_one(
     for lang, text in (("fr", "Réf. courte"), ("en", "Short ref")):
         assert text in _texts(plots.chart(other, "street", lang=lang, size="a4"))
         assert text not in _texts(plots.chart(folder, "street", lang=lang, size="a4"))
-    assert plots.legend_label(run.scenario, "en") == plots.scenario_label(run.scenario, "en")
+    assert charts.legend_label(run.scenario, "en") == charts.scenario_label(run.scenario, "en")

@@ -26,10 +26,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.loading import validate_data
-from sim.model import run_once
-from sim.record import RunRecord
-from sim.scenario import Scenario
+from sim.engine.model import run_once
+from sim.engine.record import RunRecord
+from sim.inputs.loading import validate_data
+from sim.inputs.scenario import Scenario
 
 START = dt.date(2000, 1, 1)
 EXITS = ("good", "bad", "gone")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.loading import load_scenario
-from sim.runner import run
+from sim.inputs.loading import load_scenario
+from sim.running.runner import run
 from tests.builders import queue
 
 REPLICATIONS = 25

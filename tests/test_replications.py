@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from sim.cli import main
-from sim.loading import load_scenario
-from sim.replications import count_needed, replications_needed, welch_average
-from sim.runner import run
-from sim.scenario import Scenario
+from sim.cli.main import main
+from sim.inputs.loading import load_scenario
+from sim.inputs.scenario import Scenario
+from sim.running.replications import count_needed, replications_needed, welch_average
+from sim.running.runner import run
 from tests.conftest import SCENARIOS
 
 MMC = SCENARIOS / "verification" / "mmc.yaml"

@@ -28,9 +28,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sim.cli_plot import report as report_command
-from sim.i18n import NNBSP
-from sim.report import chart_list, write_report
+from sim.cli.plot import report as report_command
+from sim.outputs.i18n import NNBSP
+from sim.outputs.report import chart_list, write_report
 from tests.test_plots import folders, loaded  # noqa: F401  (shared session fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -329,8 +329,8 @@ def test_report_stays_small_with_its_text_as_text(
     reports: dict[str, Path],
     loaded: dict[str, Any],  # noqa: F811
 ) -> None:
-    from sim import style
-    from sim.plots import chart
+    from sim.outputs import style
+    from sim.outputs.plots import chart
 
     html = reports["compare"].read_text(encoding="utf-8")
     assert len(html.encode()) < 1_000_000  # two scenarios over five years (etape2: under 2 MB)

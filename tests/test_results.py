@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.loading import load_scenario
-from sim.results import OutputExistsError, git_commit, load_run, write_run
-from sim.runner import RunResult, run
+from sim.inputs.loading import load_scenario
+from sim.running.results import OutputExistsError, git_commit, load_run, write_run
+from sim.running.runner import RunResult, run
 from tests.conftest import SCENARIOS
 
 SHORT = ["end=2001-01-01", "warmup=0"]
@@ -97,7 +97,7 @@ def test_summaries_over_parameter_draws_use_the_per_draw_means() -> None:
 
     from scipy import stats
 
-    from sim.metrics import summarise
+    from sim.running.metrics import summarise
 
     table = pd.DataFrame(
         {

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sim.cli_sweep import sensitivity
-from sim.sensitivity import SensitivitySpec, design_matrix, run_sensitivity
-from sim.sweep import parse_bounds
+from sim.analysis.sensitivity import SensitivitySpec, design_matrix
+from sim.analysis.sweep import parse_bounds
+from sim.cli.sweep import sensitivity
+from sim.outputs.sensitivity_output import run_sensitivity
 from tests.conftest import SCENARIOS
 
 MMC = SCENARIOS / "verification" / "mmc.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.modeldoc import parameter_rows
+from sim.outputs.modeldoc import parameter_rows
 from tests.conftest import SCENARIOS
 
 SEED_LINE = re.compile(r"\d{3}_[0-9a-f]{16}\.txt:\d+")

@@ -23,16 +23,11 @@ import yaml
 from click.testing import CliRunner, Result
 from matplotlib.figure import Figure
 
-from sim import loading
-from sim.cli_sweep import plot_sweep, sweep
-from sim.executors import PoolExecutor, WorkerCrashedError
-from sim.loading import ScenarioError, load_scenario
-from sim.sweep import (
+from sim.analysis.sweep import (
     RunOutcome,
     SweepProgress,
     SweepSpec,
     Task,
-    chunk_size,
     load_points,
     load_sweep,
     load_sweep_file,
@@ -48,9 +43,13 @@ from sim.sweep import (
     run_task,
     with_values,
 )
+from sim.cli.sweep import plot_sweep, sweep
+from sim.inputs import loading
+from sim.inputs.loading import ScenarioError, load_scenario
+from sim.running.executors import PoolExecutor, WorkerCrashedError, chunk_size
 from tests.conftest import ROOT, SCENARIOS
 
-sweep_module = importlib.import_module("sim.sweep")  # the module (``sim.sweep`` is a function)
+sweep_module = importlib.import_module("sim.analysis.sweep")
 
 MMC = SCENARIOS / "verification" / "mmc.yaml"
 TINY = (
@@ -335,7 +334,7 @@ def test_a_single_value_over_a_schedule_warns_once_per_path(
 
 
 def test_parcours_set_warns_on_a_replaced_schedule_only_when_valid() -> None:
-    from sim.cli import main
+    from sim.cli.main import main
 
     result = CliRunner().invoke(main, ["validate", str(ETAPE2), "--set", "nodes.uhs.capacity=9"])
     assert result.exit_code == 0, result.output
@@ -479,7 +478,7 @@ def test_pool_workers_start_from_a_fork_server_when_threads_are_running() -> Non
 def test_a_running_dask_cluster_runs_every_point_even_identical_ones(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
-    from sim.executors import DaskExecutor
+    from sim.running.executors import DaskExecutor
 
     # Points 1 and 2 have the same values: Dask must run both, not merge them into one key.
     args = [str(MMC), *sets(TINY), "--grid", "nodes.queue.capacity=25,30,30,45", "-n", "2"]
@@ -515,7 +514,7 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path: Path, work
     args = [str(MMC), *sets(SLOW), "--range", "nodes.queue.capacity=380:420:8", "-n", "2"]
     args += ["--seed", "3", "--checkpoint", "0", "--quiet"]
     killed = tmp_path / "killed"
-    code = "import sys; from sim.cli_sweep import sweep; sys.exit(sweep())"
+    code = "import sys; from sim.cli.sweep import sweep; sys.exit(sweep())"
     process = subprocess.Popen(  # its own session: the kill takes the pool's workers too
         [sys.executable, "-c", code, *args, "--workers", workers, "--out", str(killed)],
         cwd=ROOT,
@@ -555,7 +554,7 @@ class Crash(BaseException):
 
 def _crash_when(monkeypatch: pytest.MonkeyPatch, should_crash: Callable[[Path], bool]) -> None:
     """Make the sweep's text writer crash (from then on) once ``should_crash(path)`` holds."""
-    write = sweep_module._write_text
+    write = sweep_module.write_text_atomic
     crashed: list[bool] = []
 
     def writer(path: Path, text: str) -> None:
@@ -564,7 +563,7 @@ def _crash_when(monkeypatch: pytest.MonkeyPatch, should_crash: Callable[[Path], 
             raise Crash
         write(path, text)
 
-    monkeypatch.setattr(sweep_module, "_write_text", writer)
+    monkeypatch.setattr(sweep_module, "write_text_atomic", writer)
 
 
 def test_a_crash_between_a_part_and_the_manifest_resumes_exactly(
@@ -788,9 +787,9 @@ def test_workers_that_die_at_start_stop_the_pool_with_one_clear_error(
 ) -> None:
     """Workers that cannot stay up (a failing import, memory at start) are the pool's fault,
     not the tasks': one clear error, instead of every task recorded as a crash."""
-    import sim.executors
+    import sim.running.executors
 
-    monkeypatch.setattr(sim.executors, "ignore_sigint", die_soon_after_starting)
+    monkeypatch.setattr(sim.running.executors, "ignore_sigint", die_soon_after_starting)
     executor = PoolExecutor(2)
     try:
         with pytest.raises(RuntimeError, match="cannot keep its workers running"):
@@ -866,16 +865,16 @@ def test_plot_sweep_draws_lines_and_heatmaps(
         ).exit_code
         == 0
     )
-    import sim.sweep_plots
+    import sim.outputs.sweep_plots
 
     drawn: list[Figure] = []
-    save = sim.sweep_plots.save_figure
+    save = sim.outputs.sweep_plots.save_figure
 
     def keep(figure: Figure, target: Path, force: bool = False) -> None:
         drawn.append(figure)
         save(figure, target, force)
 
-    monkeypatch.setattr(sim.sweep_plots, "save_figure", keep)
+    monkeypatch.setattr(sim.outputs.sweep_plots, "save_figure", keep)
     runner = CliRunner()
     kpi = "occupancy.queue.mean"
     heat = runner.invoke(plot_sweep, [str(out), "--kpi", kpi])

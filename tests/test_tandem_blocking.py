@@ -20,8 +20,8 @@ import random
 import numpy as np
 from scipy import stats
 
-from sim.loading import validate_data
-from sim.runner import run
+from sim.inputs.loading import validate_data
+from sim.running.runner import run
 from tests.builders import START, name
 
 ARRIVALS = 0.8  # per day

@@ -1,0 +1,128 @@
+"""What every command shares: turning user errors into clear lines and exit codes, and the
+progress bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sim.engine.pathway import DeadlockError
+from sim.inputs.loading import ScenarioError
+from sim.running.executors import Executor, make_executor
+from sim.running.results import OutputExistsError
+
+EXIT_INPUT = 2  # bad input: scenario file, option or existing output
+
+
+def parameter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--parameters FILE --draws K``: propagate a calibration posterior (run, compare)."""
+    f = click.option(
+        "--draws",
+        type=click.IntRange(min=1),
+        default=None,
+        help="How many sets of --parameters to use (the same for every scenario), each run "
+        "-n times; CIs are then over the per-draw means.",
+    )(f)
+    return click.option(
+        "--parameters",
+        "parameters_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Parameter sets to propagate (a calibration's posterior.parquet).",
+    )(f)
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one clear line each and an exit code."""
+    try:
+        yield
+    except ScenarioError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_INPUT)
+    except OutputExistsError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_INPUT)
+    except DeadlockError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+
+
+@contextmanager
+def progress_bar(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr; yields a function advancing it."""
+    if quiet:
+        yield lambda n: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--workers``, ``--scheduler``, ``--dask-local``: where every command runs its
+    replications (the numbers are the same whichever is chosen)."""
+    options = [
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Local processes (default: all cores; 1 runs in this process).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            default=None,
+            help="Run on a Dask cluster, e.g. tcp://host:8786 (needs parcours[dask]).",
+        ),
+        click.option(
+            "--dask-local",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="N",
+            help="Start a local Dask cluster of N single-threaded worker processes.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@contextmanager
+def executor_for(
+    workers: int | None, scheduler: str | None, dask_local: int | None
+) -> Iterator[Executor]:
+    """The executor the options ask for, closed on leaving. Make it before any progress bar:
+    a local pool then forks its workers from a single-threaded process."""
+    from sim.running.runner import default_workers
+
+    if scheduler is not None and dask_local is not None:
+        raise click.UsageError("give --scheduler or --dask-local, not both")
+    try:
+        executor = make_executor(workers or default_workers(), scheduler, dask_local)
+    except (OSError, RuntimeError, TimeoutError) as err:
+        where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
+        click.echo(f"error: cannot use {where}: {err}", err=True)
+        sys.exit(EXIT_INPUT)
+    try:
+        yield executor
+    finally:
+        executor.close()

@@ -1,0 +1,248 @@
+"""The demo job behind ``make demo``: the étape 2 scenarios compared (common random numbers),
+then their charts and report for presenters, in French; and the generated blocks of the README
+and ``docs/compare.md`` (tables and figures regenerated from that one comparison)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis.compare import (
+    Comparison,
+    build,
+    capacity_rises,
+    compare_files,
+    with_exit_channels,
+)
+from sim.inputs.scenario import DisplayName, Scenario
+from sim.outputs.comparison import (
+    format_number,
+    labelled,
+    markdown,
+    update_markdown,
+    write_comparison,
+)
+from sim.running.runner import RunResult, default_workers, run
+from sim.running.statistics import paired_difference
+
+SCENARIO_DIR = Path("scenarios")
+DEMO_METRICS = ("street", "waiting", "occupancy", "blocked", "entries-exits")
+DOCS = Path("docs") / "compare.md"
+"""Regenerated with the README (relative to the README's folder), from the same comparison."""
+DIFF_EXAMPLE = ("etape2-610.yaml", "etape2-610-fluid.yaml")
+HELD_FROM = dt.date(2022, 1, 1)
+"""The 400-place variant keeps ASSORE's capacity schedule before this date (400 places since
+August 2020), dropping the 2022-2023 rises to 440, 510 and 610."""
+
+
+def assore_held_at_400(reference: Scenario) -> Scenario:
+    """``reference`` with ASSORE held at its 2021 size (the rises from 2022 on removed): the
+    "400 places, downstream unchanged" side of the audit's mechanism."""
+    assore = reference.nodes["assore"]
+    steps = getattr(assore, "capacity", None)
+    if not isinstance(steps, list):
+        raise ValueError("ASSORE's capacity is not a schedule")
+    held = assore.model_copy(update={"capacity": [s for s in steps if s.start < HELD_FROM]})
+    title = DisplayName(
+        fr="Étape 2 avec ASSORE maintenu à 400 places, aval inchangé",
+        en="Stage 2 with ASSORE held at 400 places, downstream unchanged",
+    )
+    return reference.model_copy(
+        update={
+            "name": "etape2-400-held",
+            "title": title,
+            "nodes": {**reference.nodes, "assore": held},
+        }
+    )
+
+
+def mechanism_runs(comp: Comparison, workers: int = 1) -> dict[str, RunResult]:
+    """The runs of the mechanism: ASSORE held at 400, the 610 reference and 610 with the
+    planned downstream places (the last two reused from ``comp``), with their positive exits
+    by channel added to the KPIs."""
+    reference = comp.runs["etape2-610"]
+    n = reference.replications
+    held = run(assore_held_at_400(reference.scenario), n, comp.seed, workers)
+    return {
+        "400": with_exit_channels(held),
+        "610": with_exit_channels(reference),
+        "610+downstream": with_exit_channels(comp.runs["etape2-610-downstream"]),
+    }
+
+
+def _mean(table: pd.DataFrame, kpi: str) -> float:
+    return float(table[kpi].mean()) if kpi in table.columns else 0.0
+
+
+def mechanism_block(runs: Mapping[str, RunResult]) -> str:
+    """The audit's mechanism as a Markdown table: each KPI for 400, 610 and 610 with the
+    planned downstream, and the paired differences 400 -> 610 and 610 -> 610 + downstream."""
+    comp = build(runs)
+    tables = comp.tables
+    channels = [
+        str(c)
+        for c in tables["610"].columns
+        if str(c).startswith("exits.positive.from.")
+        and max(_mean(t, str(c)) for t in tables.values()) >= 0.05
+    ]
+    channels.sort(key=lambda c: -_mean(tables["610"], c))
+    kpis = ["exits.positive.per_month", *channels, "blocked.assore.mean", "utilisation.assore"]
+    kpis += ["entries.assore.per_week", "entries.out_of_region.per_month", "street.mean"]
+    first, last = comp.meta()["kpi_window"]
+    header = f"| KPI, {first[:4]}-{last[:4]} | ASSORE 400 | ASSORE 610 (reference) | "
+    header += "610 + planned downstream"
+    header += " | Δ 400 → 610 | Δ 610 → 610 + downstream |"
+    lines = [header, "|---|---:|---:|---:|---:|---:|"]
+    table = labelled(comp)
+    for kpi in kpis:
+        row = table[(table["kpi"] == kpi) & (table["scenario"] == "610")].iloc[0]
+        kind, label = str(row["kind"]), str(row["label_en"])
+        if kpi.startswith("exits.positive.from."):
+            label = "&nbsp;&nbsp;of which from " + label.rsplit(" from ", 1)[-1]
+        reference_mean = _mean(tables["610"], kpi)
+        decimals = 1 if kind == "share" else 2 if kpi.startswith("exits.") else None
+        if decimals is None:
+            decimals = 0 if abs(reference_mean) >= 100 else 1 if abs(reference_mean) >= 10 else 2
+        cells = [label]
+        for name in runs:
+            mean = _mean(tables[name], kpi)
+            cells.append(format_number(mean, kind, "en", decimals))
+        for a, b in (("400", "610"), ("610", "610+downstream")):
+            p = paired_difference(tables[a][kpi], tables[b][kpi])
+            base = _mean(tables[a], kpi)
+            text = format_number(p.mean, kind, "en", decimals, signed=True)
+            text += " ± " + format_number(p.ci, kind, "en", decimals)
+            text += "\\*" if p.significant else ""
+            if kind == "number" and base and math.isfinite(p.mean) and abs(base) > 1e-9:
+                text += f" ({format_number(p.mean / base, 'share', 'en', 0, signed=True)})"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    note = (
+        f"{comp.replications} replications per scenario, seed {comp.seed}, common random "
+        f"numbers; KPIs over {first} to {last}. Δ: paired difference ± 95% CI (Student t), "
+        "`*` the CI excludes zero, relative change in brackets. ASSORE 400 is `etape2-610` "
+        "with the 2022-2023 rises removed (`sim.cli.demo.assore_held_at_400`); the positive exits "
+        "are split by the node people left from (channels under 0.05 a month left out)."
+    )
+    return "\n".join(lines) + "\n\n" + note
+
+
+def fill_block(result: RunResult, node: str = "assore") -> str:
+    """How fast each rise of ``node``'s capacity filled in ``result``, as a Markdown table."""
+    lines = [
+        "| capacity rise | places | waiting list the day before | filled before the next "
+        "change | days to fill: min / median / max |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for rise in capacity_rises(result, node):
+        days = pd.Series(rise.days_to_fill, dtype=float)
+        low, high = (format_number(w, "number", "en", 0) for w in rise.waiting_before)
+        span = "–" if days.empty else f"{days.min():.0f} / {days.median():.0f} / {days.max():.0f}"
+        lines.append(
+            f"| {rise.date.isoformat()} | {rise.before:.0f} → {rise.after:.0f} | {low}–{high} "
+            f"| {len(days)} of {rise.replications} (within {rise.days_available:.0f} days) "
+            f"| {span} |"
+        )
+    note = (
+        f"From the reference's {result.replications} replications (seed {result.seed}): the "
+        "first day the occupancy reaches the new capacity, 0 = the same day."
+    )
+    return "\n".join(lines) + "\n\n" + note
+
+
+def crn_block(comp: Comparison) -> str:
+    """What common random numbers gained on ``comp``'s table, in a sentence or two."""
+    labels = labelled(comp)
+    head = labels[labels["headline"]].reset_index(drop=True)
+    alt = head[(head["scenario"] != comp.reference) & (head["diff_ci"] > 0)]
+    ratio = (alt["diff_ci_independent"] / alt["diff_ci"]).median()
+    reduction = alt["variance_reduction"].dropna()
+    first = alt[alt["kpi"] == comp.kpis[0]]
+    label = f'"{first["label_en"].iloc[0]}"' if len(first) else f"`{comp.kpis[0]}`"
+    text = (
+        f"On the étape-2 family with {comp.replications} replications, the intervals of the "
+        f"differences are {ratio:.1f} times narrower than with independent runs (variance "
+        f"{format_number(float(reduction.median()), 'share', 'en', 0)} smaller, median over "
+        f"the table). For {label}, differences come out at "
+        f"±{format_number(float(first['diff_ci'].median()), 'number', 'en', 0)} where "
+        f"independent runs would give "
+        f"±{format_number(float(first['diff_ci_independent'].median()), 'number', 'en', 0)} "
+        "(median over the alternatives)."
+    )
+    if len(reduction):
+        low = alt.loc[reduction.index[int(reduction.to_numpy().argmin())]]
+        text += (
+            f' The smallest gain is on "{low["label_en"]}" for `{low["scenario"]}` '
+            f"({format_number(float(low['variance_reduction']), 'share', 'en', 0)})."
+        )
+    return text
+
+
+def diff_block(scenario_dir: Path = SCENARIO_DIR) -> str:
+    """``parcours diff`` between the reference and the fluid alternative, as a code block."""
+    from sim.inputs.diff import format_diff, resolved, scenario_diff
+    from sim.inputs.loading import load_scenario
+
+    a, b = (scenario_dir / f for f in DIFF_EXAMPLE)
+    shown_a, shown_b = (f"scenarios/{f}" for f in DIFF_EXAMPLE)
+    text = format_diff(
+        scenario_diff(resolved(load_scenario(a)), resolved(load_scenario(b))), shown_a, shown_b
+    )
+    return f"```\n$ parcours diff {shown_a} {shown_b}\n{text.rstrip()}\n```"
+
+
+def doc_blocks(
+    comp: Comparison,
+    mechanism: Mapping[str, RunResult] | None = None,
+    scenario_dir: Path = SCENARIO_DIR,
+) -> dict[str, str]:
+    """Every generated block of the README and ``docs/compare.md``, from one comparison of the
+    étape-2 family (and the runs of the mechanism, :func:`mechanism_runs`)."""
+    blocks = {
+        "table": markdown(labelled(comp), comp.meta(), "en"),
+        "crn": crn_block(comp),
+        "diff": diff_block(scenario_dir),
+        "fill": fill_block(comp.runs[comp.reference]),
+    }
+    if mechanism is not None:
+        blocks["mechanism"] = mechanism_block(mechanism)
+    return blocks
+
+
+def run_demo(
+    out: Path,
+    replications: int = 20,
+    workers: int | None = None,
+    readme: Path | None = None,
+    docs: Sequence[Path] | None = None,
+) -> Iterator[str]:
+    """Compare ``scenarios/etape2-*.yaml`` into ``out/etape2-compare-<timestamp>/`` with charts
+    and an HTML report; yield a line per thing written. With ``readme``, regenerate the marked
+    blocks of ``readme`` and of ``docs`` (default: ``docs/compare.md`` beside the README)
+    from this one comparison."""
+    from sim.outputs.plots import plot_folder
+    from sim.outputs.report import write_report
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = out / f"etape2-compare-{stamp}"
+    files = sorted(SCENARIO_DIR.glob("etape2-*.yaml"))
+    workers = workers or default_workers()
+    comp = compare_files(files, replications, workers=workers)
+    write_comparison(comp, folder, lang="fr")
+    yield f"comparison of {len(files)} étape 2 scenarios, {replications} replications: {folder}"
+    yield markdown(labelled(comp), comp.meta(), "en")
+    if readme is not None:
+        targets = [readme, *(docs if docs is not None else [readme.parent / DOCS])]
+        blocks = doc_blocks(comp, mechanism_runs(comp, workers))
+        for target in targets:
+            names = update_markdown(target, blocks)
+            yield f"regenerated in {target}: {', '.join(names)}"
+    charts = plot_folder(folder, lang="fr", metrics=list(DEMO_METRICS), nodes=["assore"])
+    yield f"charts ({len(charts)}): {folder / 'charts'}"
+    for chart in charts:
+        yield f"  {chart}"
+    yield f"report: {write_report(folder, lang='fr')}"

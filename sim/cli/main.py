@@ -1,0 +1,211 @@
+"""The ``parcours`` command line: a thin face over the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sim.cli.common import (
+    EXIT_INPUT,
+    console,
+    executor_for,
+    executor_options,
+    parameter_options,
+    progress_bar,
+    user_errors,
+)
+from sim.inputs.loading import ScenarioError, load_scenario
+from sim.running.results import OutputExistsError
+
+
+def _seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    from sim.running.runner import DEFAULT_SEED
+
+    return click.option(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        show_default=True,
+        help="Base seed; replication r uses the streams of (seed, r).",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="parcours")
+def main() -> None:
+    """parcours: simulate the Paris crack-users care pathway and compare scenarios."""
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=20, show_default=True)
+@_seed_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default results/<scenario>-<timestamp>).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scalar of the scenario, e.g. nodes.assore.capacity=610.",
+)
+@executor_options
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--quiet", is_flag=True, help="No progress bar or table.")
+@parameter_options
+def run(
+    scenario: Path,
+    replications: int,
+    seed: int,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    workers: int | None,
+    scheduler: str | None,
+    dask_local: int | None,
+    force: bool,
+    quiet: bool,
+    parameters_file: Path | None,
+    draws: int | None,
+) -> None:
+    """Run SCENARIO's replications and write a run folder.
+
+    With --parameters posterior.parquet --draws K, K parameter sets are each replicated N
+    times, so the confidence intervals include parameter uncertainty."""
+    from sim.outputs.display import run_table
+    from sim.running.results import default_out, summary_with_targets, write_run
+    from sim.running.runner import run as run_replications
+
+    with user_errors():
+        sc = load_scenario(scenario, overrides)
+        target = out or default_out(sc.name)
+        if target.exists() and not force:
+            raise OutputExistsError(f"{target} exists; use --force to replace it")
+        sets, spec, extra = None, None, {}
+        if parameters_file is not None:
+            from sim.inputs.parameters import draws as read_draws
+
+            try:
+                sets, spec = read_draws(parameters_file, draws or 10)
+            except (OSError, ValueError) as err:
+                raise click.BadParameter(str(err), param_hint="--parameters") from None
+            extra = {
+                "parameters": str(parameters_file),
+                "draws": len(sets),
+                "parameter_sets": [dict(values) for values in sets],
+            }
+        total = replications * (len(sets) if sets else 1)
+        try:
+            with (
+                executor_for(workers, scheduler, dask_local) as executor,
+                progress_bar(total, f"{sc.name}", quiet) as advance,
+            ):
+                result = run_replications(
+                    sc,
+                    replications,
+                    seed,
+                    progress=advance,
+                    parameter_sets=sets,
+                    parameter_spec=spec,
+                    executor=executor,
+                )
+        except KeyboardInterrupt:
+            click.echo(
+                "interrupted: nothing written (a run folder is written only once every "
+                "replication is done)",
+                err=True,
+            )
+            raise SystemExit(130) from None
+        write_run(result, target, force, extra)
+    if not quiet:
+        title = f"{sc.name}: {replications} replications, seed {seed} ({result.seconds:.1f} s)"
+        console().print(run_table(sc, summary_with_targets(result), title))
+    click.echo(f"results: {target}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
+def validate(files: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
+    """Check scenario files; one line per problem (file:line: path: message)."""
+    failed = False
+    for file in files:
+        try:
+            load_scenario(file, overrides)
+        except ScenarioError as err:
+            failed = True
+            for problem in err.problems:
+                click.echo(str(problem), err=True)
+    if failed:
+        sys.exit(EXIT_INPUT)
+    click.echo(f"{len(files)} scenario file(s) valid")
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the format reference as Markdown instead.")
+def schema(markdown: bool) -> None:
+    """Print the scenario JSON Schema (for editor autocompletion)."""
+    from sim.inputs.reference import markdown as reference
+    from sim.inputs.scenario import Scenario
+
+    if markdown:
+        click.echo(reference(), nl=False)
+        return
+    click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results"),
+    show_default=True,
+)
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores)."
+)
+@click.option(
+    "--update-readme",
+    "readme",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Regenerate the comparison table in this Markdown file.",
+)
+def demo(out: Path, replications: int, workers: int | None, readme: Path | None) -> None:
+    """Run the shipped étape 2 scenarios and write results under OUT."""
+    from sim.cli.demo import run_demo
+
+    with user_errors():
+        for line in run_demo(out, replications, workers, readme):
+            click.echo(line)
+
+
+def _add_feature_commands() -> None:
+    """Commands of the analyses (compare, sweep, calibrate, plot...) live beside their code."""
+    import importlib
+
+    for module_name in FEATURE_MODULES:
+        module = importlib.import_module(module_name)
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+FEATURE_MODULES: tuple[str, ...] = (
+    "sim.cli.calibrate",
+    "sim.cli.compare",
+    "sim.cli.sweep",
+    "sim.cli.plot",
+)
+_add_feature_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

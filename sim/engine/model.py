@@ -1,0 +1,236 @@
+"""One replication: wire the environment, places, streams and processes; run; return the record.
+
+``run_once`` is a pure function of (scenario, replication, seed): no globals, no files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from sim.engine.pathway import (
+    STAY,
+    STREET,
+    Context,
+    ExitRules,
+    PlaceRules,
+    Route,
+    life,
+    referrals,
+    releases,
+    schedule_capacity,
+    street_arrivals,
+)
+from sim.engine.places import Place
+from sim.engine.record import Recorder, RunRecord
+from sim.engine.schedule import Steps
+from sim.engine.streams import Streams
+from sim.inputs.distributions import sampler
+from sim.inputs.scenario import (
+    DAYS_PER_MONTH,
+    DAYS_PER_YEAR,
+    AccommodationNode,
+    DownstreamNode,
+    ExitNode,
+    OutreachNode,
+    RestSpaceNode,
+    Scenario,
+    StreetNode,
+)
+
+
+def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
+    """Simulate one replication of ``scenario`` and return what it recorded."""
+    sc = scenario
+    env = simpy.Environment()
+    streams = Streams(seed, replication)
+    attributes = list(sc.attributes)
+    rec = Recorder(sc.series_names(), attributes)
+    street_id = sc.street_id
+    street = sc.nodes[street_id]
+    assert isinstance(street, StreetNode)
+    capacity_nodes = sc.nodes_of(AccommodationNode, DownstreamNode)
+    exit_ids = set(sc.nodes_of(ExitNode))
+
+    places: dict[str, Place] = {}
+    for node_id, node in capacity_nodes.items():
+        release = node.kind == "downstream" and node.releases_per_month is not None
+        steps = _steps(sc, node, release)
+        priority = [attributes.index(a) for a in node.priority]
+        places[node_id] = Place(node_id, steps.at(0.0), priority, rec, lambda: env.now, release)
+
+    exits = {
+        node_id: ExitRules(
+            positive=node.positive,
+            return_probability=node.return_to_street.probability if node.return_to_street else 0.0,
+            after=(
+                sampler(node.return_to_street.after, streams.generator(f"{node_id}.return_after"))
+                if node.return_to_street and node.return_to_street.after
+                else None
+            ),
+            stream=streams[f"{node_id}.return"],
+        )
+        for node_id, node in sc.nodes_of(ExitNode).items()
+    }
+    rules = {
+        node_id: _place_rules(sc, node_id, node, streams, attributes, exit_ids)
+        for node_id, node in capacity_nodes.items()
+    }
+    street_steps = Steps.of(street.arrivals_per_year, sc.start, 1.0 / DAYS_PER_YEAR)
+    ctx = Context(
+        env=env,
+        streams=streams,
+        rec=rec,
+        horizon=sc.horizon,
+        street_id=street_id,
+        street_exit_rate=street.exit_rate_per_year / DAYS_PER_YEAR,
+        street_exit_stream=streams["street.exit"],
+        street_exit_route=(
+            Route(street.exit_routing, streams["street.exit_routing"], exit_ids)
+            if street.exit_routing
+            else None
+        ),
+        street_series=rec.series_index["street"],
+        places=places,
+        rules=rules,
+        exits=exits,
+        on_deadlock=sc.on_deadlock,
+        attribute_probabilities=[a.probability for a in sc.attributes.values()],
+        attribute_stream=streams["attributes"],
+    )
+    rec.change(ctx.street_series, 0.0, 0.0)
+    for place in places.values():
+        place.grant = ctx.grant
+
+    _initial_state(sc, ctx, streams)
+    for node_id, node in capacity_nodes.items():
+        release = node.kind == "downstream" and node.releases_per_month is not None
+        schedule_capacity(env, places[node_id], _steps(sc, node, release), sc.horizon)
+        if release:
+            env.process(
+                releases(
+                    ctx, places[node_id], _steps(sc, node, True), streams[f"{node_id}.releases"]
+                )
+            )
+
+    intake = _intake(street, ctx, streams)
+    env.process(street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
+    for node_id, node in sc.nodes_of(OutreachNode, RestSpaceNode).items():
+        bound, intensity = _contact_rates(sc, node)
+        route = Route(node.routing, streams[f"{node_id}.routing"], exit_ids)
+        env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
+
+    env.run(until=sc.horizon)
+    for person in ctx.people:  # episodes still open at the end
+        if person.node:
+            ctx.close_episode(person, math.nan, "", None)
+    events = next(env._eid) if hasattr(env, "_eid") else 0
+    return rec.finish(replication, seed, sc.horizon, sc.warmup_days, events)
+
+
+def _steps(sc: Scenario, node: AccommodationNode | DownstreamNode, release: bool) -> Steps:
+    if release:
+        assert isinstance(node, DownstreamNode) and node.releases_per_month is not None
+        return Steps.of(node.releases_per_month, sc.start, 1.0 / DAYS_PER_MONTH)
+    assert node.capacity is not None
+    return Steps.of(node.capacity, sc.start)
+
+
+def _place_rules(
+    sc: Scenario,
+    node_id: str,
+    node: AccommodationNode | DownstreamNode,
+    streams: Streams,
+    attributes: list[str],
+    exit_ids: set[str],
+) -> PlaceRules:
+    spec = node.readiness if isinstance(node, AccommodationNode) else node.stay
+    release = isinstance(node, DownstreamNode) and node.releases_per_month is not None
+    steps = _steps(sc, node, release)
+    return PlaceRules(
+        duration=sampler(spec, streams.generator(f"{node_id}.duration")) if spec else None,
+        negative_rate=node.negative_exit_rate_per_year / DAYS_PER_YEAR,
+        negative_stream=streams[f"{node_id}.negative"],
+        route=Route(node.routing, streams[f"{node_id}.routing"], exit_ids),
+        negative_route=(
+            Route(node.negative_routing, streams[f"{node_id}.negative_routing"], exit_ids)
+            if node.negative_routing
+            else None
+        ),
+        eligibility=tuple((attributes.index(a), v) for a, v in node.eligibility.items()),
+        growth_ahead=lambda t: steps.maximum_before(t, sc.horizon) > steps.at(t),
+    )
+
+
+def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
+    """Residents already in place at ``start``, people already waiting, people on the street."""
+    env = ctx.env
+    for node_id, node in sc.nodes_of(AccommodationNode, DownstreamNode).items():
+        place = ctx.places[node_id]
+        elapsed = (
+            sampler(node.initial.elapsed, streams.generator(f"{node_id}.initial"))
+            if node.initial.elapsed
+            else (lambda: 0.0)
+        )
+        required = ctx.rules[node_id].eligibility
+        for _ in range(node.initial.occupancy):
+            person = ctx.new_person(required)
+            place.occupy()
+            env.process(life(ctx, person, (STAY, (place, -elapsed(), math.nan))))
+        for _ in range(node.initial.waiting):
+            person = ctx.new_person(required)
+            env.process(life(ctx, person, (STREET, (0.0, place))))
+    street = sc.nodes[sc.street_id]
+    assert isinstance(street, StreetNode)
+    elapsed = (
+        sampler(street.initial.elapsed, streams.generator("street.initial"))
+        if street.initial.elapsed
+        else (lambda: 0.0)
+    )
+    for _ in range(street.initial.count):
+        person = ctx.new_person()
+        env.process(life(ctx, person, (STREET, (elapsed(), None))))
+
+
+def _intake(street: StreetNode, ctx: Context, streams: Streams) -> Callable[[], Any]:
+    """What a new arrival brings: a direct referral route (with its probability) or none."""
+    if street.referred_on_arrival <= 0.0:
+        return lambda: None
+    route = Route(street.arrival_routing, streams["street.arrival_routing"], ())
+    share, draw = street.referred_on_arrival, streams["street.intake"].uniform
+    if share >= 1.0:
+        return lambda: route
+    return lambda: route if draw() < share else None
+
+
+def _contact_rates(
+    sc: Scenario, node: OutreachNode | RestSpaceNode
+) -> tuple[Callable[[float], tuple[float, float]], Callable[[float, int], float]]:
+    """The referral intensity of a contact service and a bound on it (for thinning)."""
+    if isinstance(node, OutreachNode):
+        contacts = Steps.of(node.contacts_per_week, sc.start, 1.0 / 7.0)
+        per_person = node.max_contacts_per_person_per_week / 7.0
+        p = node.referral_probability
+
+        def outreach_bound(t: float) -> tuple[float, float]:
+            return contacts.at(t) * p, contacts.next_change(t)
+
+        def outreach_intensity(t: float, n: int) -> float:
+            return min(contacts.at(t), n * per_person) * p
+
+        return outreach_bound, outreach_intensity
+
+    places = Steps.of(node.places, sc.start, node.visits_per_place_per_day)
+    visits = node.visits_per_person_per_week / 7.0
+    active_list, q = node.active_list, node.referral_probability_per_visit
+
+    def rest_bound(t: float) -> tuple[float, float]:
+        return min(active_list * visits, places.at(t)) * q, places.next_change(t)
+
+    def rest_intensity(t: float, n: int) -> float:
+        return min(min(active_list, n) * visits, places.at(t)) * q
+
+    return rest_bound, rest_intensity

@@ -1,0 +1,534 @@
+"""The pathway as SimPy processes: one process per person, reading like the pathway diagram.
+
+A person lives a sequence of stages: the street (until referred and admitted, or a
+spontaneous exit), a stay in a place (accommodation or downstream: until ready, then on to
+the next place, blocked in the current one while the next is full; or a negative exit), and an
+exit (possibly back to the street as a new episode). Outreach patrols, rest spaces and
+common-law housing releases are processes of their own. Processes only change state and
+record events; statistics are computed afterwards.
+
+Competing hazards use one wake-up event per person: whichever comes first (a place granted,
+a hazard's timeout) triggers it, and later ones find it already triggered and do nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+
+import simpy
+from simpy.events import URGENT, Event
+
+from sim.engine.places import Place, Ticket
+from sim.engine.record import Recorder
+from sim.engine.schedule import Steps
+from sim.engine.streams import Stream, Streams
+
+INF = math.inf
+NAN = math.nan
+ProcessGenerator = Generator[Event, Any, Any]
+Stage = tuple[str, Any] | None
+STREET, STAY, EXIT = "street", "stay", "exit"
+_WOKEN = object()
+
+
+class DeadlockError(RuntimeError):
+    """Every holder of a set of full places waits for a place in the same set, for ever."""
+
+
+class Person:
+    """A person and their current episode (kept for the record of unfinished episodes)."""
+
+    __slots__ = (
+        "attrs",
+        "blocked_on",
+        "entry",
+        "episode",
+        "id",
+        "node",
+        "queued",
+        "ready",
+        "slot",
+        "target",
+        "ticket",
+        "wake",
+    )
+
+    def __init__(self, person_id: int, attrs: tuple[bool, ...]) -> None:
+        self.id = person_id
+        self.attrs = attrs
+        self.episode = 0
+        self.node = ""
+        self.entry = NAN
+        self.queued = NAN
+        self.ready = NAN
+        self.blocked_on = ""
+        self.slot = -1
+        self.ticket: Ticket | None = None
+        self.target: Place | None = None
+        self.wake: Event | None = None
+
+
+class Route:
+    """Routing probabilities to targets, filtered at use by eligibility and opening."""
+
+    __slots__ = ("cumulative", "only_exits", "stream", "targets")
+
+    def __init__(self, routing: dict[str, float], stream: Stream, exits: Iterable[str]) -> None:
+        self.targets = list(routing)
+        total = 0.0
+        self.cumulative: list[float] = []
+        for p in routing.values():
+            total += p
+            self.cumulative.append(total)
+        self.stream = stream
+        self.only_exits = set(self.targets) <= set(exits)
+
+    def choose(self, usable: Callable[[str], bool]) -> str | None:
+        """Draw a target among the usable ones (renormalised); None if there is none."""
+        if self.only_exits:
+            return self.targets[self.stream.pick(self.cumulative)]
+        ok = [usable(t) for t in self.targets]
+        if all(ok):
+            return self.targets[self.stream.pick(self.cumulative)]
+        weights, total = [], 0.0
+        prev = 0.0
+        for flag, cum in zip(ok, self.cumulative, strict=True):
+            total += (cum - prev) if flag else 0.0
+            prev = cum
+            weights.append(total)
+        if total <= 0.0:
+            return None
+        return self.targets[self.stream.pick(weights)]
+
+
+@dataclasses.dataclass
+class PlaceRules:
+    """How a capacity node treats its residents."""
+
+    duration: Callable[[], float] | None
+    negative_rate: float  # per day
+    negative_stream: Stream
+    route: Route
+    negative_route: Route | None
+    eligibility: tuple[tuple[int, bool], ...]
+    growth_ahead: Callable[[float], bool]
+
+
+@dataclasses.dataclass
+class ExitRules:
+    """What an exit does: positive or not, and the chance of coming back to the street."""
+
+    positive: bool
+    return_probability: float
+    after: Callable[[], float] | None
+    stream: Stream
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything the processes share for one replication."""
+
+    env: simpy.Environment
+    streams: Streams
+    rec: Recorder
+    horizon: float
+    street_id: str
+    street_exit_rate: float
+    street_exit_stream: Stream
+    street_exit_route: Route | None
+    street_series: int
+    places: dict[str, Place]
+    rules: dict[str, PlaceRules]
+    exits: dict[str, ExitRules]
+    on_deadlock: str
+    attribute_probabilities: list[float]
+    attribute_stream: Stream
+    people: list[Person] = dataclasses.field(default_factory=list)
+    contactable: list[Person] = dataclasses.field(default_factory=list)
+    on_street: int = 0
+    pool_waiters: list[Event] = dataclasses.field(default_factory=list)
+
+    # --- people ------------------------------------------------------------------------
+    def new_person(self, required: tuple[tuple[int, bool], ...] = ()) -> Person:
+        """Create a person, drawing their attributes (``required`` ones fixed, e.g. for the
+        residents of a women-only place at the start), and record them."""
+        u = self.attribute_stream.uniform
+        drawn = [u() < p for p in self.attribute_probabilities]
+        for index, value in required:
+            drawn[index] = value
+        attrs = tuple(drawn)
+        person = Person(len(self.people), attrs)
+        self.people.append(person)
+        self.rec.person(person.id, self.env.now, attrs)
+        return person
+
+    def eligible_for(self, person: Person) -> Callable[[str], bool]:
+        """Whether ``person`` may ever be routed to a node (eligibility only)."""
+
+        def eligible(node_id: str) -> bool:
+            rules = self.rules.get(node_id)
+            return rules is None or all(person.attrs[i] == v for i, v in rules.eligibility)
+
+        return eligible
+
+    def usable_for(self, person: Person) -> Callable[[str], bool]:
+        """Whether ``person`` may be routed to a node now (eligible, and open if a place)."""
+
+        def usable(node_id: str) -> bool:
+            place = self.places.get(node_id)
+            if place is None:
+                return True
+            rules = self.rules[node_id]
+            return place.is_open and all(person.attrs[i] == v for i, v in rules.eligibility)
+
+        return usable
+
+    # --- the street pool -----------------------------------------------------------------
+    def add_contactable(self, person: Person) -> None:
+        person.slot = len(self.contactable)
+        self.contactable.append(person)
+        if self.pool_waiters:
+            for waiter in self.pool_waiters:
+                waiter.succeed()
+            self.pool_waiters.clear()
+
+    def remove_contactable(self, person: Person) -> None:
+        slot = person.slot
+        last = self.contactable.pop()
+        if last is not person:
+            self.contactable[slot] = last
+            last.slot = slot
+        person.slot = -1
+
+    def street_count(self, delta: int) -> None:
+        self.on_street += delta
+        self.rec.change(self.street_series, self.env.now, self.on_street)
+
+    def pool_not_empty(self) -> Event:
+        """An event triggered when someone next becomes contactable."""
+        event = self.env.event()
+        self.pool_waiters.append(event)
+        return event
+
+    # --- helpers -------------------------------------------------------------------------
+    def arm(self, person: Person, delay: float) -> None:
+        """Wake ``person`` after ``delay`` unless something else wakes them first."""
+        wake = person.wake
+        assert wake is not None
+
+        def wake_up(_event: Event) -> None:
+            if not wake.triggered:
+                wake.succeed(_WOKEN)
+
+        self.env.timeout(delay).callbacks.append(wake_up)
+
+    def grant(self, ticket: Ticket, place: Place) -> None:
+        """A place was handed to ``ticket``: wake its person."""
+        wake = ticket.person.wake
+        if wake is not None and not wake.triggered:
+            wake.succeed(_WOKEN)
+
+    def close_episode(
+        self, p: Person, exit_time: float, outcome: str, positive: bool | None
+    ) -> None:
+        self.rec.episode(
+            p.id,
+            p.episode,
+            p.node,
+            p.queued,
+            p.entry,
+            p.ready,
+            exit_time,
+            outcome,
+            positive,
+            p.blocked_on,
+        )
+        p.node, p.queued, p.ready, p.blocked_on = "", NAN, NAN, ""
+
+
+# --- referrals ---------------------------------------------------------------------------
+def refer(ctx: Context, p: Person, target: Place) -> None:
+    """Put a street person on ``target``'s waiting list (admitted at once if there is room)."""
+    if p.slot >= 0:
+        ctx.remove_contactable(p)
+    now = ctx.env.now
+    if math.isnan(p.ready):
+        p.ready = now
+    ticket = Ticket(p, None, now)
+    p.ticket, p.target = ticket, target
+    if target.has_room():  # admitted at once: what joining an empty list would do, in short
+        ticket.granted = True
+        target.occupy()
+        target.grant(ticket, target)
+    else:
+        target.join(ticket, p.attrs)
+
+
+def refer_by_route(ctx: Context, p: Person, route: Route) -> bool:
+    """Refer ``p`` to a target drawn from ``route``; False when no target is usable."""
+    target = route.choose(ctx.usable_for(p))
+    if target is None:
+        return False
+    refer(ctx, p, ctx.places[target])
+    return True
+
+
+# --- the person's life -------------------------------------------------------------------
+def life(ctx: Context, p: Person, stage: Stage) -> ProcessGenerator:
+    """Walk a person through their stages until they leave the pathway."""
+    while stage is not None:
+        kind, arg = stage
+        if kind == STREET:
+            stage = yield from street(ctx, p, *arg)
+        elif kind == STAY:
+            stage = yield from stay(ctx, p, *arg)
+        else:
+            stage = yield from leave_by_exit(ctx, p, arg)
+
+
+def street(
+    ctx: Context, p: Person, elapsed: float, intake: Route | Place | None
+) -> ProcessGenerator:
+    """A street episode: wait for a place (after a referral) or a spontaneous exit."""
+    env = ctx.env
+    now = env.now
+    p.episode += 1
+    p.node, p.entry, p.ready, p.queued = ctx.street_id, now - elapsed, NAN, NAN
+    p.wake = None  # no wake-up needed if an intake referral is admitted at once
+    ctx.street_count(+1)
+    # drawn for everyone, admitted at once or not, so streams stay aligned across scenarios
+    exit_after = (
+        ctx.street_exit_stream.exponential() / ctx.street_exit_rate
+        if ctx.street_exit_rate > 0.0
+        else INF
+    )
+    if isinstance(intake, Place):
+        refer(ctx, p, intake)
+    elif intake is None or not refer_by_route(ctx, p, intake):
+        ctx.add_contactable(p)
+    if p.ticket is None or not p.ticket.granted:
+        p.wake = env.event()
+        if exit_after < INF:
+            ctx.arm(p, exit_after)
+        yield p.wake
+    ticket, target = p.ticket, p.target
+    p.ticket = p.target = None
+    ctx.street_count(-1)
+    if ticket is not None and ticket.granted and target is not None:
+        ctx.close_episode(p, env.now, target.node_id, None)
+        return (STAY, (target, env.now, ticket.queued))
+    if ticket is not None and target is not None:
+        target.cancel(ticket)
+    else:
+        ctx.remove_contactable(p)
+    assert ctx.street_exit_route is not None
+    exit_id = ctx.street_exit_route.choose(ctx.usable_for(p))
+    assert exit_id is not None
+    ctx.close_episode(p, env.now, exit_id, ctx.exits[exit_id].positive)
+    return (EXIT, exit_id)
+
+
+def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> ProcessGenerator:
+    """A stay in a place: until ready (then on, blocked if the next place is full) or a
+    negative exit, whichever comes first."""
+    env = ctx.env
+    rules = ctx.rules[place.node_id]
+    now = env.now
+    p.node, p.entry, p.queued, p.ready, p.blocked_on = place.node_id, entry, queued, NAN, ""
+    ready_at = now if rules.duration is None else max(now, entry + rules.duration())
+    negative_at = (
+        now + rules.negative_stream.exponential() / rules.negative_rate
+        if rules.negative_rate > 0.0
+        else INF
+    )
+    if negative_at <= ready_at:
+        yield env.timeout(negative_at - now)
+        return _negative_exit(ctx, p, place, rules)
+    if ready_at > now:
+        yield env.timeout(ready_at - now)
+    p.ready = now = env.now
+    target_id = rules.route.choose(ctx.usable_for(p))
+    if target_id is None:  # every eligible target is closed: wait blocked for one to open
+        target_id = rules.route.choose(ctx.eligible_for(p)) or rules.route.targets[0]
+    target = ctx.places.get(target_id)
+    if target is None:  # an exit
+        place.leave()
+        ctx.close_episode(p, now, target_id, ctx.exits[target_id].positive)
+        return (EXIT, target_id)
+    if target.has_room():
+        target.occupy()
+    else:
+        ticket = Ticket(p, place, now)
+        p.wake = env.event()
+        p.blocked_on = target_id
+        place.set_blocked(+1, target_id)
+        target.join(ticket, p.attrs)
+        if not ticket.granted:
+            _check_deadlock(ctx, place)
+            if negative_at < INF:
+                ctx.arm(p, negative_at - now)
+            yield p.wake
+        place.set_blocked(-1, target_id)
+        if not ticket.granted:
+            target.cancel(ticket)
+            return _negative_exit(ctx, p, place, rules)
+    place.leave()
+    ctx.close_episode(p, env.now, target_id, True)
+    return (STAY, (target, env.now, now))
+
+
+def _negative_exit(ctx: Context, p: Person, place: Place, rules: PlaceRules) -> Stage:
+    assert rules.negative_route is not None
+    exit_id = rules.negative_route.choose(ctx.usable_for(p))
+    assert exit_id is not None
+    place.leave()
+    ctx.close_episode(p, ctx.env.now, exit_id, False)
+    return (EXIT, exit_id)
+
+
+def leave_by_exit(ctx: Context, p: Person, exit_id: str) -> ProcessGenerator:
+    """An exit: the person leaves the pathway, or comes back to the street later."""
+    rules = ctx.exits[exit_id]
+    if rules.return_probability <= 0.0 or rules.stream.uniform() >= rules.return_probability:
+        return None
+    delay = rules.after() if rules.after is not None else 0.0
+    if delay > 0.0:
+        yield ctx.env.timeout(delay)
+    return (STREET, (0.0, None))
+
+
+# --- deadlock ----------------------------------------------------------------------------
+def _check_deadlock(ctx: Context, place: Place) -> None:
+    """Report a permanent deadlock: full places whose holders all wait on each other."""
+    if place.blocked < place.occupancy or place.occupancy < place.capacity:
+        return
+    stuck = {
+        k
+        for k, pl in ctx.places.items()
+        if not pl.on_release
+        and pl.occupancy > 0
+        and pl.blocked == pl.occupancy
+        and pl.occupancy >= pl.capacity
+    }
+    changed = True
+    while changed:
+        changed = False
+        for k in list(stuck):
+            if any(n and t not in stuck for t, n in ctx.places[k].blocked_on.items()):
+                stuck.discard(k)
+                changed = True
+    if not stuck:
+        return
+    now = ctx.env.now
+    for k in stuck:
+        rules = ctx.rules[k]
+        if rules.negative_rate > 0.0 or rules.growth_ahead(now):
+            return  # someone will leave or a place will open: a jam, not a deadlock
+    nodes = tuple(sorted(stuck))
+    ctx.rec.deadlocks.append((now, nodes))
+    if ctx.on_deadlock == "error":
+        raise DeadlockError(
+            f"deadlock on day {now:.1f}: {', '.join(nodes)} are full and every resident waits "
+            "for a place in another of them, with no exit hazard and no capacity increase ahead"
+        )
+
+
+# --- processes of the services -----------------------------------------------------------
+def poisson_events(
+    ctx: Context,
+    rate: Callable[[float], tuple[float, float]],
+    stream: Stream,
+    on_event: Callable[[], None],
+    pause: Callable[[], Event | None] = lambda: None,
+) -> ProcessGenerator:
+    """A Poisson process whose rate (per day) is constant until the time ``rate`` returns with
+    it; the draw restarts at each change (memoryless). ``pause`` may return an event to wait
+    for first (nothing can happen until it triggers)."""
+    env = ctx.env
+    while env.now < ctx.horizon:
+        waiting = pause()
+        if waiting is not None:
+            yield waiting
+            continue
+        now = env.now
+        per_day, change = rate(now)
+        change = min(change, ctx.horizon)
+        if per_day <= 0.0:
+            if change >= ctx.horizon:
+                return
+            yield env.timeout(change - now)
+            continue
+        gap = stream.exponential() / per_day
+        if now + gap >= change:
+            yield env.timeout(change - now)
+            continue
+        yield env.timeout(gap)
+        on_event()
+
+
+def street_arrivals(
+    ctx: Context, rate: Steps, stream: Stream, intake: Callable[[], Any]
+) -> ProcessGenerator:
+    """New arrivals on the street: a Poisson process with a piecewise-constant rate."""
+
+    def arrive() -> None:
+        person = ctx.new_person()
+        ctx.env.process(life(ctx, person, (STREET, (0.0, intake()))))
+
+    return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
+
+
+def referrals(
+    ctx: Context,
+    bound: Callable[[float], tuple[float, float]],
+    intensity: Callable[[float, int], float],
+    route: Route,
+    stream: Stream,
+) -> ProcessGenerator:
+    """Referrals from a contact service, by thinning: candidates at the rate ``bound`` gives
+    (constant until the time it returns), each accepted with ``intensity / bound`` for the
+    street pool at that instant; an accepted one refers a contactable person drawn at random.
+    Nothing happens while nobody is contactable."""
+
+    def candidate() -> None:
+        n = len(ctx.contactable)
+        now = ctx.env.now
+        if n and stream.uniform() * bound(now)[0] < intensity(now, n):
+            person = ctx.contactable[min(int(stream.uniform() * n), n - 1)]
+            refer_by_route(ctx, person, route)
+
+    def empty_pool() -> Event | None:
+        return None if ctx.contactable else ctx.pool_not_empty()
+
+    return poisson_events(ctx, bound, stream, candidate, empty_pool)
+
+
+def releases(ctx: Context, place: Place, rate: Steps, stream: Stream) -> ProcessGenerator:
+    """Places freed in saturated common-law housing: a Poisson process of releases."""
+
+    def release() -> None:
+        place.release_token()
+
+    return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, release)
+
+
+def schedule_capacity(
+    env: simpy.Environment, place: Place, steps: Steps, horizon: float, scale: float = 1.0
+) -> None:
+    """Apply capacity changes at their dates, before anything else at the same instant
+    (steps at or after the end of the run are not applied: nothing happens at ``end``)."""
+
+    def change_to(value: float) -> Callable[[Event], None]:
+        return lambda _event: place.set_capacity(value)
+
+    for day, value in steps.changes_after(0.0):
+        if day >= horizon:
+            break
+        event = Event(env)
+        event._ok = True
+        event._value = None
+        event.callbacks.append(change_to(value * scale))
+        env.schedule(event, URGENT, day)

@@ -1,0 +1,160 @@
+"""Capacity pools with schedules and FIFO waiting lists (with priority classes).
+
+A :class:`Place` hands a freed place straight to the first person on its waiting list, so a
+place freed and claimed at the same instant is handed over at once, FIFO among equals.
+Occupancy, waiting and blocked counts are recorded at each change. A capacity cut below the
+current occupancy evicts nobody: the place admits no one until occupancy falls below capacity.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from sim.engine.record import Recorder
+
+
+class Ticket:
+    """A person's request for a place; ``holder`` is the place they keep while blocked."""
+
+    __slots__ = ("cancelled", "granted", "holder", "person", "queued")
+
+    def __init__(self, person: Any, holder: Place | None, queued: float) -> None:
+        self.person = person
+        self.holder = holder
+        self.queued = queued
+        self.granted = False
+        self.cancelled = False
+
+
+class Place:
+    """A node's places: capacity, occupancy, FIFO waiting list, blocked holders."""
+
+    __slots__ = (
+        "_classes",
+        "_now",
+        "_record",
+        "blocked",
+        "blocked_on",
+        "cap_series",
+        "capacity",
+        "grant",
+        "node_id",
+        "occupancy",
+        "on_release",
+        "priority",
+        "series",
+        "waiting",
+    )
+
+    def __init__(
+        self,
+        node_id: str,
+        capacity: float,
+        priority: list[int],
+        recorder: Recorder,
+        now: Callable[[], float],
+        on_release: bool = False,
+    ) -> None:
+        self.node_id = node_id
+        self.capacity = capacity
+        self.on_release = on_release
+        self.priority = priority  # attribute indices giving priority, in order
+        self.occupancy = 0
+        self.waiting = 0
+        self.blocked = 0
+        self.blocked_on: dict[str, int] = {}
+        self._classes: list[deque[Ticket]] = [deque() for _ in range(len(priority) + 1)]
+        self._record = recorder.change
+        self._now = now
+        idx = recorder.series_index
+        self.series = tuple(idx[f"{m}.{node_id}"] for m in ("occupancy", "waiting", "blocked"))
+        self.grant: Callable[[Ticket, Place], None] = lambda ticket, place: None
+        self.cap_series = idx[f"capacity.{node_id}"]
+        recorder.change(self.cap_series, 0.0, 0.0 if on_release else capacity)
+        for series in self.series:
+            recorder.change(series, 0.0, 0.0)
+
+    # --- state changes, each recorded ---------------------------------------------------
+    def _set_occupancy(self, value: int) -> None:
+        self.occupancy = value
+        self._record(self.series[0], self._now(), value)
+
+    def _set_waiting(self, value: int) -> None:
+        self.waiting = value
+        self._record(self.series[1], self._now(), value)
+
+    def set_blocked(self, delta: int, target: str) -> None:
+        """A holder here becomes blocked on (``delta=1``) or leaves a block on ``target``."""
+        self.blocked += delta
+        self.blocked_on[target] = self.blocked_on.get(target, 0) + delta
+        self._record(self.series[2], self._now(), self.blocked)
+
+    # --- the waiting list ----------------------------------------------------------------
+    def has_room(self) -> bool:
+        """Whether someone arriving now would be admitted at once."""
+        return not self.on_release and self.waiting == 0 and self.occupancy < self.capacity
+
+    def occupy(self) -> None:
+        """Take a place directly (initial residents, or a check of :meth:`has_room` first)."""
+        self._set_occupancy(self.occupancy + 1)
+
+    def join(self, ticket: Ticket, attributes: tuple[bool, ...]) -> None:
+        """Put ``ticket`` on the waiting list behind its priority class."""
+        cls = next((i for i, a in enumerate(self.priority) if attributes[a]), len(self.priority))
+        self._classes[cls].append(ticket)
+        self._set_waiting(self.waiting + 1)
+        self.admit()
+
+    def cancel(self, ticket: Ticket) -> None:
+        """Take a ticket off the list (lazily: it is skipped when reached)."""
+        if not ticket.cancelled and not ticket.granted:
+            ticket.cancelled = True
+            self._set_waiting(self.waiting - 1)
+
+    def _pop(self) -> Ticket | None:
+        for queue in self._classes:
+            while queue:
+                ticket = queue.popleft()
+                if not ticket.cancelled:
+                    return ticket
+        return None
+
+    def _hand_over(self) -> bool:
+        ticket = self._pop()
+        if ticket is None:
+            return False
+        ticket.granted = True
+        self._set_waiting(self.waiting - 1)
+        self._set_occupancy(self.occupancy + 1)
+        self.grant(ticket, self)
+        return True
+
+    def admit(self) -> None:
+        """Admit from the waiting list while there is room."""
+        if self.on_release:
+            return
+        while self.waiting and self.occupancy < self.capacity:
+            self._hand_over()
+
+    def release_token(self) -> bool:
+        """A release-rate node frees one place: the head of the list gets it, if anyone."""
+        return self._hand_over()
+
+    def leave(self) -> None:
+        """Someone leaves: their place goes to the first person waiting."""
+        self._set_occupancy(self.occupancy - 1)
+        self.admit()
+
+    def set_capacity(self, capacity: float) -> None:
+        """Apply a capacity change; a cut evicts nobody."""
+        self.capacity = capacity
+        if not self.on_release:
+            self._record(self.cap_series, self._now(), capacity)
+        self.admit()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the node takes anyone at all right now (capacity > 0)."""
+        return self.capacity > 0

@@ -1,0 +1,145 @@
+"""Setting numbers of a resolved scenario by dotted path (calibration, posterior draws).
+
+Two rules make a parameter set drawn on one scenario mean the same thing on the scenarios
+that extend it:
+
+- **Paths by name.** A named parameter is set at the paths the *target* scenario's own
+  ``calibration:`` block gives for that name, when it has one, else at the paths saved with
+  the draws. A scenario that adds a node following a fitted rate lists it there (the étape 2
+  outreach scenario ties its Chapelle extension to ``rest_space_referral`` this way).
+- **Schedules scale.** A path that holds a schedule (a list of ``{from, value}`` steps) gets
+  the value on its first step, and every later step is multiplied by the same factor (value /
+  old first step), so the relative change an alternative makes survives (the étape 2 fluid
+  scenario's doubling from 2024 stays a doubling). A schedule whose first step is 0 cannot be
+  scaled: name a step (``path.N.value``) instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.inputs.loading import ScenarioError, is_schedule, resolve_path, validate_json_data
+from sim.inputs.scenario import FreeParameter, Scenario
+
+PARAMETERS_KEY = b"parcours.parameters"
+
+
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario as plain data (dates as ISO strings), ready to edit and re-validate."""
+    data: dict[str, Any] = json.loads(
+        json.dumps(scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
+    )
+    return data
+
+
+def scale_schedule(steps: list[dict[str, Any]], value: float) -> None:
+    """Set the first step to ``value`` and scale the later steps by the same factor."""
+    first = float(steps[0]["value"])
+    if first == 0:
+        raise ValueError("a schedule starting at 0 cannot be scaled")
+    factor = value / first
+    steps[0]["value"] = value
+    for step in steps[1:]:
+        step["value"] = float(step["value"]) * factor
+
+
+def set_path(data: dict[str, Any], path: str, value: float, rescale_siblings: bool = False) -> None:
+    """Set the number at ``path`` (a schedule there is scaled, see the module); optionally
+    rescale the other entries of its mapping so they keep summing to what they summed to
+    before (routing probabilities)."""
+    *parents, key = resolve_path(data, path)  # negative positions count from the end
+    container: Any = data
+    for part in parents:
+        container = container[part]
+    if isinstance(container, list):
+        assert isinstance(key, int)
+        container[key] = value
+        return
+    if is_schedule(container[key]):
+        scale_schedule(container[key], value)
+        return
+    if not isinstance(container[key], (int, float)) or isinstance(container[key], bool):
+        raise TypeError(path)
+    if rescale_siblings:
+        total = sum(float(v) for v in container.values())
+        others = {k: float(v) for k, v in container.items() if k != key}
+        rest = sum(others.values())
+        for k, v in others.items():
+            container[k] = (total - value) * v / rest if rest > 0 else 0.0
+    container[key] = value
+
+
+def apply(
+    scenario: Scenario,
+    values: Mapping[str, float],
+    spec: Mapping[str, FreeParameter] | None = None,
+) -> Scenario:
+    """A copy of ``scenario`` with parameter values set: by name, at the paths of the
+    scenario's own calibration block or else of ``spec`` (see the module), or by path.
+
+    >>> apply(sc, {"nodes.assore.readiness.mean": 300.0})                  # doctest: +SKIP
+    """
+    data = scenario_data(scenario)
+    own = scenario.calibration.parameters if scenario.calibration is not None else {}
+    for name, value in values.items():
+        parameter = own.get(name) or (spec.get(name) if spec is not None else None)
+        paths = parameter.paths if parameter is not None else [name]
+        rescale = parameter.rescale_siblings if parameter is not None else False
+        for path in paths:
+            try:
+                set_path(data, path, float(value), rescale)
+            except (KeyError, IndexError, TypeError) as err:
+                raise _bad_path(path, "no such number in the scenario") from err
+            except ValueError as err:
+                raise _bad_path(path, f"{err}; name a step ({path}.N.value)") from err
+    return validate_json_data(data, "<parameters>")
+
+
+def _bad_path(path: str, message: str) -> ScenarioError:
+    from sim.inputs.loading import Problem
+
+    return ScenarioError([Problem("<parameters>", 0, path, message)])
+
+
+def write_parameter_sets(
+    frame: pd.DataFrame, spec: Mapping[str, FreeParameter], path: Path
+) -> None:
+    """Save parameter sets (one row each, a column per parameter name) with their paths."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[PARAMETERS_KEY] = json.dumps(
+        {name: p.model_dump(mode="json") for name, p in spec.items()}
+    ).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def read_parameter_sets(path: Path | str) -> tuple[pd.DataFrame, dict[str, FreeParameter]]:
+    """Load parameter sets saved by :func:`write_parameter_sets`."""
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(PARAMETERS_KEY)
+    if raw is None:
+        raise ValueError(f"{path}: not a parcours parameter file (no parameter metadata)")
+    spec = {
+        name: FreeParameter.model_validate_json(json.dumps(p))
+        for name, p in json.loads(raw).items()
+    }
+    return table.to_pandas(), spec
+
+
+def draws(path: Path | str, count: int) -> tuple[list[dict[str, float]], dict[str, FreeParameter]]:
+    """The first ``count`` parameter sets of a posterior file (its rows are in a fixed,
+    shuffled order, so the first ``count`` are a random subsample and every scenario compared
+    gets the same draws)."""
+    frame, spec = read_parameter_sets(path)
+    if count > len(frame):
+        raise ValueError(f"{path} holds {len(frame)} parameter sets; asked for {count}")
+    rows = frame[list(spec)].head(count)
+    sets = [{str(k): float(v) for k, v in row.items()} for _, row in rows.iterrows()]
+    return sets, spec

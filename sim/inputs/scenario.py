@@ -1,0 +1,657 @@
+"""The scenario schema: the pathway as a network of typed nodes, validated and frozen.
+
+Units are written into field names so a planner never has to guess: durations are in days
+(``mean`` of a duration spec), hazards ``*_per_year``, outreach ``contacts_per_week``,
+common-law housing ``releases_per_month``. Dates are calendar dates; internally the model
+counts days from ``start``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from sim.inputs.distributions import Duration
+
+NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PROBABILITY_TOLERANCE = 1e-6
+DAYS_PER_YEAR = 365.25
+"""Model time is in days; rates per year or month convert with the mean Julian year."""
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+
+
+class Model(BaseModel):
+    """Base of every scenario block: frozen, strict, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,
+    )
+
+
+class DisplayName(Model):
+    """A node's name for charts and tables, in French and English."""
+
+    fr: str
+    """French name."""
+    en: str
+    """English name."""
+
+
+class Step(Model):
+    """One step of a piecewise-constant schedule: ``value`` from ``from`` onwards."""
+
+    start: dt.date = Field(alias="from")
+    """Date from which ``value`` applies (until the next step)."""
+    value: NonNegativeFloat
+    """The value from that date on."""
+
+
+Schedule = NonNegativeFloat | Annotated[list[Step], Field(min_length=1)]
+"""A constant, or steps by date (the first must begin on or before the scenario start)."""
+
+
+def schedule_steps(schedule: Schedule, start: dt.date) -> list[tuple[float, float]]:
+    """Return ``(day, value)`` pairs, days counted from ``start`` (negative before it)."""
+    if isinstance(schedule, list):
+        return [(float((s.start - start).days), s.value) for s in schedule]
+    return [(-math.inf, float(schedule))]
+
+
+def _check_schedule(schedule: Schedule) -> Schedule:
+    if isinstance(schedule, list):
+        dates = [s.start for s in schedule]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("schedule dates must be strictly increasing")
+    return schedule
+
+
+Routing = dict[NodeId, Probability]
+
+
+def _check_routing(routing: Routing | None) -> Routing | None:
+    if routing is not None and routing:
+        total = sum(routing.values())
+        if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+            raise ValueError(f"probabilities must sum to 1 (they sum to {total:.6g})")
+    return routing
+
+
+class Attribute(Model):
+    """A person attribute drawn once per person (e.g. sex, court order)."""
+
+    probability: Probability
+    """Probability that a new person has this attribute."""
+    label: DisplayName | None = None
+    """Name of the subgroup for tables."""
+
+
+class InitialStreet(Model):
+    """People on the street at ``start`` and how long they have already been there."""
+
+    count: NonNegativeInt
+    """People on the street at ``start``."""
+    elapsed: Duration | None = None
+    """Time they have already spent on the street (days)."""
+
+
+class StreetNode(Model):
+    """The unbounded street pool: arrivals, spontaneous exits."""
+
+    kind: Literal["street"]
+    name: DisplayName
+    """Display names."""
+    initial: InitialStreet = InitialStreet(count=0)
+    """People already on the street at ``start``."""
+    arrivals_per_year: Schedule
+    """New arrivals on the street per year (Poisson process; a schedule by date)."""
+    exit_rate_per_year: NonNegativeFloat = 0.0
+    """Hazard of a spontaneous exit from the street (leaving the scene, death, prison)."""
+    exit_routing: Routing = {}
+    """Where spontaneous exits go: probabilities over exit nodes."""
+    referred_on_arrival: Probability = 0.0
+    """Share of new arrivals referred at once (e.g. by hospitals or the courts)."""
+    arrival_routing: Routing = {}
+    """Where those direct referrals go: probabilities over waiting lists."""
+
+    _schedule = field_validator("arrivals_per_year")(_check_schedule)
+    _routing = field_validator("exit_routing", "arrival_routing")(_check_routing)
+
+    @model_validator(mode="after")
+    def _exits_routed(self) -> StreetNode:
+        if self.exit_rate_per_year > 0 and not self.exit_routing:
+            raise ValueError("exit_routing is required when exit_rate_per_year > 0")
+        if self.referred_on_arrival > 0 and not self.arrival_routing:
+            raise ValueError("arrival_routing is required when referred_on_arrival > 0")
+        return self
+
+
+class OutreachNode(Model):
+    """Outreach patrols (maraudes): contacts shared over the street population."""
+
+    kind: Literal["outreach"]
+    name: DisplayName
+    """Display names."""
+    contacts_per_week: Schedule
+    """Contacts the patrols make per week, shared over the people on the street."""
+    max_contacts_per_person_per_week: Annotated[float, Field(gt=0)] = 1.0
+    """Cap on one person's contact rate when few people are left (saturation)."""
+    referral_probability: Probability
+    """Probability that a contact ends in a referral to a waiting list."""
+    routing: Routing
+    """Where referrals go: probabilities over waiting lists (renormalised over the places
+    the person is eligible for and that are open)."""
+    cost_per_year: NonNegativeFloat | None = None
+    """Cost of the patrols per year (EUR)."""
+
+    _schedule = field_validator("contacts_per_week")(_check_schedule)
+    _routing = field_validator("routing")(_check_routing)
+
+
+class RestSpaceNode(Model):
+    """A day rest space: an active list of street users who visit and get referred."""
+
+    kind: Literal["rest_space"]
+    name: DisplayName
+    """Display names."""
+    places: Schedule
+    """Places in the rest space (a schedule by date)."""
+    active_list: NonNegativeInt
+    """Street users who use the rest space (capped by the street count)."""
+    visits_per_person_per_week: Annotated[float, Field(gt=0)]
+    """Visits each active user would make per week."""
+    visits_per_place_per_day: Annotated[float, Field(gt=0)]
+    """Visits one place can receive per day (caps the visits served)."""
+    referral_probability_per_visit: Probability
+    """Probability that a served visit ends in a referral."""
+    routing: Routing
+    """Where referrals go, as for outreach."""
+    cost_per_place_day: NonNegativeFloat | None = None
+    """Cost per place and day (EUR)."""
+
+    _schedule = field_validator("places")(_check_schedule)
+    _routing = field_validator("routing")(_check_routing)
+
+
+class InitialResidents(Model):
+    """Residents at ``start``, their time already spent in place, and people already waiting."""
+
+    occupancy: NonNegativeInt = 0
+    """Residents in place at ``start``."""
+    elapsed: Duration | None = None
+    """Time they have already spent in place (days); their readiness counts from entry."""
+    waiting: NonNegativeInt = 0
+    """People already on the waiting list at ``start`` (they are on the street)."""
+
+
+class _CapacityNode(Model):
+    name: DisplayName
+    """Display names."""
+    capacity: Schedule | None = None
+    """Places (a schedule by date). A cut below occupancy evicts nobody: no one is admitted
+    until occupancy falls below the new capacity."""
+    initial: InitialResidents = InitialResidents()
+    """Residents and waiting list at ``start``."""
+    eligibility: dict[str, bool] = {}
+    """Person attributes required to be referred or routed here, e.g. ``{female: true}``."""
+    priority: list[str] = []
+    """Attributes that go first on the waiting list, in order (FIFO within a class)."""
+    negative_exit_rate_per_year: NonNegativeFloat = 0.0
+    """Hazard of a negative exit while here, also while blocked waiting for the next place."""
+    negative_routing: Routing = {}
+    """Where negative exits go: probabilities over exit nodes."""
+    routing: Routing = {}
+    """Where people go once ready (or after their stay): places or exits. A full place
+    blocks them here until it has room (FIFO among the blocked)."""
+    cost_per_place_day: NonNegativeFloat | None = None
+    """Cost per place and day (EUR), counted on capacity (on occupancy for a release node)."""
+
+    _schedule = field_validator("capacity")(_check_schedule)
+    _routing = field_validator("routing", "negative_routing")(_check_routing)
+
+    @model_validator(mode="after")
+    def _negative_routed(self) -> _CapacityNode:
+        if self.negative_exit_rate_per_year > 0 and not self.negative_routing:
+            raise ValueError("negative_routing is required when negative_exit_rate_per_year > 0")
+        return self
+
+
+class AccommodationNode(_CapacityNode):
+    """Supported accommodation (ASSORE, PHASE, UHS...): waiting list, readiness, blocking."""
+
+    kind: Literal["accommodation"]
+    capacity: Schedule
+    """Places (a schedule by date); a cut evicts nobody."""
+    readiness: Duration
+    """Time from entry until the resident is ready to move on (days)."""
+    routing: Routing
+    """Where residents go once ready: places (blocking while full) or exits."""
+
+
+class DownstreamNode(_CapacityNode):
+    """Downstream place: a capacity with a stay, or a release rate for saturated housing."""
+
+    kind: Literal["downstream"]
+    stay: Duration | None = None
+    """Length of stay (days); required with a capacity, optional with a release rate."""
+    releases_per_month: Schedule | None = None
+    """For saturated housing instead of a capacity: places freed for the pathway per month;
+    each admits the head of the waiting list, or is lost if no one waits."""
+
+    _releases = field_validator("releases_per_month")(_check_schedule)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> DownstreamNode:
+        if (self.capacity is None) == (self.releases_per_month is None):
+            raise ValueError(
+                "a downstream node needs exactly one of capacity or releases_per_month"
+            )
+        if self.capacity is not None and self.stay is None:
+            raise ValueError("a downstream node with a capacity needs a stay")
+        if not self.routing:
+            raise ValueError("routing is required (where people go after the stay)")
+        if self.releases_per_month is not None and self.initial.occupancy:
+            raise ValueError("a release-rate node holds no places: initial.occupancy must be 0")
+        return self
+
+
+class ReturnToStreet(Model):
+    """Part of an exit that comes back to the street as a new episode."""
+
+    probability: Probability
+    """Probability of coming back to the street as a new episode."""
+    after: Duration | None = None
+    """Delay before coming back (e.g. a prison stay); at once if absent."""
+
+
+class ExitNode(Model):
+    """An outcome: positive or negative; a negative one may send people back to the street."""
+
+    kind: Literal["exit"]
+    name: DisplayName
+    """Display names."""
+    positive: bool
+    """Whether this outcome counts as a positive exit."""
+    return_to_street: ReturnToStreet | None = None
+    """Part of this outcome that comes back to the street later."""
+
+
+Node = Annotated[
+    StreetNode | OutreachNode | RestSpaceNode | AccommodationNode | DownstreamNode | ExitNode,
+    Field(discriminator="kind"),
+]
+CapacityNode = AccommodationNode | DownstreamNode
+
+
+class Observation(Model):
+    """A windowed measurement, optionally with a target the model should reproduce."""
+
+    metric: Literal[
+        "exits",
+        "entries",
+        "positive_share",
+        "share_stay_over",
+        "mean_stay",
+        "turnover_time",
+        "share_street_time_over",
+        "mean",
+        "at",
+    ]
+    """exits, entries, positive_share, mean_stay, turnover_time (node, from, to); share_stay_over,
+    share_street_time_over (node, on, days); mean (series, from, to); at (series, on)."""
+    node: NodeId | None = None
+    """The node measured."""
+    series: str | None = None
+    """The time series measured: street, occupancy.<node>, waiting.<node>, blocked.<node>,
+    capacity.<node>."""
+    outcome: str | None = None
+    """Filter exits by outcome: positive, negative or an exit node id."""
+    start: dt.date | None = Field(default=None, alias="from")
+    """First day of the window (included)."""
+    end: dt.date | None = Field(default=None, alias="to")
+    """Last day of the window (included; ``end`` itself is allowed). A window or date beyond
+    ``end`` gives NaN (not computed), so a scenario can be run shorter than its observations."""
+    on: dt.date | None = None
+    """The date of a snapshot (write it ``"on":`` in quotes: YAML 1.1 reads on as true)."""
+    days: NonNegativeFloat | None = None
+    """Threshold in days for the share_* metrics."""
+    target: float | None = None
+    """The value the model should reproduce."""
+    tolerance: NonNegativeFloat | None = None
+    """Accepted distance from the target."""
+    role: Literal["fit", "validate", "report"] = "report"
+    """fit: used by calibration; validate: reported beside it, never fitted; report: neither."""
+    label: str | None = None
+    """Label for tables and charts."""
+    source: str | None = None
+    """Where the target comes from (document and line)."""
+
+    @model_validator(mode="after")
+    def _fields_for_metric(self) -> Observation:
+        needs: dict[str, tuple[str, ...]] = {
+            "exits": ("node", "start", "end"),
+            "entries": ("node", "start", "end"),
+            "positive_share": ("node", "start", "end"),
+            "mean_stay": ("node", "start", "end"),
+            "turnover_time": ("node", "start", "end"),
+            "share_stay_over": ("node", "on", "days"),
+            "share_street_time_over": ("node", "on", "days"),
+            "mean": ("series", "start", "end"),
+            "at": ("series", "on"),
+        }
+        names = {"start": "from", "end": "to"}
+        missing = [names.get(f, f) for f in needs[self.metric] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(
+                f"metric '{self.metric}' needs " + ", ".join(f"'{m}'" for m in missing)
+            )
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("'to' must not be before 'from'")
+        if self.role in ("fit", "validate") and self.target is None:
+            raise ValueError(f"role '{self.role}' needs a target")
+        if self.outcome is not None and self.metric not in ("exits", "mean_stay", "turnover_time"):
+            raise ValueError("'outcome' applies to exits, mean_stay and turnover_time only")
+        return self
+
+
+class FreeParameter(Model):
+    """A parameter calibration may change: a dotted path into the scenario and its bounds."""
+
+    path: str | list[str]
+    """Dotted path of a number in the scenario, e.g. ``nodes.assore.readiness.mean``; a list
+    ties several numbers to one value."""
+    lower: float
+    """Lower bound."""
+    upper: float
+    """Upper bound."""
+    prior: Literal["uniform", "loguniform"] = "uniform"
+    """Prior over the bounds (also the space the search explores)."""
+    rescale_siblings: bool = False
+    """For a routing probability: scale the other entries of the same routing so it sums to 1."""
+    source: str | None = None
+    """Where the bounds come from (document and line, or ``assumption:``)."""
+
+    @property
+    def paths(self) -> list[str]:
+        """The dotted paths this parameter sets."""
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FreeParameter:
+        if self.upper <= self.lower:
+            raise ValueError("upper must be above lower")
+        if self.prior == "loguniform" and self.lower <= 0:
+            raise ValueError("a loguniform prior needs a positive lower bound")
+        return self
+
+
+class Calibration(Model):
+    """What ``parcours calibrate`` fits: free parameters and default effort."""
+
+    parameters: Annotated[dict[str, FreeParameter], Field(min_length=1)]
+    """Free parameters by name."""
+    replications: Annotated[int, Field(ge=1)] = 8
+    """Replications per evaluation (the same seeds at every evaluation)."""
+    budget: Annotated[int, Field(ge=4)] = 160
+    """Search evaluations: a space-filling design, then a local search from the best points."""
+    abc_samples: Annotated[int, Field(ge=0)] = 256
+    """Prior draws for the rejection sample that says what the targets identify (0: none)."""
+    abc_replications: Annotated[int, Field(ge=1)] = 2
+    """Replications per rejection-sample draw."""
+
+
+class Scenario(Model):
+    """A resolved, validated scenario: what runs and what is recorded."""
+
+    name: str
+    """Short name (defaults to the file name)."""
+    title: DisplayName | None = None
+    """Title for reports."""
+    legend: DisplayName | None = None
+    """Short label for chart legends, a few words (default: the title)."""
+    description: str | None = None
+    """The question the scenario answers."""
+    start: dt.date
+    """First simulated day."""
+    end: dt.date
+    """End of the run (excluded: nothing happens at exactly ``end``)."""
+    warmup: NonNegativeFloat | dt.date = 0.0
+    """Days (or a date) excluded from the KPIs; observations use their own windows."""
+    attributes: dict[NodeId, Attribute] = {}
+    """Person attributes drawn once per person (e.g. female, court_order)."""
+    nodes: dict[NodeId, Node]
+    """The pathway: exactly one street node, services, places and exits, by id."""
+    observations: dict[str, Observation] = {}
+    """Named measurements, with targets for calibration and validation."""
+    calibration: Calibration | None = None
+    """Free parameters for ``parcours calibrate`` (see docs/calibration.md)."""
+    on_deadlock: Literal["error", "record"] = "error"
+    """What to do if places deadlock (all holders wait on each other for ever)."""
+
+    @model_validator(mode="after")
+    def _network(self) -> Scenario:
+        problems = network_problems(self)
+        if problems:
+            raise NetworkError(problems)
+        return self
+
+    # --- derived views -------------------------------------------------------------------
+    @property
+    def horizon(self) -> float:
+        """Simulated length in days."""
+        return float((self.end - self.start).days)
+
+    @property
+    def warmup_days(self) -> float:
+        """Warm-up length in days."""
+        if isinstance(self.warmup, dt.date):
+            return float((self.warmup - self.start).days)
+        return float(self.warmup)
+
+    def day(self, date: dt.date) -> float:
+        """Days from ``start`` to ``date``."""
+        return float((date - self.start).days)
+
+    @property
+    def street_id(self) -> str:
+        return next(k for k, n in self.nodes.items() if isinstance(n, StreetNode))
+
+    def nodes_of(self, *kinds: type) -> dict[str, Any]:
+        """The nodes of the given classes, in file order."""
+        return {k: n for k, n in self.nodes.items() if isinstance(n, kinds)}
+
+    def series_names(self) -> list[str]:
+        """Names of the time series the model records."""
+        names = ["street"]
+        for node_id in self.nodes_of(AccommodationNode, DownstreamNode):
+            names += [f"{m}.{node_id}" for m in ("occupancy", "waiting", "blocked", "capacity")]
+        return names
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON of the resolved scenario."""
+        text = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+Problem = tuple[tuple[str | int, ...], str]
+"""A dotted location inside the scenario and what is wrong there."""
+
+
+class NetworkError(ValueError):
+    """Problems that involve several parts of a scenario (routing targets, dates...)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems))
+
+
+def network_problems(sc: Scenario) -> list[Problem]:
+    """Cross-field checks: dates, routing targets and kinds, attributes, observations."""
+    problems: list[Problem] = []
+    if sc.end <= sc.start:
+        problems.append((("end",), "must be after start"))
+    if isinstance(sc.warmup, dt.date) and not sc.start <= sc.warmup < sc.end:
+        problems.append((("warmup",), "a warm-up date must lie between start and end"))
+    elif sc.end > sc.start and sc.warmup_days >= sc.horizon:
+        problems.append(
+            (("warmup",), f"the warm-up must be shorter than the run ({sc.horizon:g} days)")
+        )
+    streets = [k for k, n in sc.nodes.items() if isinstance(n, StreetNode)]
+    if len(streets) != 1:
+        problems.append((("nodes",), f"exactly one street node is needed (found {len(streets)})"))
+    for node_id, node in sc.nodes.items():
+        problems.extend(_node_problems(sc, node_id, node))
+    for name, obs in sc.observations.items():
+        problems.extend(_observation_problems(sc, name, obs))
+    return problems
+
+
+_SCHEDULES = ("capacity", "arrivals_per_year", "contacts_per_week", "places", "releases_per_month")
+
+
+def _node_problems(sc: Scenario, node_id: str, node: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    here = ("nodes", node_id)
+    for field in _SCHEDULES:
+        sched = getattr(node, field, None)
+        if isinstance(sched, list) and sched[0].start > sc.start:
+            problems.append(
+                (
+                    (*here, field, 0, "from"),
+                    f"the first step ({sched[0].start}) must begin on or before start ({sc.start})",
+                )
+            )
+    allowed: dict[str, tuple[type, ...]] = {
+        "exit_routing": (ExitNode,),
+        "arrival_routing": (AccommodationNode, DownstreamNode),
+        "routing": (AccommodationNode, DownstreamNode, ExitNode),
+        "negative_routing": (ExitNode,),
+    }
+    if isinstance(node, (OutreachNode, RestSpaceNode)):
+        allowed["routing"] = (AccommodationNode, DownstreamNode)
+    for field, kinds in allowed.items():
+        routing = getattr(node, field, None) or {}
+        for target in routing:
+            where = (*here, field, target)
+            if target not in sc.nodes:
+                problems.append((where, f"unknown node '{target}'{_suggest(target, sc.nodes)}"))
+            elif target == node_id:
+                problems.append((where, "a node cannot route to itself"))
+            elif not isinstance(sc.nodes[target], kinds):
+                kind = sc.nodes[target].kind
+                problems.append((where, f"cannot route to {_article(kind)} {kind} node here"))
+        known = [t for t in routing if t in sc.nodes]
+        if known and all(getattr(sc.nodes[t], "eligibility", {}) for t in known):
+            problems.append(
+                ((*here, field), "at least one target must be open to everyone (no eligibility)")
+            )
+    if isinstance(node, (OutreachNode, RestSpaceNode, AccommodationNode)) and not node.routing:
+        problems.append(((*here, "routing"), "needs at least one target"))
+    for field in ("eligibility", "priority"):
+        for attr in getattr(node, field, []):
+            if attr not in sc.attributes:
+                problems.append(
+                    (
+                        (*here, field, attr),
+                        f"unknown person attribute '{attr}'{_suggest(attr, sc.attributes)}",
+                    )
+                )
+    priority = getattr(node, "priority", [])
+    if len(set(priority)) != len(priority):
+        problems.append(((*here, "priority"), "an attribute is listed twice"))
+    for field in ("capacity", "places"):
+        sched = getattr(node, field, None)
+        if sched is None:
+            continue
+        values = [st.value for st in sched] if isinstance(sched, list) else [sched]
+        if any(v != int(v) for v in values):
+            problems.append(((*here, field), "places must be whole numbers"))
+    initial = getattr(node, "initial", None)
+    capacity = getattr(node, "capacity", None)
+    if isinstance(initial, InitialResidents) and capacity is not None:
+        at_start = (
+            [st.value for st in capacity if st.start <= sc.start][-1:]
+            if isinstance(capacity, list)
+            else [capacity]
+        )
+        if at_start and initial.occupancy > at_start[0]:
+            problems.append(
+                (
+                    (*here, "initial", "occupancy"),
+                    f"{initial.occupancy} residents exceed the {at_start[0]:g} places at start",
+                )
+            )
+    return problems
+
+
+_NODE_METRICS: dict[str, tuple[type, ...]] = {
+    "exits": (StreetNode, AccommodationNode, DownstreamNode),
+    "entries": (StreetNode, AccommodationNode, DownstreamNode),
+    "positive_share": (StreetNode, AccommodationNode, DownstreamNode),
+    "mean_stay": (StreetNode, AccommodationNode, DownstreamNode),
+    "turnover_time": (AccommodationNode, DownstreamNode),
+    "share_stay_over": (StreetNode, AccommodationNode, DownstreamNode),
+    "share_street_time_over": (AccommodationNode, DownstreamNode),
+}
+
+
+def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Problem]:
+    here = ("observations", name)
+    problems: list[Problem] = []
+    node = sc.nodes.get(obs.node or "")
+    kinds = _NODE_METRICS.get(obs.metric)
+    if node is not None and kinds is not None and not isinstance(node, kinds):
+        problems.append(
+            (
+                (*here, "node"),
+                f"metric '{obs.metric}' does not apply to {_article(node.kind)} {node.kind} node",
+            )
+        )
+    if obs.node is not None and obs.node not in sc.nodes:
+        problems.append(
+            ((*here, "node"), f"unknown node '{obs.node}'{_suggest(obs.node, sc.nodes)}")
+        )
+    series = sc.series_names()
+    if obs.series is not None and obs.series not in series:
+        problems.append(
+            ((*here, "series"), f"unknown series '{obs.series}'{_suggest(obs.series, series)}")
+        )
+    if obs.outcome not in (None, "positive", "negative") and not isinstance(
+        sc.nodes.get(obs.outcome or ""), ExitNode
+    ):
+        problems.append(((*here, "outcome"), "use positive, negative or an exit node id"))
+    for field, label in (("start", "from"), ("end", "to"), ("on", "on")):
+        day = getattr(obs, field)
+        if day is not None and day < sc.start:  # after `end` is allowed: the value is NaN
+            problems.append(((*here, label), f"{day} is before the scenario start ({sc.start})"))
+    return problems
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _suggest(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

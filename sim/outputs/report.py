@@ -1,0 +1,473 @@
+"""One self-contained HTML report of a run, compare or calibration folder.
+
+The question, the scenarios and what differs between them, the KPI table with confidence
+intervals and significance marks, the charts (inline SVG), calibration targets against simulated
+values, and where the numbers come from (the manifest). No script, no external request: the
+file opens offline and can be sent by e-mail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from sim.engine.schedule import Steps
+from sim.inputs.diff import scenario_diff
+from sim.inputs.scenario import (
+    AccommodationNode,
+    DownstreamNode,
+    OutreachNode,
+    RestSpaceNode,
+    Scenario,
+)
+from sim.outputs import i18n, style
+from sim.outputs.charts import FolderError, node_names, scenario_label
+from sim.outputs.i18n import Lang, t
+from sim.outputs.plots import Folder, chart, load_folder, main_node
+from sim.outputs.style import Metric
+from sim.running.results import write_text_atomic
+
+REPORT_SIZE: style.SizeName = "a4"
+NETWORK_SIZE: style.SizeName = "slide"  # the network needs the room; the SVG scales to the page
+MAX_DIFFERENCES = 40
+SHARE_METRICS = ("positive_share", "share_stay_over", "share_street_time_over")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """A formatted table cell and whether it is marked significant."""
+
+    text: str
+    significant: bool = False
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("sim.outputs", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def scenario_differences(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """What differs between two resolved scenarios, as ``parcours diff`` shows it."""
+    return list(scenario_diff(a, b))
+
+
+def _compact(value: Any, limit: int = 160) -> str:
+    """A scenario value in one short line."""
+    if value is None:
+        return i18n.DASH
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Formatter:
+    """Formats KPI values, CIs and differences by unit, in one language."""
+
+    def __init__(self, scenario: Scenario, lang: Lang) -> None:
+        self.lang = lang
+        self.shares = frozenset(
+            name for name, obs in scenario.observations.items() if obs.metric in SHARE_METRICS
+        )
+
+    def unit(self, kpi: str) -> str:
+        return i18n.kpi_unit(kpi, self.shares)
+
+    def value(self, kpi: str, mean: float, ci: float | None = None) -> str:
+        unit = self.unit(kpi)
+        if unit == "share":
+            text = i18n.percent(mean, self.lang)
+            if ci is not None and not math.isnan(ci):
+                text += f" ± {i18n.number(100 * ci, self.lang, 1)}"
+            return text
+        decimals = i18n.auto_decimals(mean)
+        text = i18n.kpi_value(mean, unit, self.lang, decimals)
+        if ci is not None and not math.isnan(ci) and not math.isnan(mean):
+            text += f" ± {i18n.number(ci, self.lang, decimals)}"
+        return text
+
+    def difference(self, kpi: str, diff: float, ci: float | None, reference: float) -> str:
+        if math.isnan(diff):
+            return i18n.DASH
+        if self.unit(kpi) == "share":
+            text = i18n.percent_points(diff, self.lang)
+            if ci is not None and not math.isnan(ci):
+                text += f" ± {i18n.number(100 * ci, self.lang, 1)}"
+            return text
+        decimals = i18n.auto_decimals(reference)
+        text = i18n.signed(diff, self.lang, decimals)
+        if ci is not None and not math.isnan(ci):
+            text += f" ± {i18n.number(ci, self.lang, decimals)}"
+        return text
+
+
+def headline_kpis(folder: Folder) -> list[str]:
+    """The KPIs of the main table, in reading order; the others go under "all indicators"."""
+    node = main_node(folder)
+    rows = ["street.mean", "street.end", "housed.mean"]
+    if node:
+        rows += [
+            f"waiting.{node}.mean",
+            f"occupancy.{node}.mean",
+            f"blocked.{node}.mean",
+            f"entries.{node}.per_month",
+            f"exits.{node}.per_month",
+            f"stay.{node}.mean",
+            f"positive_share.{node}",
+        ]
+    rows += [
+        "exits.positive.per_month",
+        "positive_share",
+        "contact_to_housing.mean",
+        "cost.total.per_year",
+        "cost.per_positive_exit",
+    ]
+    return rows
+
+
+def _kpi_frame(folder: Folder) -> pd.DataFrame:
+    """Long table ``scenario, kpi, mean, ci, diff, diff_ci, significant`` (reference first)."""
+    if folder.comparison is not None:
+        frame = folder.comparison.copy()
+        for column in ("diff", "diff_ci"):
+            if column not in frame.columns:
+                frame[column] = math.nan
+        if "significant" not in frame.columns:
+            frame["significant"] = False
+        return frame
+    rows = []
+    for name, run in folder.runs.items():
+        for r in run.summary.to_dict("records"):
+            rows.append(
+                {"scenario": name, "kpi": r["kpi"], "mean": r["mean"], "ci": r["ci95"],
+                 "diff": math.nan, "diff_ci": math.nan, "significant": False}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _significant(x: Any) -> bool:
+    if isinstance(x, str):
+        return x.strip().lower() == "true"
+    return bool(x) if x == x else False
+
+
+def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
+    """Headers, headline rows and all rows of the KPI table, formatted."""
+    sc = folder.scenario
+    fmt = _Formatter(sc, lang)
+    frame = _kpi_frame(folder)
+    names = list(folder.runs)
+    others = names[1:]
+    labels = {
+        "node_names": node_names(sc, lang),
+        "groups": {k: i18n.node_name(a.label, lang) for k, a in sc.attributes.items() if a.label},
+        "observations": {k: o.label or k for k, o in sc.observations.items()},
+    }
+    headers = names
+    by_key = {(str(r["scenario"]), str(r["kpi"])): r for r in frame.to_dict("records")}
+    order = list(dict.fromkeys(str(k) for k in frame["kpi"]))
+
+    def row(kpi: str) -> dict[str, Any] | None:
+        ref = by_key.get((names[0], kpi))
+        if ref is None:
+            return None
+        values = []
+        for name in names:
+            r = by_key.get((name, kpi))
+            values.append(Cell(fmt.value(kpi, r["mean"], r["ci"]) if r else i18n.DASH))
+        diffs = []
+        for name in others:
+            r = by_key.get((name, kpi))
+            if r is None:
+                diffs.append(Cell(i18n.DASH))
+                continue
+            text = fmt.difference(kpi, float(r["diff"]), float(r["diff_ci"]), float(ref["mean"]))
+            significant = _significant(r["significant"])
+            diffs.append(Cell(text + (" *" if significant else ""), significant))
+        return {
+            "kpi": kpi,
+            "label": i18n.kpi_label(kpi, lang, **labels),
+            "values": values,
+            "diffs": diffs,
+        }
+
+    headline = [r for r in (row(k) for k in headline_kpis(folder)) if r is not None]
+    every = [r for r in (row(k) for k in order) if r is not None]
+    return {
+        "headers": headers,
+        "diff_headers": others,
+        "headline": headline,
+        "all": every,
+        "has_diffs": bool(others) and folder.comparison is not None,
+    }
+
+
+def _capacity_text(schedule: Any, sc: Scenario, lang: Lang) -> str:
+    """A schedule as ``first → last`` over the run (one value when it does not change)."""
+    if schedule is None:
+        return i18n.DASH
+    steps = Steps.of(schedule, sc.start)
+    first, last = steps.at(0.0), steps.values[-1]
+
+    def fmt(x: float) -> str:
+        return i18n.number(x, lang, 0 if float(x).is_integer() else 1)
+
+    return fmt(first) if first == last else f"{fmt(first)} → {fmt(last)}"
+
+
+def _capacity(sc: Scenario, node_id: str, lang: Lang) -> str | None:
+    node = sc.nodes.get(node_id)
+    if isinstance(node, AccommodationNode | DownstreamNode):
+        if node.capacity is None:
+            rate = _capacity_text(node.releases_per_month, sc, lang)
+            return t("diagram.releases", lang, n=rate)
+        return _capacity_text(node.capacity, sc, lang)
+    if isinstance(node, RestSpaceNode):
+        return _capacity_text(node.places, sc, lang)
+    if isinstance(node, OutreachNode):
+        return t("diagram.contacts", lang, n=_capacity_text(node.contacts_per_week, sc, lang))
+    return None
+
+
+def scenario_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
+    """Each scenario: name, title, description, period, colour."""
+    out = []
+    for i, (name, run) in enumerate(folder.runs.items()):
+        sc = run.scenario
+        last = sc.end - dt.timedelta(days=1)
+        out.append(
+            {
+                "name": name,
+                "title": scenario_label(sc, lang),
+                "description": sc.description or "",
+                "period": f"{i18n.date_long(sc.start, lang)} – {i18n.date_long(last, lang)}",
+                "reference": i == 0 and len(folder.runs) > 1,
+                "colour": style.SCENARIO_COLOURS[i % len(style.SCENARIO_COLOURS)],
+            }
+        )
+    return out
+
+
+def capacity_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
+    """Services and places with their capacity (start → end) in each scenario."""
+    rows: dict[str, dict[str, Any]] = {}
+    for run in folder.runs.values():
+        for node_id, node in run.scenario.nodes.items():
+            if node_id not in rows and _capacity(run.scenario, node_id, lang) is not None:
+                rows[node_id] = {
+                    "name": i18n.node_name(node.name, lang),
+                    "kind": t(f"kind.{node.kind}", lang),
+                }
+    for node_id, row in rows.items():
+        cells = [
+            _capacity(run.scenario, node_id, lang) or i18n.DASH for run in folder.runs.values()
+        ]
+        row["cells"] = cells
+        row["differs"] = len(set(cells)) > 1
+    return list(rows.values())
+
+
+def differences(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
+    """For each scenario after the reference: what differs in the resolved scenario."""
+    resolved = {
+        s["name"]: s.get("resolved") for s in folder.manifest.get("scenarios", []) if "name" in s
+    }
+    names = list(folder.runs)
+    if len(names) < 2:
+        return []
+
+    def data(name: str) -> dict[str, Any]:
+        found = resolved.get(name)
+        if isinstance(found, dict):
+            return found
+        return folder.runs[name].scenario.model_dump(mode="json", by_alias=True)
+
+    reference = data(names[0])
+    out = []
+    for name in names[1:]:
+        rows = [
+            (path, _compact(a), _compact(b))
+            for path, a, b in scenario_differences(reference, data(name))
+            if path not in ("name", "title", "description")
+            and not path.startswith(("title.", "observations"))
+        ]
+        out.append(
+            {
+                "name": name,
+                "title": scenario_label(folder.runs[name].scenario, lang),
+                "rows": rows[:MAX_DIFFERENCES],
+                "more": max(0, len(rows) - MAX_DIFFERENCES),
+            }
+        )
+    return out
+
+
+def target_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
+    """Calibration targets against simulated values, formatted."""
+    out = []
+    for target in folder.targets:
+        obs = target.observation
+        share = obs is not None and obs.metric in SHARE_METRICS
+
+        decimals = i18n.auto_decimals(target.target)
+
+        def fmt(
+            x: float | None, ci: bool = False, share: bool = share, decimals: int = decimals
+        ) -> str:
+            if x is None or (isinstance(x, float) and math.isnan(x)):
+                return i18n.DASH
+            if share:
+                return i18n.number(100 * x, lang, 1) if ci else i18n.percent(x, lang)
+            return i18n.number(x, lang, decimals)
+
+        target_text = fmt(target.target)
+        if target.tolerance:
+            target_text += f" ± {fmt(target.tolerance, ci=True)}"
+        simulated = fmt(target.mean)
+        if not math.isnan(target.ci95):
+            simulated += f" ± {fmt(target.ci95, ci=True)}"
+        role_key = f"report.role.{target.role}"
+        out.append(
+            {
+                "label": target.label,
+                "role": t(role_key, lang) if role_key in i18n.LABELS else target.role,
+                "target": target_text,
+                "simulated": simulated,
+                "met": None if target.met is None else target.met,
+                "source": target.source,
+            }
+        )
+    return out
+
+
+def chart_list(folder: Folder, lang: Lang) -> list[tuple[Metric, str | None, str | None, str]]:
+    """The report's charts: ``(metric, node, scenario, id)``."""
+    node = main_node(folder)
+    out: list[tuple[Metric, str | None, str | None, str]] = [("street", None, None, "street")]
+    if node:
+        metrics: tuple[Metric, ...] = ("waiting", "occupancy", "blocked", "entries-exits", "stay")
+        for metric in metrics:
+            out.append((metric, node, None, f"{metric}-{node}"))
+    out.append(("time-to-housing", None, None, "time-to-housing"))
+    for name in folder.runs:
+        out.append(("sankey", None, name, f"sankey-{name}"))
+    return out
+
+
+def charts(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
+    """Every chart of the report as inline SVG markup."""
+    out = []
+    for metric, node, scenario, chart_id in chart_list(folder, lang):
+        with style.context(REPORT_SIZE):
+            fig = chart(folder, metric, node, lang, REPORT_SIZE, scenario=scenario, compact=True)
+            title = fig.get_suptitle().replace("\n", " ")
+            svg = style.svg_markup(fig, salt=f"c-{chart_id}")
+        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
+        out.append({"id": chart_id, "title": title, "svg": Markup(svg)})
+    return out
+
+
+def network(folder: Folder, lang: Lang) -> dict[str, Any]:
+    """The reference scenario's network diagram as inline SVG."""
+    from sim.outputs.diagram import diagram_chart
+
+    with style.context(NETWORK_SIZE):
+        fig = diagram_chart(folder.scenario, lang, NETWORK_SIZE)
+        svg = style.svg_markup(fig, salt="c-network")
+    title = t("report.network", lang)
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
+    return {"id": "network", "title": title, "svg": Markup(svg)}
+
+
+def _attr(text: str) -> str:
+    return str(Markup.escape(text))
+
+
+def provenance(folder: Folder) -> dict[str, Any]:
+    """Where the numbers come from: the manifest of the folder (and of each run)."""
+    info = folder.manifest
+    version = str(info.get("versions", {}).get("parcours", "?"))
+    return {
+        "folder": folder.path.name,
+        "kind": folder.kind,
+        "version": version,
+        "commit": info.get("git_commit") or i18n.DASH,
+        "seed": info.get("seed", i18n.DASH),
+        "replications": info.get("replications", i18n.DASH),
+        "created": info.get("created", i18n.DASH),
+        "command": info.get("command", ""),
+        "scenarios": [
+            {"name": s.get("name", ""), "sha256": s.get("sha256", "")}
+            for s in info.get("scenarios", [])
+        ],
+        "packages": ", ".join(f"{k} {v}" for k, v in sorted(info.get("versions", {}).items())),
+    }
+
+
+def render(folder: Folder, lang: Lang = "fr") -> str:
+    """The report of a loaded folder as an HTML string."""
+    sc = folder.scenario
+    scenario_title = scenario_label(sc, lang)
+    if folder.kind == "compare":
+        title = t("report.title_compare", lang)
+    elif folder.kind == "calibrate":
+        title = t("report.title_calibrate", lang, title=scenario_title)
+    else:
+        title = t("report.title_run", lang, title=scenario_title)
+    questions = [
+        (scenario_label(run.scenario, lang), run.scenario.description or "")
+        for run in folder.runs.values()
+    ]
+    prov = provenance(folder)
+    context = {
+        "lang": lang,
+        "t": lambda key, **values: t(key, lang, **values),
+        "title": title,
+        "subtitle": " · ".join(scenario_label(r.scenario, lang) for r in folder.runs.values()),
+        "questions": questions,
+        "scenarios": scenario_rows(folder, lang),
+        "capacities": capacity_rows(folder, lang),
+        "network": network(folder, lang),
+        "differences": differences(folder, lang),
+        "kpis": kpi_tables(folder, lang),
+        "replications": folder.replications,
+        "charts": charts(folder, lang),
+        "targets": target_rows(folder, lang),
+        "provenance": prov,
+        "compare": len(folder.runs) > 1,
+        "colon": "\u00a0: " if lang == "fr" else ": ",
+    }
+    return _env().get_template("report.html.j2").render(**context)
+
+
+def write_report(
+    folder: Path | str,
+    out_html: Path | str | None = None,
+    lang: str = "fr",
+    force: bool = False,
+) -> Path:
+    """Write the HTML report of a run, compare or calibration folder (default
+    ``<folder>/report-<lang>.html``) and return its path; an existing report is replaced
+    only with ``force``."""
+    language = i18n.check_lang(lang)
+    loaded = load_folder(folder)
+    target = Path(out_html) if out_html is not None else loaded.path / f"report-{language}.html"
+    if target.exists() and not force:
+        raise FolderError(f"{target} exists; use --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(target, render(loaded, language))
+    return target
