@@ -379,12 +379,28 @@ def test_the_etape2_copies_of_calibrated_values_match_the_history() -> None:
     )
 
 
-def test_a_schedule_starting_at_zero_cannot_take_a_draw() -> None:
+def test_a_draw_follows_the_one_schedule_rule() -> None:
+    """A number on a schedule replaces it, as --set does; a parameter declaring
+    ``on_schedule: scale`` scales it instead, which a schedule starting at 0 cannot take."""
     from sim.inputs.loading import ScenarioError
+    from sim.inputs.scenario import FreeParameter
 
     sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    path = "nodes.out_of_region.releases_per_month"
+    replaced = apply(sc, {path: 3.0})
+    assert replaced.nodes["out_of_region"].releases_per_month == 3.0  # type: ignore[union-attr]
+    assert replaced == load_scenario(SCENARIOS / "history-2019-2023.yaml", [f"{path}=3.0"])
+    scaled = {"rate": FreeParameter(path=path, lower=0, upper=9, on_schedule="scale")}
     with pytest.raises(ScenarioError, match=r"out_of_region.releases_per_month: .*name a step"):
-        apply(sc, {"nodes.out_of_region.releases_per_month": 3.0})
+        apply(sc, {"rate": 3.0}, scaled)
+    fluid = load_scenario(SCENARIOS / "etape2-610-fluid.yaml")  # doubles releases from 2024
+    housing = fluid.calibration.parameters["housing_releases"]  # type: ignore[union-attr]
+    assert housing.on_schedule == "scale"
+    fitted = apply(fluid, {"housing_releases": 4.0})
+    before = [s.value for s in fluid.nodes["housing"].releases_per_month]  # type: ignore[union-attr]
+    after = [s.value for s in fitted.nodes["housing"].releases_per_month]  # type: ignore[union-attr]
+    assert after[0] == 4.0
+    assert after == pytest.approx([v * 4.0 / before[0] for v in before])
     with pytest.raises(ScenarioError, match="no such number"):
         apply(sc, {"nodes.assore.readiness": 3.0})  # a distribution, not a number
 

@@ -62,15 +62,14 @@ from sim.engine.streams import stream_key
 from sim.inputs.loading import (
     Problem,
     ScenarioError,
-    entry_key,
     load_raw,
     load_scenario,
     missing_entry,
-    path_parts,
     schedule_replaced,
     validate_data,
     warn_once,
 )
+from sim.inputs.paths import PathError, entry_key, path_parts, set_value
 from sim.inputs.scenario import Scenario
 from sim.running.executors import Executor, SerialExecutor, WorkerCrashedError, chunk_size
 from sim.running.results import (
@@ -605,39 +604,16 @@ def _child(container: Any, part: str | int) -> Any:
     return None if key is None else container[key]
 
 
-class _PathError(ValueError):
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-
-
 def with_values(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A copy of raw scenario data with ``values`` set at their paths (as ``--set`` does).
+    """A copy of raw scenario data with ``values`` set at their paths, by the one editor and
+    its schedule rule (:mod:`sim.inputs.paths`, as ``--set`` does).
 
     Only the mappings and lists on the paths are copied; the rest is shared with ``base``,
-    which is never modified. A negative list position counts from the end (``-1`` is the last
-    step of a schedule). Raises :class:`_PathError` for a path that does not exist.
+    which is never modified. Raises :class:`PathError` for a path that does not exist.
     """
     data = dict(base)
     for path, value in values.items():
-        parts = path_parts(path)
-        target: Any = data
-        for depth, part in enumerate(parts[:-1]):
-            key = entry_key(target, part)
-            nxt = None if key is None else target[key]
-            if not isinstance(nxt, (dict, list)):
-                here = ".".join(map(str, parts[: depth + 1]))
-                inside = "cannot set a value inside a single value"
-                raise _PathError(
-                    here, inside if nxt is not None else missing_entry(data, parts, depth)
-                )
-            nxt = copy.copy(nxt)
-            target[key] = nxt
-            target = nxt
-        last = entry_key(target, parts[-1])
-        if last is None and isinstance(target, list):
-            raise _PathError(path, missing_entry(data, parts, len(parts) - 1))
-        target[parts[-1] if last is None else last] = copy.deepcopy(value)
+        set_value(data, path_parts(path), value, copy_on_write=True, missing=missing_entry)
     return data
 
 
@@ -667,9 +643,9 @@ def check_points(
     for i, values in enumerate(points):
         try:
             resolve_point(base, values)
-        except _PathError as err:
+        except PathError as err:
             origin = _origin_for(err.path, values, origins)
-            found.setdefault((*origin, err.path, str(err)), []).append(i)
+            found.setdefault((*origin, err.path, err.message), []).append(i)
         except ScenarioError as err:
             for p in err.problems:
                 origin = _origin_for(_as_written(p.path, written), values, origins)

@@ -26,6 +26,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.inputs.paths import (
+    PathError,
+    entry_key,
+    is_schedule,
+    locate,
+    path_parts,
+    put,
+)
 from sim.inputs.scenario import NetworkError, Scenario
 
 Path_ = tuple[Any, ...]
@@ -419,13 +427,7 @@ def _exists(data: Any, path: Path_) -> bool:
 # --- --set overrides ---------------------------------------------------------------------------
 
 SET = "--set"
-_INDEX = re.compile(r"-?\d+")
 _WARNED: set[str] = set()
-
-
-def path_parts(key: str) -> list[str | int]:
-    """The parts of a dotted path; whole numbers are list positions (``-1`` is the last)."""
-    return [int(p) if _INDEX.fullmatch(p) else p for p in key.split(".")]
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:
@@ -459,63 +461,18 @@ def _apply_overrides(doc: _Document, overrides: Iterable[str]) -> list[str]:
             parts, value = parse_override(text)
         except ValueError as err:
             raise ScenarioError([Problem(*origin, ROOT, str(err).splitlines()[0])]) from None
-        target = doc.data
-        for depth, part in enumerate(parts[:-1]):
-            key = entry_key(target, part)
-            if key is None or target[key] is None:
-                here = _dotted(parts[: depth + 1])
-                raise ScenarioError([Problem(*origin, here, missing_entry(doc.data, parts, depth))])
-            parts[depth] = key
-            target = target[key]
-        last = parts[-1]
-        if isinstance(target, list):
-            key = entry_key(target, last)
-            if key is None:
-                message = missing_entry(doc.data, parts, len(parts) - 1)
-                raise ScenarioError([Problem(*origin, _dotted(parts), message)])
-        elif isinstance(target, dict):
-            key = entry_key(target, last)
-            key = last if key is None else key
-        else:
-            where = _dotted(parts[:-1])
-            message = f"cannot set '{last}' inside {where}, which is a single value"
-            raise ScenarioError([Problem(*origin, _dotted(parts), message)])
+        try:
+            target, key, parts = locate(doc.data, parts, missing=missing_entry)
+        except PathError as err:
+            raise ScenarioError([Problem(*origin, err.path, err.message)]) from None
         written = text.split("=", 1)[0].strip()
         note = schedule_replaced(origin, written, _entry(target, key), value, text.split("=", 1)[1])
         if note:
             notes.append(note)
-        target[key] = value
-        parts[-1] = key
+        put(target, key, value)  # a number on a schedule replaces it (the warning above)
         _forget(doc.where, tuple(parts))
         doc.where[tuple(parts)] = origin
     return notes
-
-
-def entry_key(container: Any, part: str | int) -> str | int | None:
-    """The key or (non-negative) position that ``part`` names in ``container``, if any.
-
-    A negative position counts from the end of a list; a number also finds a text key.
-    """
-    if isinstance(container, dict):
-        if part in container:
-            return part
-        return str(part) if isinstance(part, int) and str(part) in container else None
-    if isinstance(container, list) and isinstance(part, int) and -len(container) <= part:
-        return part % len(container) if part < len(container) else None
-    return None
-
-
-def resolve_path(data: Any, path: str) -> list[str | int]:
-    """The keys and non-negative positions ``path`` names in ``data`` (``KeyError`` if it
-    names nothing): the one reading of a dotted path for ``--set``, sweeps and parameters."""
-    keys: list[str | int] = []
-    for part in path_parts(path):
-        key = entry_key(data, part)
-        if key is None:
-            raise KeyError(path)
-        keys.append(key)
-        data = data[key]
-    return keys
 
 
 def _entry(container: Any, key: str | int | None) -> Any:
@@ -570,15 +527,6 @@ def _node_path(nodes: dict[Any, Any], parts: list[str], top: bool) -> tuple[list
             return parts[:2], close[0]
     close = difflib.get_close_matches(head, [str(k) for k in nodes], n=1) if top else []
     return ([head], close[0]) if close else None
-
-
-def is_schedule(value: Any) -> bool:
-    """Whether ``value`` is a schedule written as steps (``[{from: ..., value: ...}, ...]``)."""
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(s, dict) and "from" in s for s in value)
-    )
 
 
 def schedule_replaced(

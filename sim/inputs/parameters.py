@@ -7,11 +7,10 @@ that extend it:
   ``calibration:`` block gives for that name, when it has one, else at the paths saved with
   the draws. A scenario that adds a node following a fitted rate lists it there (the étape 2
   outreach scenario ties its Chapelle extension to ``rest_space_referral`` this way).
-- **Schedules scale.** A path that holds a schedule (a list of ``{from, value}`` steps) gets
-  the value on its first step, and every later step is multiplied by the same factor (value /
-  old first step), so the relative change an alternative makes survives (the étape 2 fluid
-  scenario's doubling from 2024 stays a doubling). A schedule whose first step is 0 cannot be
-  scaled: name a step (``path.N.value``) instead.
+- **Schedules: the one rule.** A path that holds a schedule follows the rule of
+  :mod:`sim.inputs.paths`: the value replaces the schedule, unless the parameter declares
+  ``on_schedule: scale`` (its first step then takes the value and every later step keeps its
+  ratio to it, so the relative change an alternative makes survives a draw).
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.inputs.loading import ScenarioError, is_schedule, resolve_path, validate_json_data
+from sim.inputs.loading import ScenarioError, validate_json_data
+from sim.inputs.paths import OnSchedule, PathError, is_schedule, locate, path_parts, put
 from sim.inputs.scenario import FreeParameter, Scenario
 
 PARAMETERS_KEY = b"parcours.parameters"
@@ -39,41 +39,31 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
-def scale_schedule(steps: list[dict[str, Any]], value: float) -> None:
-    """Set the first step to ``value`` and scale the later steps by the same factor."""
-    first = float(steps[0]["value"])
-    if first == 0:
-        raise ValueError("a schedule starting at 0 cannot be scaled")
-    factor = value / first
-    steps[0]["value"] = value
-    for step in steps[1:]:
-        step["value"] = float(step["value"]) * factor
-
-
-def set_path(data: dict[str, Any], path: str, value: float, rescale_siblings: bool = False) -> None:
-    """Set the number at ``path`` (a schedule there is scaled, see the module); optionally
+def set_path(
+    data: dict[str, Any],
+    path: str,
+    value: float,
+    rescale_siblings: bool = False,
+    on_schedule: OnSchedule = "replace",
+) -> None:
+    """Set the number at ``path`` by the schedule rule of :mod:`sim.inputs.paths`; optionally
     rescale the other entries of its mapping so they keep summing to what they summed to
     before (routing probabilities)."""
-    *parents, key = resolve_path(data, path)  # negative positions count from the end
-    container: Any = data
-    for part in parents:
-        container = container[part]
-    if isinstance(container, list):
-        assert isinstance(key, int)
-        container[key] = value
-        return
-    if is_schedule(container[key]):
-        scale_schedule(container[key], value)
-        return
-    if not isinstance(container[key], (int, float)) or isinstance(container[key], bool):
+    container, key, _ = locate(data, path_parts(path))
+    old = container[key] if isinstance(container, list) or key in container else None  # type: ignore[index]
+    if old is None or (not is_schedule(old) and not _is_number(old)):
         raise TypeError(path)
-    if rescale_siblings:
+    if rescale_siblings and isinstance(container, dict) and _is_number(old):
         total = sum(float(v) for v in container.values())
         others = {k: float(v) for k, v in container.items() if k != key}
         rest = sum(others.values())
         for k, v in others.items():
             container[k] = (total - value) * v / rest if rest > 0 else 0.0
-    container[key] = value
+    put(container, key, value, on_schedule)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def apply(
@@ -92,10 +82,11 @@ def apply(
         parameter = own.get(name) or (spec.get(name) if spec is not None else None)
         paths = parameter.paths if parameter is not None else [name]
         rescale = parameter.rescale_siblings if parameter is not None else False
+        on_schedule = parameter.on_schedule if parameter is not None else "replace"
         for path in paths:
             try:
-                set_path(data, path, float(value), rescale)
-            except (KeyError, IndexError, TypeError) as err:
+                set_path(data, path, float(value), rescale, on_schedule)
+            except (KeyError, IndexError, TypeError, PathError) as err:
                 raise _bad_path(path, "no such number in the scenario") from err
             except ValueError as err:
                 raise _bad_path(path, f"{err}; name a step ({path}.N.value)") from err

@@ -387,6 +387,10 @@ class FreeParameter(Model):
     """Prior over the bounds (also the space the search explores)."""
     rescale_siblings: bool = False
     """For a routing probability: scale the other entries of the same routing so it sums to 1."""
+    on_schedule: Literal["replace", "scale"] = "replace"
+    """Where a path holds a schedule: ``replace`` it by the value for the whole run (the rule of
+    ``--set`` and sweeps), or ``scale`` it (the first step takes the value, later steps keep
+    their ratio to it), so that an alternative's relative change survives a parameter draw."""
     source: str | None = None
     """Where the bounds come from (document and line, or ``assumption:``)."""
 

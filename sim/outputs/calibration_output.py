@@ -30,8 +30,9 @@ from sim.analysis.calibrate import (
     targets_table,
     to_json,
 )
-from sim.inputs.loading import load_scenario, resolve_path
+from sim.inputs.loading import load_scenario
 from sim.inputs.parameters import scenario_data
+from sim.inputs.paths import resolve_path
 from sim.inputs.scenario import Scenario
 from sim.outputs.i18n import Lang
 from sim.running.executors import Executor, make_executor
