@@ -394,7 +394,7 @@ def test_points_share_the_base_without_modifying_it() -> None:
     assert data["nodes"]["queue"]["capacity"] == 1
     assert json.dumps(plan.base, default=str) == before
     assert data["nodes"]["street"] is plan.base["nodes"]["street"]  # untouched parts shared
-    with pytest.raises(ScenarioError, match="cannot set .* which is a single value"):
+    with pytest.raises(ScenarioError, match=r"cannot set .* which is a single value"):
         plan_sweep(tiny_spec(axes=(parse_grid("nodes.queue.capacity.3.value=1"),)))
 
 
