@@ -174,6 +174,7 @@ def test_calibrate_example() -> None:
 
 # mmc refers everyone on arrival, so every contact-to-housing time is 0: the time-to-housing
 # chart must still draw without a warning (warnings are errors in this suite)
+@pytest.mark.slow
 def test_plot_example(tmp_path: Path) -> None:
     # >>> sim.plot("results/etape2-compare", lang="fr")
     comp = sim.compare([sim.load_scenario(MMC, SHORT), fewer_places()], replications=2)

@@ -65,6 +65,7 @@ def tiny_data() -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_calibration_recovers_the_known_arrival_rate() -> None:
     sc = validate_data(tiny_data())
     result = calibrate(sc, seed=3)
@@ -94,6 +95,7 @@ def test_within_tolerance_is_about_fit_targets_only() -> None:
     assert not within_tolerance({"busy": 17.0, "exits": 182.0}, sc.observations)
 
 
+@pytest.mark.slow
 def test_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path) -> None:
     path = tmp_path / "tiny.yaml"
     import yaml
@@ -122,6 +124,7 @@ def test_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path) -> N
     ).read_text().split("extends")[1]
 
 
+@pytest.mark.slow
 def test_calibrate_command_writes_every_output(tmp_path: Path) -> None:
     import yaml
 
@@ -155,6 +158,7 @@ def test_calibrate_command_writes_every_output(tmp_path: Path) -> None:
     assert "--force" in again.output
 
 
+@pytest.mark.slow
 def test_posterior_draws_propagate_parameter_uncertainty(tmp_path: Path) -> None:
     import yaml
 
@@ -216,6 +220,7 @@ def test_a_routing_share_parameter_keeps_the_routing_summing_to_one() -> None:
     )
 
 
+@pytest.mark.slow
 def test_shipped_history_reproduces_the_audit_targets() -> None:
     """The calibrated values committed in the shipped scenarios reproduce T1-T3: for each, the
     95% CI covers the target or the mean lies within the target's tolerance."""
@@ -231,6 +236,7 @@ def test_shipped_history_reproduces_the_audit_targets() -> None:
         assert bool(row["target_met"]), (name, row["mean"], row["ci95"], row["target"])
 
 
+@pytest.mark.slow
 def test_compare_propagates_the_same_draws_to_every_scenario(tmp_path: Path) -> None:
     import yaml
 
@@ -422,6 +428,7 @@ def test_the_design_is_a_power_of_two_and_scipy_does_not_warn(budget: int) -> No
         assert len(sobol_sample(8, 100, 1)) == 100  # not a power of two: cut, no warning
 
 
+@pytest.mark.slow
 def test_parallel_and_serial_searches_give_the_same_evaluations() -> None:
     sc = validate_data(tiny_data())
     serial = calibrate(sc, seed=3, budget=12)
@@ -429,6 +436,7 @@ def test_parallel_and_serial_searches_give_the_same_evaluations() -> None:
     pd.testing.assert_frame_equal(serial.evaluations_frame(), parallel.evaluations_frame())
 
 
+@pytest.mark.slow
 def test_progress_counts_search_and_rejection_draws_apart_and_reloaded_ones(
     tmp_path: Path,
 ) -> None:
@@ -479,6 +487,7 @@ def test_progress_counts_search_and_rejection_draws_apart_and_reloaded_ones(
     assert f"{len(result.accepted)} accepted" in tasks["rejection sample"].fields["note"]
 
 
+@pytest.mark.slow
 def test_calibrated_yaml_says_how_to_reproduce_the_fit(tmp_path: Path) -> None:
     import yaml
 
@@ -592,6 +601,7 @@ def test_calibration_page_shows_the_committed_files() -> None:
     assert f"({housing['q05']:.1f}-{housing['q95']:.1f} places a month)" in text
 
 
+@pytest.mark.slow
 def test_blocked_residents_quoted_on_the_calibration_page() -> None:
     import re
 
@@ -614,6 +624,7 @@ def test_model_description_tabulates_every_shipped_scenario() -> None:
         assert f"### `{path.name}`" in text, path.name
 
 
+@pytest.mark.slow
 def test_the_shipped_posterior_propagates_through_run(tmp_path: Path) -> None:
     """docs/calibration/posterior.parquet holds the shipped fit's accepted parameter sets,
     named as the history's calibration block, and `parcours run --parameters` applies them."""

@@ -146,6 +146,7 @@ def paris_comparison(paris_pair: Comparison, tmp_path_factory: pytest.TempPathFa
     return write_comparison(paris_pair, tmp_path_factory.mktemp("cmp") / "out")
 
 
+@pytest.mark.slow
 def test_comparison_folder_has_every_output(paris_comparison: Path) -> None:
     files = {p.name for p in paris_comparison.iterdir()}
     assert {"comparison.csv", "comparison.md", "comparison.xlsx", "queues.png"} <= files
@@ -223,6 +224,7 @@ def test_reference_is_the_file_the_others_extend() -> None:
     assert default_reference(pair) == 0
 
 
+@pytest.mark.slow
 def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "family"
     args = [*map(str, FAMILY), "-n", "2", "--workers", "2", "--out", str(out), "--lang", "fr"]
@@ -300,6 +302,7 @@ def test_compare_command_reports_every_bad_file_and_exits_2(tmp_path: Path) -> N
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_compare_command_refuses_to_overwrite_and_unknown_kpis(tmp_path: Path) -> None:
     paris = str(SCENARIOS / "paris-2019.yaml")
     other = tmp_path / "other.yaml"
@@ -388,6 +391,7 @@ def _pair(comp: Comparison, reference: str, alternative: str, kpi: str) -> Paire
     return paired_difference(comp.tables[reference][kpi], comp.tables[alternative][kpi])
 
 
+@pytest.mark.slow
 def test_added_hotel_places_fill_within_a_bounded_time(shipped: Comparison) -> None:
     # A rise fills the same day when the waiting list already holds more people than the
     # places added (admission from the list is immediate). Otherwise it fills as referrals
@@ -426,6 +430,7 @@ def _positive_exits(comp: Comparison, scenario: str) -> tuple[pd.Series, pd.Seri
     )
 
 
+@pytest.mark.slow
 def test_with_downstream_saturated_more_hotel_places_do_not_raise_placed_exits(
     mechanism: dict[str, Comparison],
 ) -> None:
@@ -677,6 +682,7 @@ def test_with_draws_the_intervals_are_those_of_the_per_draw_means() -> None:
     assert p.n == 6
 
 
+@pytest.mark.slow
 def test_clustered_intervals_cover_the_true_mean_where_iid_ones_do_not() -> None:
     # two-level model: each draw shifts the KPI (sd 1), replications add noise (sd 0.5);
     # K = 5 draws x n = 10 replications; true mean 0
@@ -734,6 +740,7 @@ def test_compare_runs_refuses_different_draws_or_dates(tmp_path: Path) -> None:
         compare_runs([tmp_path / "a", tmp_path / "b-warm"])
 
 
+@pytest.mark.slow
 def test_compare_command_on_run_folders(tmp_path: Path) -> None:
     paris = SCENARIOS / "paris-2019.yaml"
     cli = CliRunner()

@@ -70,6 +70,7 @@ def test_same_seed_same_results_with_one_or_two_workers(reference: Path, tmp_pat
     assert_same_run(reference, cli_run(tmp_path / "run", workers=2))
 
 
+@pytest.mark.slow
 def test_same_seed_same_results_whatever_the_hash_seed(reference: Path, tmp_path: Path) -> None:
     zero = subprocess_run(tmp_path / "hash0", "0")
     one = subprocess_run(tmp_path / "hash1", "1")

@@ -24,6 +24,7 @@ def test_every_schema_field_is_described() -> None:
     assert not undocumented, undocumented
 
 
+@pytest.mark.slow
 def test_model_description_is_current() -> None:
     from sim.outputs.modeldoc import markdown as model_markdown
 

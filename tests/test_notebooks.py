@@ -94,6 +94,7 @@ def executed(request: pytest.FixtureRequest) -> Executed:
     return Executed(nb)
 
 
+@pytest.mark.slow
 def test_every_chart_is_displayed(executed: Executed) -> None:
     """A cell that draws a chart shows it as an image (not ``<Figure size ...>`` text)."""
     drawing = [(i, c) for i, c in code_cells(executed.notebook) if PLOT_CALL.search(c.source)]
@@ -102,6 +103,7 @@ def test_every_chart_is_displayed(executed: Executed) -> None:
     assert not blank, f"cells {blank} draw a chart but display no image"
 
 
+@pytest.mark.slow
 def test_notebook_prints_no_warning(executed: Executed) -> None:
     """A tutorial that warns teaches a misuse (e.g. a Sobol' sample that is not a power of 2)."""
     warned = [

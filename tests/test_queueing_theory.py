@@ -62,6 +62,7 @@ def check(result, lq: float, wq: float, warmup: float) -> None:  # type: ignore[
     ],
     ids=["M/M/1", "M/M/10"],
 )
+@pytest.mark.slow
 def test_mmc_matches_erlang_c(arrivals: float, servers: int, mean_stay: float, days: int) -> None:
     warmup = 200.0
     sc = queue(arrivals, servers, {"dist": "exponential", "mean": mean_stay}, days, warmup)
@@ -70,6 +71,7 @@ def test_mmc_matches_erlang_c(arrivals: float, servers: int, mean_stay: float, d
     check(result, lq, wq, warmup)
 
 
+@pytest.mark.slow
 def test_shipped_mmc_scenario_matches_erlang_c(scenarios_dir) -> None:  # type: ignore[no-untyped-def]
     """verification/mmc.yaml itself, made heavier-loaded and shorter so 25 replications are
     quick: c = 400, mean stay 5 days, utilisation 0.97."""
@@ -89,6 +91,7 @@ def test_shipped_mmc_scenario_matches_erlang_c(scenarios_dir) -> None:  # type: 
     check(result, lq, wq, 60.0)
 
 
+@pytest.mark.slow
 def test_shipped_mmc_scenario_as_shipped_matches_erlang_c(scenarios_dir) -> None:  # type: ignore[no-untyped-def]
     """verification/mmc.yaml unmodified (the benchmark's queue: c = 400, one-year stays,
     utilisation 0.9). Its waiting list is nearly always empty (Erlang C: Lq = 0.21), so the

@@ -76,6 +76,7 @@ def reports(folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
     }
 
 
+@pytest.mark.slow
 def test_report_is_self_contained(reports: dict[str, Path]) -> None:
     for path in reports.values():
         html = path.read_text(encoding="utf-8")

@@ -59,6 +59,7 @@ def test_morris_ranks_capacity_first_and_gives_the_price_no_effect(tmp_path: Pat
     assert cost.loc[PRICE, "mu"] > 0
 
 
+@pytest.mark.slow
 def test_sobol_total_index_of_capacity_dominates(tmp_path: Path) -> None:
     result = run_sensitivity(spec("sobol", 16), tmp_path / "sobol", formats=("png",))
     waiting = result.indices[result.indices["kpi"] == KPI].set_index("parameter")

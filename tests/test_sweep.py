@@ -424,6 +424,7 @@ def test_chunks_cover_every_run_once() -> None:
     assert max(sum(len(i[3]) for i in t.items) for t in tasks) == 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crn", ["--crn", "--no-crn"])
 def test_serial_pool_and_dask_give_identical_tables(tmp_path: Path, crn: str) -> None:
     # Without common random numbers every point has its own seed: the pool and Dask workers
@@ -475,6 +476,7 @@ def test_pool_workers_start_from_a_fork_server_when_threads_are_running() -> Non
         executor.close()
 
 
+@pytest.mark.slow
 def test_a_running_dask_cluster_runs_every_point_even_identical_ones(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
@@ -509,6 +511,7 @@ def test_a_running_dask_cluster_runs_every_point_even_identical_ones(tmp_path: P
 # --- streaming, interruption and resume ---------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"], ids=["serial", "pool"])
 def test_a_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path: Path, workers: str) -> None:
     args = [str(MMC), *sets(SLOW), "--range", "nodes.queue.capacity=380:420:8", "-n", "2"]

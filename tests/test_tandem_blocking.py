@@ -18,6 +18,7 @@ import math
 import random
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from sim.inputs.loading import validate_data
@@ -141,6 +142,7 @@ def erlang_c_queue(arrival_rate: float, mean_service: float, servers: int) -> fl
     return last / (terms + last) * rho / (1 - rho)
 
 
+@pytest.mark.slow
 def test_tandem_with_blocking_matches_an_independent_simulator() -> None:
     result = run(
         tandem_scenario(), REPLICATIONS, seed=2024, keep_timeseries=False, keep_episodes=False
