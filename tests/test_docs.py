@@ -6,6 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from sim.inputs.loading import load_scenario
 from sim.inputs.reference import markdown
 from tests.conftest import ROOT

@@ -58,20 +58,15 @@ from sim.running.statistics import mean_ci, paired_difference
 
 ID_COLUMNS = ("replication", "draw", "seed")
 
-DEFAULT_KPIS: tuple[tuple[str, ...], ...] = (
-    ("obs.street_2025", "street.mean"),
-    ("contact_to_housing.mean",),
-    ("obs.assore_intakes_2025.per_week", "entries.assore.per_week"),
-    ("obs.assore_exits_2025.per_month", "exits.assore.per_month"),
-    ("obs.assore_positive_exits_2025.per_month",),
-    ("obs.assore_blocked_2025", "blocked.assore.mean"),
-    ("exits.positive.per_month",),
-    ("cost.total.per_year",),
-    ("cost.per_person_year_housed",),
-    ("cost.per_positive_exit",),
+GENERIC_HEADLINE: tuple[str, ...] = (
+    "street.mean",
+    "contact_to_housing.mean",
+    "exits.positive.per_month",
+    "cost.total.per_year",
+    "cost.per_person_year_housed",
+    "cost.per_positive_exit",
 )
-"""The table's rows by default: the first KPI of each tuple that the reference has (the
-``obs.*_2025`` ones are the étape-2 report observations of ``scenarios/etape2-610.yaml``)."""
+"""The table's rows when the reference scenario declares no ``headline`` (those it has)."""
 
 _SHARE_METRICS = ("positive_share", "share_stay_over", "share_street_time_over")
 
@@ -130,15 +125,15 @@ def kpi_kind(kpi: str, scenario: Scenario | None = None) -> Literal["share", "eu
     return "number"
 
 
-def _pick_kpis(tables: Mapping[str, pd.DataFrame], reference: str) -> list[str]:
+def _pick_kpis(tables: Mapping[str, pd.DataFrame], reference: str, scenario: Scenario) -> list[str]:
+    """The reference scenario's ``headline`` KPIs (checked), else the generic rows it has."""
+    if scenario.headline:
+        try:
+            return _check_kpis(scenario.headline, tables)
+        except CompareError as err:
+            raise CompareError(f"{scenario.name}: headline: {err}") from None
     ref = tables[reference]
-    chosen: list[str] = []
-    for options in DEFAULT_KPIS:
-        for kpi in options:
-            if kpi in ref.columns and ref[kpi].notna().any():
-                chosen.append(kpi)
-                break
-    return chosen
+    return [k for k in GENERIC_HEADLINE if k in ref.columns and ref[k].notna().any()]
 
 
 def _check_kpis(requested: Sequence[str], tables: Mapping[str, pd.DataFrame]) -> list[str]:
@@ -248,7 +243,11 @@ def build(
             "and --draws"
         )
     _same_windows({f"'{name}'": r.scenario for name, r in runs.items()})
-    shown = _check_kpis(kpis, tables) if kpis else _pick_kpis(tables, reference)
+    shown = (
+        _check_kpis(kpis, tables)
+        if kpis
+        else _pick_kpis(tables, reference, runs[reference].scenario)
+    )
     table = long_table(tables, {n: r.scenario for n, r in runs.items()}, shown)
     return Comparison(
         runs=dict(runs),

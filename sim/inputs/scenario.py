@@ -448,6 +448,11 @@ class Scenario(Model):
     """Named measurements, with targets for calibration and validation."""
     calibration: Calibration | None = None
     """Free parameters for ``parcours calibrate`` (see docs/calibration.md)."""
+    headline: list[str] = []
+    """The KPIs that head a comparison whose reference this is, in order (e.g.
+    ``obs.street_2025``, ``cost.total.per_year``; any column of ``kpis.csv``, and
+    ``obs.<name>.per_week`` / ``.per_month`` for entries and exits observations). Empty: the
+    generic rows (people on the street, time to housing, positive exits, costs)."""
     on_deadlock: Literal["error", "record"] = "error"
     """What to do if places deadlock (all holders wait on each other for ever)."""
 
