@@ -658,7 +658,7 @@ def test_cli_plot_errors(folders: dict[str, Path], args: list[str], message: str
 def test_cli_plot_rejects_a_folder_without_manifest(tmp_path: Path) -> None:
     result = CliRunner().invoke(plot_command, [str(tmp_path)])
     assert result.exit_code == 2
-    assert "not a parcours results folder" in result.output
+    assert "not a parcours run or compare or calibrate folder" in result.output
 
 
 def test_cli_diagram(tmp_path: Path) -> None:

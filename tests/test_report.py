@@ -166,7 +166,7 @@ def test_cli_report(folders: dict[str, Path], tmp_path: Path) -> None:  # noqa: 
     assert '<html lang="en">' in out.read_text(encoding="utf-8")
     bad = CliRunner().invoke(report_command, [str(tmp_path)])
     assert bad.exit_code == 2
-    assert "not a parcours results folder" in bad.output
+    assert "not a parcours run or compare or calibrate folder" in bad.output
 
 
 # --- the browser check ------------------------------------------------------------------------

@@ -115,3 +115,18 @@ def test_summaries_over_parameter_draws_use_the_per_draw_means() -> None:
     independent = summarise(table.drop(columns="draw")).set_index("kpi").loc["street.mean"]
     assert independent["n"] == 6  # without draws, replications are the units
     assert independent["ci95"] < row["ci95"]
+
+
+def test_load_run_names_the_folder_kind_it_expected(tmp_path: Path) -> None:
+    """``sim.load_run`` on a compare folder says what it is and where its runs are."""
+    from sim.running.results import FolderError, load_run, run_paths
+
+    folder = tmp_path / "cmp"
+    (folder / "runs" / "a").mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"kind": "compare", "run_folders": ["a"]}')
+    with pytest.raises(FolderError, match="a compare folder, not a run folder"):
+        load_run(folder)
+    with pytest.raises(FolderError, match=r"compare folder without its runs \(a\)"):
+        run_paths(folder)
+    with pytest.raises(FolderError, match="not a parcours run folder"):
+        load_run(tmp_path)

@@ -52,7 +52,7 @@ import yaml
 from sim.inputs.loading import Problem, ScenarioError, load_scenario
 from sim.inputs.scenario import DAYS_PER_MONTH, ExitNode, FreeParameter, Scenario
 from sim.running.executors import Executor, make_executor
-from sim.running.results import load_run
+from sim.running.results import FolderError, load_run, read_manifest, run_paths
 from sim.running.runner import DEFAULT_SEED, RunResult, run
 from sim.running.statistics import mean_ci, paired_difference
 
@@ -549,15 +549,11 @@ def compare_files(
 
 def run_folders(folder: Path) -> list[Path]:
     """A run folder itself, or the runs of a comparison folder (``runs/<name>``) in order."""
-    info_path = folder / "manifest.json"
-    if not info_path.is_file():
-        raise CompareError(f"{folder}: not a results folder (no manifest.json)")
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    if info.get("kind") == "compare":
-        return [folder / "runs" / name for name in info.get("run_folders", [])]
-    if info.get("kind") not in (None, "run"):
-        raise CompareError(f"{folder}: a '{info.get('kind')}' folder, not a run folder")
-    return [folder]
+    try:
+        read_manifest(folder, ("run", "compare"))
+        return run_paths(folder)
+    except FolderError as err:
+        raise CompareError(str(err)) from None
 
 
 def compare_runs(

@@ -17,12 +17,9 @@ from matplotlib.ticker import Formatter, MaxNLocator
 from sim.inputs.scenario import Scenario
 from sim.outputs import i18n
 from sim.outputs.i18n import Lang
+from sim.running.results import FolderError
 
 PUNCTUATION = " :,;–-\u00a0\u202f"
-
-
-class FolderError(ValueError):
-    """The folder is not a results folder parcours can chart, or an option does not fit it."""
 
 
 def scenario_label(scenario: Scenario, lang: Lang) -> str:

@@ -20,11 +20,8 @@ from sim.analysis.compare import (
     kpi_kind,
 )
 from sim.inputs.scenario import Scenario
-from sim.outputs.i18n import LABELS, Lang, node_name
+from sim.outputs.i18n import DASH, LABELS, MINUS, NNBSP, Lang, node_name, number
 from sim.running.results import atomic_dir, manifest, write_run
-
-NNBSP = "\u202f"  # French thousands separator
-MINUS = "\u2212"
 
 
 def _t(key: str, lang: Lang) -> str:
@@ -92,7 +89,7 @@ def format_number(
     """A number for a table: shares in %, euros whole (or in millions, ``12.34 M``), French
     separators under ``fr``; NaN as a dash."""
     if x is None or pd.isna(x) or not math.isfinite(float(x)):
-        return "–"
+        return DASH
     value = float(x) * 100 if kind == "share" else float(x)
     if millions:
         value /= 1e6
@@ -100,9 +97,7 @@ def format_number(
     if decimals is None:
         decimals = 1 if kind == "share" else 0 if kind == "euro" else _decimals(value)
     value = round(value, decimals) + 0.0  # no "-0"
-    text = f"{abs(value):,.{decimals}f}"
-    if lang == "fr":
-        text = text.replace(",", NNBSP).replace(".", ",")
+    text = number(abs(value), lang, decimals)  # the one formatter of digits and separators
     if kind == "share":
         text += f"{NNBSP}%" if lang == "fr" else "%"
     if millions:

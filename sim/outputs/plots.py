@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import math
 import re
 import textwrap
@@ -41,7 +40,6 @@ from sim.inputs.scenario import (
 )
 from sim.outputs import i18n, style
 from sim.outputs.charts import (
-    FolderError,
     NumberFormatter,
     chart_window,
     date_axis,
@@ -52,7 +50,7 @@ from sim.outputs.charts import (
 )
 from sim.outputs.i18n import Lang, t
 from sim.outputs.style import METRICS, Metric
-from sim.running.results import load_run
+from sim.running.results import FolderError, load_run, read_manifest, run_paths
 from sim.running.runner import RunResult
 
 NODE_METRICS: tuple[Metric, ...] = ("waiting", "occupancy", "blocked", "entries-exits", "stay")
@@ -125,48 +123,27 @@ class Folder:
 def load_folder(path: Path | str) -> Folder:
     """Read a ``run``, ``compare`` or ``calibrate`` results folder."""
     path = Path(path)
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise FolderError(f"{path}: not a parcours results folder (no manifest.json)")
-    info = json.loads(manifest_path.read_text(encoding="utf-8"))
-    kind = info.get("kind")
-    if kind == "run":
-        run = load_run(path)
-        return Folder(
-            path, "run", info, {run.scenario.name: run}, {run.scenario.name: path}, None,
-            _summary_targets(path, run.scenario),
-        )  # fmt: skip
+    info = read_manifest(path, ("run", "compare", "calibrate"))
+    kind = info.get("kind", "run")
+    runs, paths = {}, {}
+    for run_path in run_paths(path):
+        run = load_run(run_path)
+        runs[run.scenario.name] = run
+        paths[run.scenario.name] = run_path
     if kind == "compare":
-        folders = info.get("run_folders") or [s["name"] for s in info.get("scenarios", [])]
-        if not folders and (path / "runs").is_dir():
-            folders = sorted(p.name for p in (path / "runs").iterdir() if p.is_dir())
-        missing = [f for f in folders if not (path / "runs" / f / "manifest.json").is_file()]
-        if missing or not folders:
-            raise FolderError(f"{path}: compare folder without its runs ({', '.join(missing)})")
-        runs, paths = {}, {}
-        for name in folders:
-            run = load_run(path / "runs" / name)
-            runs[run.scenario.name] = run
-            paths[run.scenario.name] = path / "runs" / name
         comparison = path / "comparison.csv"
         table = pd.read_csv(comparison) if comparison.is_file() else None
         return Folder(path, "compare", info, runs, paths, table, [])
+    run = next(iter(runs.values()))
     if kind == "calibrate":
-        best = path / "runs" / "best"
-        if not (best / "manifest.json").is_file():
-            raise FolderError(f"{path}: calibration folder without runs/best")
-        run = load_run(best)
         targets_csv = path / "targets.csv"
         targets = (
             _csv_targets(targets_csv, run.scenario)
             if targets_csv.is_file()
-            else _summary_targets(best, run.scenario)
+            else _summary_targets(paths[run.scenario.name], run.scenario)
         )
-        return Folder(
-            path, "calibrate", info, {run.scenario.name: run}, {run.scenario.name: best}, None,
-            targets,
-        )  # fmt: skip
-    raise FolderError(f"{path}: unknown results kind {kind!r} (expected run, compare, calibrate)")
+        return Folder(path, "calibrate", info, runs, paths, None, targets)
+    return Folder(path, "run", info, runs, paths, None, _summary_targets(path, run.scenario))
 
 
 def _float(x: Any) -> float:

@@ -29,11 +29,11 @@ from sim.inputs.scenario import (
     Scenario,
 )
 from sim.outputs import i18n, style
-from sim.outputs.charts import FolderError, node_names, scenario_label
+from sim.outputs.charts import node_names, scenario_label
 from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder, chart, load_folder, main_node
 from sim.outputs.style import Metric
-from sim.running.results import write_text_atomic
+from sim.running.results import FolderError, write_text_atomic
 
 REPORT_SIZE: style.SizeName = "a4"
 NETWORK_SIZE: style.SizeName = "slide"  # the network needs the room; the SVG scales to the page

@@ -217,10 +217,57 @@ def write_run(
     return Path(out)
 
 
-def load_run(folder: Path | str) -> RunResult:
-    """Read a run folder back into a :class:`RunResult`."""
+class FolderError(ValueError):
+    """A folder that is not the results folder expected; the message is one line for the user."""
+
+
+FOLDER_KINDS = ("run", "compare", "calibrate", "sweep", "sensitivity")
+
+
+def read_manifest(folder: Path | str, kinds: tuple[str, ...] = FOLDER_KINDS) -> dict[str, Any]:
+    """The manifest of a results folder of one of ``kinds`` (the one reader every command and
+    chart uses); :class:`FolderError` naming what was expected otherwise."""
+    path = Path(folder) / "manifest.json"
+    expected = " or ".join(kinds)
+    try:
+        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FolderError(
+            f"{folder}: not a parcours {expected} folder (no manifest.json)"
+        ) from None
+    except (OSError, ValueError) as err:
+        raise FolderError(f"{folder}: cannot read its manifest.json ({err})") from None
+    kind = info.get("kind", "run")  # the first run folders had no kind
+    if kind not in kinds:
+        raise FolderError(f"{folder}: a {kind} folder, not a {expected} folder")
+    return info
+
+
+def run_paths(folder: Path | str) -> list[Path]:
+    """The run folders a results folder holds, in order: a run folder itself, the runs of a
+    compare folder (``runs/<name>``), a calibration's best fit (``runs/best``)."""
     folder = Path(folder)
-    info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    info = read_manifest(folder, ("run", "compare", "calibrate"))
+    kind = info.get("kind", "run")
+    if kind == "run":
+        return [folder]
+    if kind == "calibrate":
+        return [folder / "runs" / "best"]
+    names = info.get("run_folders") or [s["name"] for s in info.get("scenarios", [])]
+    if not names and (folder / "runs").is_dir():
+        names = sorted(p.name for p in (folder / "runs").iterdir() if p.is_dir())
+    paths = [folder / "runs" / str(name) for name in names]
+    missing = [p.name for p in paths if not (p / "manifest.json").is_file()]
+    if missing or not paths:
+        raise FolderError(f"{folder}: compare folder without its runs ({', '.join(missing)})")
+    return paths
+
+
+def load_run(folder: Path | str) -> RunResult:
+    """Read a run folder back into a :class:`RunResult` (:class:`FolderError` if ``folder`` is
+    not one: a compare folder holds its runs under ``runs/``)."""
+    folder = Path(folder)
+    info = read_manifest(folder, ("run",))
     scenario = Scenario.model_validate_json(json.dumps(info["scenarios"][0]["resolved"]))
     kpis = pd.read_csv(folder / "kpis.csv")
     summary = pd.read_csv(folder / "summary.csv")[["kpi", "mean", "sd", "ci95", "n"]]
