@@ -170,3 +170,13 @@ def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) 
     assert "Traceback" not in stderr, stderr
     assert_nothing_left_running(proc)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command", ["run", "compare", "calibrate", "replications", "welch", "sweep", "sensitivity"]
+)
+def test_every_command_that_runs_replications_offers_every_executor(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--workers", "--dask-local", "--scheduler"):
+        assert option in result.output, (command, option)

@@ -20,7 +20,7 @@ SHORTER = "end=2020-12-31"  # keeps each run to a few seconds
 TABLES = ("episodes.parquet", "timeseries.parquet")
 
 
-def cli_run(out: Path, seed: int = 7, workers: int = 1) -> Path:
+def cli_run(out: Path, seed: int = 7, workers: int = 1, executor: tuple[str, ...] = ()) -> Path:
     result = CliRunner().invoke(
         main,
         [
@@ -30,8 +30,7 @@ def cli_run(out: Path, seed: int = 7, workers: int = 1) -> Path:
             "4",
             "--seed",
             str(seed),
-            "--workers",
-            str(workers),
+            *(executor or ("--workers", str(workers))),
             "--set",
             SHORTER,
             "--out",
@@ -68,6 +67,41 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_same_seed_same_results_with_one_or_two_workers(reference: Path, tmp_path: Path) -> None:
     assert_same_run(reference, cli_run(tmp_path / "run", workers=2))
+
+
+@pytest.mark.slow
+def test_same_seed_same_results_on_a_local_dask_cluster(reference: Path, tmp_path: Path) -> None:
+    assert_same_run(reference, cli_run(tmp_path / "run", executor=("--dask-local", "2")))
+
+
+COMPARED = [ROOT / "scenarios" / "etape2-610.yaml", ROOT / "scenarios" / "etape2-610-fluid.yaml"]
+
+
+def cli_compare(out: Path, executor: tuple[str, ...]) -> Path:
+    args = ["compare", *map(str, COMPARED), "-n", "3", "--seed", "7", *executor]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+@pytest.mark.slow
+def test_compare_gives_the_same_table_serially_on_a_pool_and_on_dask(tmp_path: Path) -> None:
+    serial = cli_compare(tmp_path / "serial", ("--workers", "1"))
+    expected = (serial / "comparison.csv").read_bytes()
+    for name, executor in (("pool", ("--workers", "2")), ("dask", ("--dask-local", "2"))):
+        other = cli_compare(tmp_path / name, executor)
+        assert (other / "comparison.csv").read_bytes() == expected, name
+
+
+@pytest.mark.slow
+def test_replications_needed_is_the_same_on_a_pool(tmp_path: Path) -> None:
+    """Replications run a batch at a time on a pool but are read in order: same count."""
+    args = ["replications", str(SCENARIO), "--kpi", "street.mean", "--set", SHORTER]
+    args += ["--precision", "0.02", "--max", "12"]
+    serial = CliRunner().invoke(main, [*args, "--workers", "1"])
+    pooled = CliRunner().invoke(main, [*args, "--workers", "2"])
+    assert serial.exit_code == pooled.exit_code == 0, (serial.output, pooled.output)
+    assert serial.output == pooled.output
 
 
 @pytest.mark.slow
