@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.inputs.edits import ScheduleEdit, is_edit, resolve_edits
 from sim.inputs.paths import (
     PathError,
     entry_key,
@@ -377,6 +378,9 @@ def _merge(parent: _Document, child: _Document) -> _Document:
     where = dict(parent.where)
 
     def merge(base: Any, over: Any, path: Path_) -> Any:
+        if is_edit(over) and _editable(base):  # {scale: ..., from: ...} / {add_step: ...}
+            _forget(where, path)
+            return ScheduleEdit(base, over)
         if isinstance(base, dict) and isinstance(over, dict) and not _retagged(base, over):
             out = dict(base)
             for key, value in over.items():
@@ -469,6 +473,9 @@ def _apply_overrides(doc: _Document, overrides: Iterable[str]) -> list[str]:
         note = schedule_replaced(origin, written, _entry(target, key), value, text.split("=", 1)[1])
         if note:
             notes.append(note)
+        old = _entry(target, key)
+        if is_edit(value) and _editable(old):  # a schedule edit applies to what is there
+            value = ScheduleEdit(old, value)
         put(target, key, value)  # a number on a schedule replaces it (the warning above)
         _forget(doc.where, tuple(parts))
         doc.where[tuple(parts)] = origin
@@ -566,7 +573,46 @@ def _resolved(path: str | Path, overrides: Iterable[str]) -> tuple[_Document, li
     """The merged, overridden data and the warnings the overrides gave (not yet printed)."""
     p = Path(path)
     doc = _load_chain(p.resolve(), (p.resolve(),), str(path))
-    return doc, _apply_overrides(doc, overrides)
+    notes = _apply_overrides(doc, overrides)
+    _apply_edits(doc)
+    return doc, notes
+
+
+def _editable(base: Any) -> bool:
+    """Whether a schedule edit can apply to ``base``: a schedule, a number or another edit."""
+    number = isinstance(base, (int, float)) and not isinstance(base, bool)
+    return number or is_schedule(base) or isinstance(base, ScheduleEdit)
+
+
+def _apply_edits(doc: _Document) -> None:
+    """Turn the schedule edits of the merged data into the schedules they stand for."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return
+    try:
+        start = dt.date.fromisoformat(str(data.get("start")))
+    except ValueError:
+        start = None
+    if start is None:
+        if _has_edit(data):
+            line = _locate(doc.where, ("start",))
+            raise ScenarioError([Problem(*line, "start", "a schedule edit needs the start date")])
+        return
+    problems = resolve_edits(data, start)
+    if problems:
+        raise ScenarioError(
+            [Problem(*_locate(doc.where, p), _dotted(p), message) for p, message in problems]
+        )
+
+
+def _has_edit(data: Any) -> bool:
+    if isinstance(data, ScheduleEdit):
+        return True
+    if isinstance(data, dict):
+        return any(_has_edit(v) for v in data.values())
+    if isinstance(data, list):
+        return any(_has_edit(v) for v in data)
+    return False
 
 
 def load_raw(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
