@@ -72,7 +72,8 @@ def test_an_extending_file_and_a_set_give_the_same_scenario(tmp_path: Path) -> N
     base = load_scenario(SCENARIOS / "etape2-610.yaml")
     before = base.nodes["street"].arrivals_per_year  # type: ignore[union-attr]
     after = from_file.nodes["street"].arrivals_per_year  # type: ignore[union-attr]
-    assert isinstance(before, list) and isinstance(after, list)
+    assert isinstance(before, list)
+    assert isinstance(after, list)
     assert after[: len(before)] == before
     assert after[-1].start == dt.date(2026, 1, 1)
     assert after[-1].value == pytest.approx(before[-1].value * 1.3)
