@@ -203,6 +203,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "sim.cli.calibrate",
     "sim.cli.compare",
     "sim.cli.sweep",
+    "sim.cli.table",
     "sim.cli.plot",
 )
 _add_feature_commands()
