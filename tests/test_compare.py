@@ -237,12 +237,12 @@ def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
     assert list(dict.fromkeys(table["scenario"])) == names
     head = table[table["headline"]]
     assert list(dict.fromkeys(head["kpi"])) == [
-        "obs.street_2025",
+        "obs.street_window",
         "contact_to_housing.mean",
-        "obs.assore_intakes_2025.per_week",
-        "obs.assore_exits_2025.per_month",
-        "obs.assore_positive_exits_2025.per_month",
-        "obs.assore_blocked_2025",
+        "obs.assore_intakes_window.per_week",
+        "obs.assore_exits_window.per_month",
+        "obs.assore_positive_exits_window.per_month",
+        "obs.assore_blocked_window",
         "exits.positive.per_month",
         "cost.total.per_year",
         "cost.per_person_year_housed",
@@ -273,7 +273,7 @@ def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
     assert isinstance(euro.value, float)
     assert euro.value > 1000
     assert euro.number_format == '#,##0\\ "€"'
-    assert values.cell(rows["obs.street_2025"], 3).number_format == "#,##0"
+    assert values.cell(rows["obs.street_window"], 3).number_format == "#,##0"
     differences = book["Écarts"]
     assert differences.cell(1, 7).value == "etape2-400-downstream: réduction de variance NAC"
     share = differences.cell(2, 7)
@@ -819,3 +819,46 @@ def test_compare_with_parameter_draws_uses_the_per_draw_means() -> None:
     assert row["ci"] == pytest.approx(t_975_1 * per_draw.std(ddof=1) / math.sqrt(2))
     assert row["n"] == 6
     assert comp.meta()["draws"] == 2
+
+
+def test_the_question_window_moves_the_headline_rows_and_their_labels() -> None:
+    """Observations without dates cover the scenario's window; --window moves them all."""
+    from sim.outputs.comparison import kpi_label
+
+    sc = load_scenario(SCENARIOS / "etape2-610.yaml")
+    later = load_scenario(
+        SCENARIOS / "etape2-610.yaml", ["window.from=2026-01-01", "window.to=2027-12-31"]
+    )
+    assert (sc.observations["street_window"].start, sc.observations["street_window"].end) == (
+        dt.date(2025, 1, 1),
+        dt.date(2025, 12, 31),
+    )
+    assert later.observations["street_window"].start == dt.date(2026, 1, 1)
+    assert later.observations["street_2024_2027"] == sc.observations["street_2024_2027"]
+    assert kpi_label("obs.street_window", sc, "en") == "People on the street, mean 2025"
+    assert kpi_label("obs.street_window", later, "fr") == "Personnes à la rue, moyenne 2026-2027"
+
+
+@pytest.mark.slow
+def test_compare_window_option_shows_a_change_made_after_the_report_year(tmp_path: Path) -> None:
+    """A rise in arrivals from 2026 is invisible in 2025 rows and visible in 2026-2027 ones."""
+    from sim.cli import main as cli
+
+    ref = SCENARIOS / "etape2-610.yaml"
+    rise = tmp_path / "rise.yaml"
+    rise.write_text(
+        f"extends: {ref}\nname: rise\n"
+        "nodes:\n  street:\n    arrivals_per_year: {scale: 1.5, from: 2026-01-01}\n",
+        encoding="utf-8",
+    )
+    diffs = {}
+    for window in ("2025-01-01:2025-12-31", "2026-01-01:2027-12-31"):
+        out = tmp_path / window.replace(":", "_")
+        args = ["compare", str(ref), str(rise), "-n", "3", "--seed", "3", "--workers", "1"]
+        result = CliRunner().invoke(cli, [*args, "--window", window, "--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        table = pd.read_csv(out / "comparison.csv")
+        row = table[(table["kpi"] == "obs.street_window") & (table["scenario"] == "rise")]
+        diffs[window] = float(row["diff"].iloc[0])
+    assert diffs["2025-01-01:2025-12-31"] == 0.0
+    assert diffs["2026-01-01:2027-12-31"] > 0.0

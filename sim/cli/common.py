@@ -126,3 +126,24 @@ def executor_for(
         yield executor
     finally:
         executor.close()
+
+
+def window_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--window FROM:TO``: the question's window, for the headline rows that follow it."""
+    return click.option(
+        "--window",
+        metavar="FROM:TO",
+        default=None,
+        help="The question's window, e.g. 2026-01-01:2027-12-31: the observations without "
+        "dates of their own (the headline rows) cover it.",
+    )(f)
+
+
+def window_overrides(window: str | None) -> list[str]:
+    """``--window FROM:TO`` as the two ``--set`` texts it stands for."""
+    if window is None:
+        return []
+    start, sep, end = window.partition(":")
+    if not sep or not start.strip() or not end.strip():
+        raise click.BadParameter("write FROM:TO, e.g. 2026-01-01:2027-12-31", param_hint="--window")
+    return [f"window.from={start.strip()}", f"window.to={end.strip()}"]

@@ -19,6 +19,8 @@ from sim.cli.common import (
     parameter_options,
     progress_bar,
     user_errors,
+    window_option,
+    window_overrides,
 )
 from sim.inputs.loading import Problem, ScenarioError, load_scenario
 from sim.inputs.scenario import Scenario
@@ -76,6 +78,7 @@ def _kpi_list(values: Sequence[str]) -> list[str] | None:
     help="Override a value in every scenario file, e.g. end=2025-12-31.",
 )
 @executor_options
+@window_option
 @click.option(
     "--lang",
     type=click.Choice(["en", "fr"]),
@@ -97,6 +100,7 @@ def compare_command(
     workers: int | None,
     scheduler: str | None,
     dask_local: int | None,
+    window: str | None,
     lang: str,
     force: bool,
     quiet: bool,
@@ -117,6 +121,7 @@ def compare_command(
     from sim.running.runner import DEFAULT_SEED
 
     language = cast(Lang, lang)
+    overrides = (*overrides, *window_overrides(window))
     with compare_errors():
         folders = [p for p in inputs if p.is_dir()]
         if folders and len(folders) < len(inputs):

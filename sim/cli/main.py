@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from sim.cli.common import (
     parameter_options,
     progress_bar,
     user_errors,
+    window_option,
+    window_overrides,
 )
 from sim.inputs.loading import ScenarioError, load_scenario
 from sim.running.results import OutputExistsError
@@ -33,6 +36,13 @@ def _seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="Base seed; replication r uses the streams of (seed, r).",
     )(f)
+
+
+def overridden_name(name: str, overrides: Sequence[str]) -> str:
+    """A scenario changed by ``--set`` is not the file's scenario: its name says so, with a
+    short digest of the changes (``etape2-610-set-3f2a1c``), unless a ``name=`` is set."""
+    digest = hashlib.sha256("\n".join(overrides).encode()).hexdigest()[:6]
+    return f"{name}-set-{digest}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,6 +69,7 @@ def main() -> None:
     help="Override a scalar of the scenario, e.g. nodes.assore.capacity=610.",
 )
 @executor_options
+@window_option
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table.")
 @parameter_options
@@ -71,6 +82,7 @@ def run(
     workers: int | None,
     scheduler: str | None,
     dask_local: int | None,
+    window: str | None,
     force: bool,
     quiet: bool,
     parameters_file: Path | None,
@@ -85,11 +97,14 @@ def run(
     from sim.running.runner import run as run_replications
 
     with user_errors():
-        sc = load_scenario(scenario, overrides)
+        sc = load_scenario(scenario, (*overrides, *window_overrides(window)))
+        if overrides and not any(o.strip().startswith("name=") for o in overrides):
+            sc = sc.model_copy(update={"name": overridden_name(sc.name, overrides)})
         target = out or default_out(sc.name)
         if target.exists() and not force:
             raise OutputExistsError(f"{target} exists; use --force to replace it")
-        sets, spec, extra = None, None, {}
+        sets, spec = None, None
+        extra: dict[str, Any] = {"overrides": list(overrides)} if overrides else {}
         if parameters_file is not None:
             from sim.inputs.parameters import draws as read_draws
 
@@ -97,7 +112,7 @@ def run(
                 sets, spec = read_draws(parameters_file, draws or 10)
             except (OSError, ValueError) as err:
                 raise click.BadParameter(str(err), param_hint="--parameters") from None
-            extra = {
+            extra |= {
                 "parameters": str(parameters_file),
                 "draws": len(sets),
                 "parameter_sets": [dict(values) for values in sets],

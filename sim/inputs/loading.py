@@ -35,7 +35,7 @@ from sim.inputs.paths import (
     path_parts,
     put,
 )
-from sim.inputs.scenario import NetworkError, Scenario
+from sim.inputs.scenario import NetworkError, Scenario, with_window_dates
 
 Path_ = tuple[Any, ...]
 ROOT = "<document>"
@@ -575,6 +575,7 @@ def _resolved(path: str | Path, overrides: Iterable[str]) -> tuple[_Document, li
     doc = _load_chain(p.resolve(), (p.resolve(),), str(path))
     notes = _apply_overrides(doc, overrides)
     _apply_edits(doc)
+    doc.data = with_window_dates(doc.data)
     return doc, notes
 
 

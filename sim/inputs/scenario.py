@@ -423,6 +423,47 @@ class Calibration(Model):
     """Replications per rejection-sample draw."""
 
 
+class Window(Model):
+    """The period a question is about: the dates the comparison's headline rows cover."""
+
+    start: dt.date = Field(alias="from")
+    """First day (included)."""
+    end: dt.date = Field(alias="to")
+    """Last day (included)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError("the window ends before it starts")
+        return self
+
+
+SNAPSHOT_METRICS = frozenset({"at", "share_stay_over", "share_street_time_over"})
+"""Observations taken on one date (``on``); the others cover a window (``from``, ``to``)."""
+
+
+def with_window_dates(data: Any) -> Any:
+    """Scenario data whose windowed observations without ``from`` and ``to`` take the
+    question's ``window`` (applied when files are loaded, so the resolved scenario records the
+    dates each observation covers)."""
+    if not isinstance(data, dict) or not isinstance(data.get("window"), dict):
+        return data
+    window, observations = data["window"], data.get("observations")
+    if not isinstance(observations, dict) or not {"from", "to"} <= set(window):
+        return data
+    filled = {}
+    for name, obs in observations.items():
+        if (
+            isinstance(obs, dict)
+            and obs.get("metric") not in SNAPSHOT_METRICS
+            and "from" not in obs
+            and "to" not in obs
+        ):
+            obs = {**obs, "from": window["from"], "to": window["to"]}
+        filled[name] = obs
+    return {**data, "observations": filled}
+
+
 class Scenario(Model):
     """A resolved, validated scenario: what runs and what is recorded."""
 
@@ -448,9 +489,13 @@ class Scenario(Model):
     """Named measurements, with targets for calibration and validation."""
     calibration: Calibration | None = None
     """Free parameters for ``parcours calibrate`` (see docs/calibration.md)."""
+    window: Window | None = None
+    """The question's window: an observation over a window that gives no ``from`` and ``to``
+    covers this one, so ``--window FROM:TO`` moves every such headline row at once (the
+    resolved scenario records the dates each observation took)."""
     headline: list[str] = []
     """The KPIs that head a comparison whose reference this is, in order (e.g.
-    ``obs.street_2025``, ``cost.total.per_year``; any column of ``kpis.csv``, and
+    ``obs.street_window``, ``cost.total.per_year``; any column of ``kpis.csv``, and
     ``obs.<name>.per_week`` / ``.per_month`` for entries and exits observations). Empty: the
     generic rows (people on the street, time to housing, positive exits, costs)."""
     on_deadlock: Literal["error", "record"] = "error"

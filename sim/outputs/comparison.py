@@ -3,6 +3,7 @@ spreadsheet, the README blocks and the comparison folder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -33,7 +34,12 @@ def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
     """A KPI's label in the tables: its ``table.kpi.*`` text, a node KPI named after its node,
     or an observation's own label."""
     if f"table.kpi.{kpi}" in LABELS:
-        return LABELS[f"table.kpi.{kpi}"][lang]
+        text = LABELS[f"table.kpi.{kpi}"][lang]
+        if "{window}" in text:  # an observation over the question's window: say which
+            obs = scenario.observations.get(kpi.removeprefix("obs.").partition(".")[0])
+            dates = (obs.start, obs.end) if obs is not None else (None, None)
+            return text.format(window=period_text(*dates))
+        return text
     if kpi.startswith("obs."):
         name, _, rate = kpi.removeprefix("obs.").partition(".")
         obs = scenario.observations.get(name)
@@ -54,6 +60,16 @@ def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
             node = node_name(scenario.nodes[parts[1]].name, lang)
             return LABELS[key][lang].format(node=node)
     return kpi
+
+
+def period_text(start: dt.date | None, end: dt.date | None) -> str:
+    """A window as people say it: ``2025``, ``2026-2027``, else ``2026-03-01 – 2026-09-30``."""
+    if start is None or end is None:
+        return "?"
+    whole = (start.month, start.day, end.month, end.day) == (1, 1, 12, 31)
+    if whole:
+        return str(start.year) if start.year == end.year else f"{start.year}-{end.year}"
+    return f"{start.isoformat()} – {end.isoformat()}"
 
 
 def with_labels(table: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

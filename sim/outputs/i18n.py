@@ -397,33 +397,33 @@ LABELS: dict[str, dict[Lang, str]] = {
     "kpi.exits.group": {"fr": "Sorties par mois : {group}", "en": "Exits per month: {group}"},
     "kpi.not": {"fr": "non {group}", "en": "not {group}"},
     # --- comparison tables (parcours compare, the README and docs/compare.md) ---------------
-    "table.kpi.obs.street_2025": {
-        "fr": "Personnes à la rue, moyenne 2025",
-        "en": "People on the street, 2025 mean",
+    "table.kpi.obs.street_window": {
+        "fr": "Personnes à la rue, moyenne {window}",
+        "en": "People on the street, mean {window}",
     },
     "table.kpi.contact_to_housing.mean": {
         "fr": "Attente d'une place d'hébergement, de l'orientation à l'admission (jours)",
         "en": "Wait for a hotel place, referral to admission (days)",
     },
-    "table.kpi.obs.assore_intakes_2025.per_week": {
-        "fr": "Nouvelles admissions ASSORE par semaine, 2025 (objectif du plan : 3 à 10)",
-        "en": "New ASSORE intakes per week, 2025 (plan aim: 3-10)",
+    "table.kpi.obs.assore_intakes_window.per_week": {
+        "fr": "Nouvelles admissions ASSORE par semaine, {window} (objectif du plan : 3 à 10)",
+        "en": "New ASSORE intakes per week, {window} (plan aim: 3-10)",
     },
-    "table.kpi.obs.assore_exits_2025.per_month": {
-        "fr": "Sorties d'ASSORE par mois, 2025",
-        "en": "ASSORE exits per month, 2025",
+    "table.kpi.obs.assore_exits_window.per_month": {
+        "fr": "Sorties d'ASSORE par mois, {window}",
+        "en": "ASSORE exits per month, {window}",
     },
-    "table.kpi.obs.assore_positive_exits_2025.per_month": {
-        "fr": "Sorties positives d'ASSORE par mois, 2025",
-        "en": "Positive ASSORE exits per month, 2025",
+    "table.kpi.obs.assore_positive_exits_window.per_month": {
+        "fr": "Sorties positives d'ASSORE par mois, {window}",
+        "en": "Positive ASSORE exits per month, {window}",
     },
-    "table.kpi.obs.assore_blocked_2025": {
-        "fr": "Résidents ASSORE bloqués en attente d'une place d'aval, moyenne 2025",
-        "en": "ASSORE residents blocked, waiting for a downstream place, 2025 mean",
+    "table.kpi.obs.assore_blocked_window": {
+        "fr": "Résidents ASSORE bloqués en attente d'une place d'aval, moyenne {window}",
+        "en": "ASSORE residents blocked, waiting for a downstream place, mean {window}",
     },
-    "table.kpi.obs.assore_waiting_2025": {
-        "fr": "Personnes en attente d'une place ASSORE, moyenne 2025",
-        "en": "People waiting for an ASSORE place, 2025 mean",
+    "table.kpi.obs.assore_waiting_window": {
+        "fr": "Personnes en attente d'une place ASSORE, moyenne {window}",
+        "en": "People waiting for an ASSORE place, mean {window}",
     },
     "table.kpi.exits.positive.per_month": {
         "fr": "Sorties positives du parcours par mois",
