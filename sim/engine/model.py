@@ -104,6 +104,18 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
     rec.change(ctx.street_series, 0.0, 0.0)
     for place in places.values():
         place.grant = ctx.grant
+    eligibility = {node_id: r.eligibility for node_id, r in rules.items()}
+
+    def wired(route: Route) -> Route:
+        route.bind(places, eligibility)
+        return route
+
+    for r in rules.values():
+        wired(r.route)
+        if r.negative_route is not None:
+            wired(r.negative_route)
+    if ctx.street_exit_route is not None:
+        wired(ctx.street_exit_route)
 
     _initial_state(sc, ctx, streams)
     for node_id, node in capacity_nodes.items():
@@ -116,11 +128,11 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
                 )
             )
 
-    intake = _intake(street, ctx, streams)
+    intake = _intake(street, ctx, streams, wired)
     env.process(street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
     for node_id, node in sc.nodes_of(OutreachNode, RestSpaceNode).items():
         bound, intensity = _contact_rates(sc, node)
-        route = Route(node.routing, streams[f"{node_id}.routing"], exit_ids)
+        route = wired(Route(node.routing, streams[f"{node_id}.routing"], exit_ids))
         env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     env.run(until=sc.horizon)
@@ -195,11 +207,13 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
         env.process(life(ctx, person, (STREET, (elapsed(), None))))
 
 
-def _intake(street: StreetNode, ctx: Context, streams: Streams) -> Callable[[], Any]:
+def _intake(
+    street: StreetNode, ctx: Context, streams: Streams, wired: Callable[[Route], Route]
+) -> Callable[[], Any]:
     """What a new arrival brings: a direct referral route (with its probability) or none."""
     if street.referred_on_arrival <= 0.0:
         return lambda: None
-    route = Route(street.arrival_routing, streams["street.arrival_routing"], ())
+    route = wired(Route(street.arrival_routing, streams["street.arrival_routing"], ()))
     share, draw = street.referred_on_arrival, streams["street.intake"].uniform
     if share >= 1.0:
         return lambda: route

@@ -72,9 +72,13 @@ class Person:
 
 
 class Route:
-    """Routing probabilities to targets, filtered at use by eligibility and opening."""
+    """Routing probabilities to targets, filtered at use by eligibility and opening.
 
-    __slots__ = ("cumulative", "only_exits", "stream", "targets")
+    Eligibility depends only on a person's attributes, so it is worked out once per
+    combination of attributes (:meth:`bind`); only the opening of places is read per choice.
+    """
+
+    __slots__ = ("_eligible", "_rules", "_targets", "cumulative", "only_exits", "stream", "targets")
 
     def __init__(self, routing: dict[str, float], stream: Stream, exits: Iterable[str]) -> None:
         self.targets = list(routing)
@@ -85,12 +89,41 @@ class Route:
             self.cumulative.append(total)
         self.stream = stream
         self.only_exits = set(self.targets) <= set(exits)
+        self._targets: list[Place | None] = [None] * len(self.targets)
+        self._rules: list[tuple[tuple[int, bool], ...] | None] = [None] * len(self.targets)
+        self._eligible: dict[tuple[bool, ...], tuple[bool, ...]] = {}
 
-    def choose(self, usable: Callable[[str], bool]) -> str | None:
-        """Draw a target among the usable ones (renormalised); None if there is none."""
+    def bind(
+        self, places: dict[str, Place], eligibility: dict[str, tuple[tuple[int, bool], ...]]
+    ) -> None:
+        """Attach the places among the targets and their eligibility rules."""
+        self._targets = [places.get(t) for t in self.targets]
+        self._rules = [eligibility.get(t) for t in self.targets]
+        self._eligible.clear()
+
+    def eligible(self, attrs: tuple[bool, ...]) -> tuple[bool, ...]:
+        """Whether a person with ``attrs`` may ever go to each target (cached per ``attrs``)."""
+        flags = self._eligible.get(attrs)
+        if flags is None:
+            flags = self._eligible[attrs] = tuple(
+                rules is None or all(attrs[i] == v for i, v in rules) for rules in self._rules
+            )
+        return flags
+
+    def choose(self, attrs: tuple[bool, ...], open_only: bool = True) -> str | None:
+        """Draw a target among the usable ones (renormalised); None if there is none.
+
+        Usable: eligible for ``attrs`` and, with ``open_only``, an exit or an open place."""
         if self.only_exits:
             return self.targets[self.stream.pick(self.cumulative)]
-        ok = [usable(t) for t in self.targets]
+        eligible = self._eligible.get(attrs) or self.eligible(attrs)
+        if open_only:
+            ok = [
+                flag and (place is None or place.capacity > 0)
+                for flag, place in zip(eligible, self._targets, strict=True)
+            ]
+        else:
+            ok = list(eligible)
         if all(ok):
             return self.targets[self.stream.pick(self.cumulative)]
         weights, total = [], 0.0
@@ -164,27 +197,6 @@ class Context:
         self.people.append(person)
         self.rec.person(person.id, self.env.now, attrs)
         return person
-
-    def eligible_for(self, person: Person) -> Callable[[str], bool]:
-        """Whether ``person`` may ever be routed to a node (eligibility only)."""
-
-        def eligible(node_id: str) -> bool:
-            rules = self.rules.get(node_id)
-            return rules is None or all(person.attrs[i] == v for i, v in rules.eligibility)
-
-        return eligible
-
-    def usable_for(self, person: Person) -> Callable[[str], bool]:
-        """Whether ``person`` may be routed to a node now (eligible, and open if a place)."""
-
-        def usable(node_id: str) -> bool:
-            place = self.places.get(node_id)
-            if place is None:
-                return True
-            rules = self.rules[node_id]
-            return place.is_open and all(person.attrs[i] == v for i, v in rules.eligibility)
-
-        return usable
 
     # --- the street pool -----------------------------------------------------------------
     def add_contactable(self, person: Person) -> None:
@@ -269,7 +281,7 @@ def refer(ctx: Context, p: Person, target: Place) -> None:
 
 def refer_by_route(ctx: Context, p: Person, route: Route) -> bool:
     """Refer ``p`` to a target drawn from ``route``; False when no target is usable."""
-    target = route.choose(ctx.usable_for(p))
+    target = route.choose(p.attrs)
     if target is None:
         return False
     refer(ctx, p, ctx.places[target])
@@ -325,7 +337,7 @@ def street(
     else:
         ctx.remove_contactable(p)
     assert ctx.street_exit_route is not None
-    exit_id = ctx.street_exit_route.choose(ctx.usable_for(p))
+    exit_id = ctx.street_exit_route.choose(p.attrs)
     assert exit_id is not None
     ctx.close_episode(p, env.now, exit_id, ctx.exits[exit_id].positive)
     return (EXIT, exit_id)
@@ -350,9 +362,9 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
     if ready_at > now:
         yield env.timeout(ready_at - now)
     p.ready = now = env.now
-    target_id = rules.route.choose(ctx.usable_for(p))
+    target_id = rules.route.choose(p.attrs)
     if target_id is None:  # every eligible target is closed: wait blocked for one to open
-        target_id = rules.route.choose(ctx.eligible_for(p)) or rules.route.targets[0]
+        target_id = rules.route.choose(p.attrs, open_only=False) or rules.route.targets[0]
     target = ctx.places.get(target_id)
     if target is None:  # an exit
         place.leave()
@@ -382,7 +394,7 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
 
 def _negative_exit(ctx: Context, p: Person, place: Place, rules: PlaceRules) -> Stage:
     assert rules.negative_route is not None
-    exit_id = rules.negative_route.choose(ctx.usable_for(p))
+    exit_id = rules.negative_route.choose(p.attrs)
     assert exit_id is not None
     place.leave()
     ctx.close_episode(p, ctx.env.now, exit_id, False)
