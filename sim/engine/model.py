@@ -25,7 +25,7 @@ from sim.engine.pathway import (
     street_arrivals,
 )
 from sim.engine.places import Place
-from sim.engine.record import Recorder, RunRecord
+from sim.engine.record import EpisodeFilter, Recorder, RunRecord
 from sim.engine.schedule import Steps
 from sim.engine.streams import Streams
 from sim.inputs.distributions import sampler
@@ -42,13 +42,16 @@ from sim.inputs.scenario import (
 )
 
 
-def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
-    """Simulate one replication of ``scenario`` and return what it recorded."""
+def run_once(
+    scenario: Scenario, replication: int, seed: int, keep: EpisodeFilter | None = None
+) -> RunRecord:
+    """Simulate one replication of ``scenario`` and return what it recorded (only the
+    person-episodes ``keep`` selects, when given)."""
     sc = scenario
     env = simpy.Environment()
     streams = Streams(seed, replication)
     attributes = list(sc.attributes)
-    rec = Recorder(sc.series_names(), attributes)
+    rec = Recorder(sc.series_names(), attributes, keep)
     street_id = sc.street_id
     street = sc.nodes[street_id]
     assert isinstance(street, StreetNode)
@@ -60,7 +63,7 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
         release = node.kind == "downstream" and node.releases_per_month is not None
         steps = _steps(sc, node, release)
         priority = [attributes.index(a) for a in node.priority]
-        places[node_id] = Place(node_id, steps.at(0.0), priority, rec, lambda: env.now, release)
+        places[node_id] = Place(node_id, steps.at(0.0), priority, rec, env, release)
 
     exits = {
         node_id: ExitRules(

@@ -91,7 +91,7 @@ class Route:
         self.only_exits = set(self.targets) <= set(exits)
         self._targets: list[Place | None] = [None] * len(self.targets)
         self._rules: list[tuple[tuple[int, bool], ...] | None] = [None] * len(self.targets)
-        self._eligible: dict[tuple[bool, ...], tuple[bool, ...]] = {}
+        self._eligible: dict[tuple[bool, ...], tuple[tuple[bool, ...], tuple[Place, ...]]] = {}
 
     def bind(
         self, places: dict[str, Place], eligibility: dict[str, tuple[tuple[int, bool], ...]]
@@ -101,14 +101,21 @@ class Route:
         self._rules = [eligibility.get(t) for t in self.targets]
         self._eligible.clear()
 
-    def eligible(self, attrs: tuple[bool, ...]) -> tuple[bool, ...]:
-        """Whether a person with ``attrs`` may ever go to each target (cached per ``attrs``)."""
-        flags = self._eligible.get(attrs)
-        if flags is None:
-            flags = self._eligible[attrs] = tuple(
+    def eligible(self, attrs: tuple[bool, ...]) -> tuple[tuple[bool, ...], tuple[Place, ...]]:
+        """Whether a person with ``attrs`` may ever go to each target, and the places among
+        the targets they may go to (whose opening decides the choice), cached per ``attrs``."""
+        known = self._eligible.get(attrs)
+        if known is None:
+            flags = tuple(
                 rules is None or all(attrs[i] == v for i, v in rules) for rules in self._rules
             )
-        return flags
+            places = tuple(
+                place
+                for flag, place in zip(flags, self._targets, strict=True)
+                if flag and place is not None
+            )
+            known = self._eligible[attrs] = (flags, places if all(flags) else ())
+        return known
 
     def choose(self, attrs: tuple[bool, ...], open_only: bool = True) -> str | None:
         """Draw a target among the usable ones (renormalised); None if there is none.
@@ -116,7 +123,13 @@ class Route:
         Usable: eligible for ``attrs`` and, with ``open_only``, an exit or an open place."""
         if self.only_exits:
             return self.targets[self.stream.pick(self.cumulative)]
-        eligible = self._eligible.get(attrs) or self.eligible(attrs)
+        eligible, places = self._eligible.get(attrs) or self.eligible(attrs)
+        if places:  # every target eligible: the usual draw unless a place is closed
+            for place in places:
+                if place.capacity <= 0:
+                    break
+            else:
+                return self.targets[self.stream.pick(self.cumulative)]
         if open_only:
             ok = [
                 flag and (place is None or place.capacity > 0)

@@ -1,4 +1,5 @@
-"""What a run records: person-episodes, time series changes and people. No statistics here.
+"""What a run records: person-episodes, time series changes and people, as numpy arrays.
+No statistics here.
 
 Processes call the recorder at state changes; metrics are computed afterwards from the
 finished :class:`RunRecord`. Time series are stored as step functions (change times and
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from array import array
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -58,32 +61,92 @@ class Series:
 
 
 @dataclasses.dataclass(frozen=True)
+class Episodes:
+    """Person-episodes as numpy columns; node, outcome and ``blocked_on`` are codes into
+    ``names`` (code 0 is the empty name), ``positive`` is 1, 0 or -1 (unknown)."""
+
+    names: tuple[str, ...]
+    person: np.ndarray
+    episode: np.ndarray
+    node: np.ndarray
+    queued: np.ndarray
+    entry: np.ndarray
+    ready: np.ndarray
+    exit: np.ndarray
+    outcome: np.ndarray
+    positive: np.ndarray
+    blocked_on: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.person.size)
+
+    def code(self, name: str) -> int:
+        """The code of a node or outcome name (-1, matching no row, if none has it)."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            return -1
+
+    def codes(self, names: Iterable[str]) -> np.ndarray:
+        """The codes of several names (those no row has are left out)."""
+        return np.asarray([c for c in (self.code(n) for n in names) if c >= 0], dtype=np.int32)
+
+    def column(self, name: str) -> list[object]:
+        """One column as Python values (names for coded columns, None for unknown)."""
+        values = getattr(self, name)
+        if name in ("node", "outcome", "blocked_on"):
+            return [self.names[c] for c in values.tolist()]
+        if name == "positive":
+            return [None if v < 0 else bool(v) for v in values.tolist()]
+        return list(values.tolist())
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeFilter:
+    """Which person-episodes a replication keeps when only some observations are wanted:
+    those at a listed node that end at or after the node's ``since`` day (or never end)."""
+
+    since: dict[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
 class RunRecord:
-    """Everything one replication produced, as plain arrays and lists."""
+    """Everything one replication produced, as numpy arrays and lists."""
 
     replication: int
     seed: int
     horizon: float
     warmup: float
-    episodes: dict[str, list[object]]
+    episodes: Episodes
     people: dict[str, list[object]]
     series: dict[str, Series]
     deadlocks: list[tuple[float, tuple[str, ...]]]
     events: int
+    kept: EpisodeFilter | None = None
 
 
 class Recorder:
-    """Collects episodes, people and series changes during a run."""
+    """Collects episodes, people and series changes during a run.
 
-    def __init__(self, series_names: list[str], attribute_names: list[str]) -> None:
+    With an :class:`EpisodeFilter`, episodes it leaves out are dropped as they close, so a
+    replication run for its observations keeps no rows outside their windows."""
+
+    def __init__(
+        self,
+        series_names: list[str],
+        attribute_names: list[str],
+        keep: EpisodeFilter | None = None,
+    ) -> None:
         self._rows: list[tuple[object, ...]] = []
         self.people: dict[str, list[object]] = {
             c: [] for c in ("person", "created", *attribute_names)
         }
         self._attributes = attribute_names
+        self._keep = keep
+        self._since = keep.since if keep is not None else {}
         self.series_index = {name: i for i, name in enumerate(series_names)}
-        self._times: list[list[float]] = [[] for _ in series_names]
-        self._values: list[list[float]] = [[] for _ in series_names]
+        self._times: list[array[float]] = [array("d") for _ in series_names]
+        self._values: list[array[float]] = [array("d") for _ in series_names]
         self.deadlocks: list[tuple[float, tuple[str, ...]]] = []
 
     def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
@@ -107,6 +170,10 @@ class Recorder:
         blocked_on: str,
     ) -> None:
         """Record one person-episode at one node (``exit`` NaN while still there)."""
+        if self._keep is not None:
+            since = self._since.get(node)
+            if since is None or exit < since:
+                return
         self._rows.append(
             (person, episode, node, queued, entry, ready, exit, outcome, positive, blocked_on)
         )
@@ -120,16 +187,53 @@ class Recorder:
             times.append(t)
             self._values[index].append(value)
 
+    def _episodes(self) -> Episodes:
+        rows = self._rows
+        names: dict[str, int] = {"": 0}
+
+        def coded(i: int) -> np.ndarray:
+            return np.fromiter(
+                (names.setdefault(r[i], len(names)) for r in rows),  # type: ignore[arg-type]
+                dtype=np.int32,
+                count=len(rows),
+            )
+
+        def floats(i: int) -> np.ndarray:
+            return np.fromiter((r[i] for r in rows), dtype=np.float64, count=len(rows))
+
+        def integers(i: int) -> np.ndarray:
+            return np.fromiter((r[i] for r in rows), dtype=np.int64, count=len(rows))
+
+        node, outcome, blocked_on = coded(2), coded(7), coded(9)
+        positive = np.fromiter(
+            (-1 if r[8] is None else int(r[8]) for r in rows),  # type: ignore[call-overload]
+            dtype=np.int8,
+            count=len(rows),
+        )
+        return Episodes(
+            names=tuple(names),
+            person=integers(0),
+            episode=integers(1),
+            node=node,
+            queued=floats(3),
+            entry=floats(4),
+            ready=floats(5),
+            exit=floats(6),
+            outcome=outcome,
+            positive=positive,
+            blocked_on=blocked_on,
+        )
+
     def finish(
         self, replication: int, seed: int, horizon: float, warmup: float, events: int
     ) -> RunRecord:
         """Freeze what was recorded into a :class:`RunRecord`."""
         series = {
-            name: Series(np.asarray(self._times[i], float), np.asarray(self._values[i], float))
+            name: Series(np.frombuffer(self._times[i]), np.frombuffer(self._values[i]))
             for name, i in self.series_index.items()
         }
-        columns = list(zip(*self._rows, strict=True)) or [() for _ in EPISODE_COLUMNS]
-        episodes = {c: list(v) for c, v in zip(EPISODE_COLUMNS, columns, strict=True)}
+        episodes = self._episodes()
+        self._rows = []
         return RunRecord(
             replication,
             seed,
@@ -140,4 +244,5 @@ class Recorder:
             series,
             self.deadlocks,
             events,
+            self._keep,
         )
