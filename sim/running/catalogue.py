@@ -41,11 +41,13 @@ class Kpi:
 
     @property
     def regex(self) -> re.Pattern[str]:
-        """The pattern as a regular expression (a placeholder matches one dotted part)."""
+        """The pattern as a regular expression (a placeholder matches one dotted part, an
+        observation's name the rest of the name)."""
         return _regex(self.pattern)
 
 
 _CACHE: dict[str, re.Pattern[str]] = {}
+_FIELDS = {"{observation}": ".+"}  # a column derived from an observation keeps its dots
 
 
 def _regex(pattern: str) -> re.Pattern[str]:
@@ -53,7 +55,8 @@ def _regex(pattern: str) -> re.Pattern[str]:
     if found is None:
         parts = re.split(r"(\{\w+\})", pattern)
         body = "".join(
-            f"(?P<{p[1:-1]}>[^.]+)" if p.startswith("{") else re.escape(p) for p in parts
+            re.escape(p) if not p.startswith("{") else f"(?P<{p[1:-1]}>{_FIELDS.get(p, '[^.]+')})"
+            for p in parts
         )
         found = _CACHE[pattern] = re.compile(body)
     return found
@@ -191,14 +194,14 @@ def unknown(scenario: Scenario, wanted: Iterable[str]) -> list[str]:
     return [k for k in wanted if k not in known]
 
 
-def match(kpi: str) -> tuple[Kpi, dict[str, str]] | None:
-    """The catalogue entry whose pattern a KPI name matches, with the placeholders' values
-    (the first entry in catalogue order; None for a name outside the catalogue)."""
+def matches(kpi: str) -> Iterator[tuple[Kpi, dict[str, str]]]:
+    """The catalogue entries whose pattern a KPI name matches, in catalogue order, with the
+    placeholders' values (``exits.pathway.per_month`` matches ``exits.{node}.per_month``
+    too: whether ``pathway`` is a node decides)."""
     for entry in CATALOGUE:
         found = entry.regex.fullmatch(kpi)
         if found:
-            return entry, found.groupdict()
-    return None
+            yield entry, found.groupdict()
 
 
 def unit(
