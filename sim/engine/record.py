@@ -104,9 +104,12 @@ class Episodes:
 @dataclasses.dataclass(frozen=True)
 class EpisodeFilter:
     """Which person-episodes a replication keeps when only some observations are wanted:
-    those at a listed node that end at or after the node's ``since`` day (or never end)."""
+    those at a listed node that overlap the node's days ``[since, until]`` (they end at or
+    after ``since``, or never, and begin at or before ``until``). What is kept then depends on
+    the observations' windows, not on the length of the run."""
 
     since: dict[str, float]
+    until: dict[str, float]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +147,7 @@ class Recorder:
         self._attributes = attribute_names
         self._keep = keep
         self._since = keep.since if keep is not None else {}
+        self._until = keep.until if keep is not None else {}
         self.series_index = {name: i for i, name in enumerate(series_names)}
         self._times: list[array[float]] = [array("d") for _ in series_names]
         self._values: list[array[float]] = [array("d") for _ in series_names]
@@ -172,7 +176,7 @@ class Recorder:
         """Record one person-episode at one node (``exit`` NaN while still there)."""
         if self._keep is not None:
             since = self._since.get(node)
-            if since is None or exit < since:
+            if since is None or exit < since or entry > self._until[node]:
                 return
         self._rows.append(
             (person, episode, node, queued, entry, ready, exit, outcome, positive, blocked_on)

@@ -448,24 +448,28 @@ def subgroup_kpis(sc: Scenario, record: RunRecord, ep: object | None = None) -> 
 
 def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilter:
     """The person-episodes that the observations ``names`` read (for
-    :func:`sim.engine.model.run_once`'s ``keep``): per node, those ending from the earliest
-    window start on; for the street time before a stay, every street episode."""
+    :func:`sim.engine.model.run_once`'s ``keep``): per node, those overlapping the
+    observations' windows; for the street time before a stay, the street episodes that end
+    by the observation day."""
     since: dict[str, float] = {}
+    until: dict[str, float] = {}
 
-    def keep(node: str, day: float) -> None:
-        since[node] = min(since.get(node, math.inf), day)
+    def keep(node: str, a: float, b: float) -> None:
+        since[node] = min(since.get(node, math.inf), a)
+        until[node] = max(until.get(node, -math.inf), b)
 
     for name in names:
         obs = scenario.observations[name]
         if obs.node is None:
             continue
         if obs.on is not None:
-            keep(obs.node, scenario.day(obs.on))
-        if obs.start is not None:
-            keep(obs.node, max(0.0, scenario.day(obs.start)))
-        if obs.metric == "share_street_time_over":
-            keep(scenario.street_id, -math.inf)
-    return EpisodeFilter(since)
+            t = scenario.day(obs.on)
+            keep(obs.node, t, t)
+            if obs.metric == "share_street_time_over":
+                keep(scenario.street_id, -math.inf, t)
+        if obs.start is not None and obs.end is not None:
+            keep(obs.node, max(0.0, scenario.day(obs.start)), scenario.day(obs.end) + 1.0)
+    return EpisodeFilter(since, until)
 
 
 def observations(
