@@ -139,7 +139,7 @@ def run_once(
         env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     env.run(until=sc.horizon)
-    for person in ctx.people:  # episodes still open at the end
+    for person in ctx.people.values():  # episodes still open at the end
         if person.node:
             ctx.close_episode(person, math.nan, "", None)
     events = next(env._eid) if hasattr(env, "_eid") else 0

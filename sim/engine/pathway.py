@@ -192,7 +192,8 @@ class Context:
     on_deadlock: str
     attribute_probabilities: list[float]
     attribute_stream: Stream
-    people: list[Person] = dataclasses.field(default_factory=list)
+    people: dict[int, Person] = dataclasses.field(default_factory=dict)  # in the pathway
+    created: int = 0
     contactable: list[Person] = dataclasses.field(default_factory=list)
     on_street: int = 0
     pool_waiters: list[Event] = dataclasses.field(default_factory=list)
@@ -206,8 +207,9 @@ class Context:
         for index, value in required:
             drawn[index] = value
         attrs = tuple(drawn)
-        person = Person(len(self.people), attrs)
-        self.people.append(person)
+        person = Person(self.created, attrs)
+        self.created += 1
+        self.people[person.id] = person
         self.rec.person(person.id, self.env.now, attrs)
         return person
 
@@ -312,6 +314,7 @@ def life(ctx: Context, p: Person, stage: Stage) -> ProcessGenerator:
             stage = yield from stay(ctx, p, *arg)
         else:
             stage = yield from leave_by_exit(ctx, p, arg)
+    del ctx.people[p.id]  # gone: nothing of them is kept but what was recorded
 
 
 def street(

@@ -110,6 +110,8 @@ class EpisodeFilter:
 
     since: dict[str, float]
     until: dict[str, float]
+    series: dict[str, float] = dataclasses.field(default_factory=dict)
+    """The series kept, each up to a day (changes after it are dropped); no person is kept."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +150,10 @@ class Recorder:
         self._keep = keep
         self._since = keep.since if keep is not None else {}
         self._until = keep.until if keep is not None else {}
+        if keep is not None:  # only the series the observations read, up to their windows
+            self._series_until = [keep.series.get(name, -math.inf) for name in series_names]
+            self.change = self._change_within  # type: ignore[method-assign]
+            self.person = self._no_person  # type: ignore[method-assign]
         self.series_index = {name: i for i, name in enumerate(series_names)}
         self._times: list[array[float]] = [array("d") for _ in series_names]
         self._values: list[array[float]] = [array("d") for _ in series_names]
@@ -190,6 +196,13 @@ class Recorder:
         else:
             times.append(t)
             self._values[index].append(value)
+
+    def _change_within(self, index: int, t: float, value: float) -> None:
+        if t <= self._series_until[index]:
+            Recorder.change(self, index, t, value)
+
+    def _no_person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
+        pass
 
     def _episodes(self) -> Episodes:
         rows = self._rows

@@ -381,7 +381,7 @@ def _street_time_before(m: Measures, residents: np.ndarray) -> np.ndarray:
     Residents already in place at the start, or who came from another place, are left out.
     """
     ep = m.ep
-    street = np.flatnonzero(m.at(m.sc.street_id))
+    street = np.flatnonzero(m.at(m.sc.street_id) & np.isin(ep.person, ep.person[residents]))
     began: dict[tuple[int, float], list[float]] = {}
     for person, left, entry in zip(
         ep.person[street].tolist(), ep.exit[street].tolist(), ep.entry[street].tolist(), strict=True
@@ -405,7 +405,7 @@ def observe(scenario: Scenario, record: RunRecord, ep: object | None, obs: Obser
 
 
 def _check_kept(record: RunRecord, family: tuple[str, ...]) -> None:
-    if record.kept is not None and family[0] != "obs" and family[0] != "street":
+    if record.kept is not None and family[0] != "obs":
         raise ValueError(
             f"this replication kept only the episodes of its observations: {family[0]} "
             "KPIs need them all (run it without an episode filter)"
@@ -450,9 +450,10 @@ def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilte
     """The person-episodes that the observations ``names`` read (for
     :func:`sim.engine.model.run_once`'s ``keep``): per node, those overlapping the
     observations' windows; for the street time before a stay, the street episodes that end
-    by the observation day."""
+    by the observation day; the series they read, up to the end of their windows."""
     since: dict[str, float] = {}
     until: dict[str, float] = {}
+    series: dict[str, float] = {}
 
     def keep(node: str, a: float, b: float) -> None:
         since[node] = min(since.get(node, math.inf), a)
@@ -460,6 +461,12 @@ def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilte
 
     for name in names:
         obs = scenario.observations[name]
+        if obs.series is not None or obs.metric == "turnover_time":
+            column = obs.series if obs.series is not None else f"occupancy.{obs.node}"
+            last = scenario.day(obs.on) if obs.on is not None else math.inf
+            if obs.end is not None:
+                last = scenario.day(obs.end) + 1.0
+            series[column] = max(series.get(column, -math.inf), last)
         if obs.node is None:
             continue
         if obs.on is not None:
@@ -469,7 +476,7 @@ def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilte
                 keep(scenario.street_id, -math.inf, t)
         if obs.start is not None and obs.end is not None:
             keep(obs.node, max(0.0, scenario.day(obs.start)), scenario.day(obs.end) + 1.0)
-    return EpisodeFilter(since, until)
+    return EpisodeFilter(since, until, series)
 
 
 def observations(
