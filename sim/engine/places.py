@@ -81,17 +81,17 @@ class Place:
     # --- state changes, each recorded ---------------------------------------------------
     def _set_occupancy(self, value: int) -> None:
         self.occupancy = value
-        self._record(self.series[0], self._env.now, value)
+        self._record(self.series[0], self._env._now, value)
 
     def _set_waiting(self, value: int) -> None:
         self.waiting = value
-        self._record(self.series[1], self._env.now, value)
+        self._record(self.series[1], self._env._now, value)
 
     def set_blocked(self, delta: int, target: str) -> None:
         """A holder here becomes blocked on (``delta=1``) or leaves a block on ``target``."""
         self.blocked += delta
         self.blocked_on[target] = self.blocked_on.get(target, 0) + delta
-        self._record(self.series[2], self._env.now, self.blocked)
+        self._record(self.series[2], self._env._now, self.blocked)
 
     # --- the waiting list ----------------------------------------------------------------
     def has_room(self) -> bool:
@@ -153,7 +153,7 @@ class Place:
         """Apply a capacity change; a cut evicts nobody."""
         self.capacity = capacity
         if not self.on_release:
-            self._record(self.cap_series, self._env.now, capacity)
+            self._record(self.cap_series, self._env._now, capacity)
         self.admit()
 
     @property

@@ -12,10 +12,12 @@ import dataclasses
 import math
 from array import array
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 NAN = math.nan
+_POSITIVE = {None: -1, False: 0, True: 1}
 
 EPISODE_COLUMNS = (
     "person",
@@ -205,40 +207,31 @@ class Recorder:
         pass
 
     def _episodes(self) -> Episodes:
-        rows = self._rows
+        n = len(self._rows)
+        columns: list[tuple[Any, ...]] = list(zip(*self._rows, strict=True)) or [()] * 10
         names: dict[str, int] = {"": 0}
+        for i in (2, 7, 9):
+            for name in dict.fromkeys(columns[i]):
+                names.setdefault(name, len(names))
 
         def coded(i: int) -> np.ndarray:
-            return np.fromiter(
-                (names.setdefault(r[i], len(names)) for r in rows),  # type: ignore[arg-type]
-                dtype=np.int32,
-                count=len(rows),
-            )
+            return np.fromiter(map(names.__getitem__, columns[i]), dtype=np.int32, count=n)
 
         def floats(i: int) -> np.ndarray:
-            return np.fromiter((r[i] for r in rows), dtype=np.float64, count=len(rows))
+            return np.array(columns[i], dtype=np.float64)
 
-        def integers(i: int) -> np.ndarray:
-            return np.fromiter((r[i] for r in rows), dtype=np.int64, count=len(rows))
-
-        node, outcome, blocked_on = coded(2), coded(7), coded(9)
-        positive = np.fromiter(
-            (-1 if r[8] is None else int(r[8]) for r in rows),  # type: ignore[call-overload]
-            dtype=np.int8,
-            count=len(rows),
-        )
         return Episodes(
             names=tuple(names),
-            person=integers(0),
-            episode=integers(1),
-            node=node,
+            person=np.array(columns[0], dtype=np.int64),
+            episode=np.array(columns[1], dtype=np.int64),
+            node=coded(2),
             queued=floats(3),
             entry=floats(4),
             ready=floats(5),
             exit=floats(6),
-            outcome=outcome,
-            positive=positive,
-            blocked_on=blocked_on,
+            outcome=coded(7),
+            positive=np.fromiter(map(_POSITIVE.__getitem__, columns[8]), dtype=np.int8, count=n),
+            blocked_on=coded(9),
         )
 
     def finish(
