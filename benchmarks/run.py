@@ -247,10 +247,12 @@ def main() -> None:
     lines.append(
         "- Peak memory of one replication (Python allocations, tracemalloc): "
         + ", ".join(f"{k}: **{v:.1f} MB**" for k, v in memory.items())
-        + f". Observations only: {flat:.2f}x from a 5-year to a {LONGER_YEARS}-year horizon "
-        "(episodes outside the observations' windows are dropped as they close; what still "
-        "grows with the horizon is the series of changes, 16 bytes each). The whole process "
-        f"peaks at {figures['history_process_peak_mb']:.0f} MB, mostly its libraries."
+        + f". Observations only: {flat:.2f}x from a 5-year to a {LONGER_YEARS}-year horizon, "
+        "with the same episodes kept (those outside the observations' windows, the people "
+        "table and the series no observation reads are dropped as they come); what differs is "
+        "the live state of the simulation (people present, hazard timers pending in SimPy's "
+        "queue, garbage awaiting the collector), not records. The whole process peaks at "
+        f"{figures['history_process_peak_mb']:.0f} MB, mostly its libraries."
     )
     lines.append(
         f"- 100 replications on {default_workers()} cores: **{hundred[0]:.1f} s** (every KPI, "

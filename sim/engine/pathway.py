@@ -196,14 +196,14 @@ class Context:
     attribute_probabilities: list[float]
     attribute_stream: Stream
     people: dict[int, Person] = dataclasses.field(default_factory=dict)  # in the pathway
-    record_episode: Callable[..., None] = dataclasses.field(init=False)
+    record_episode: Callable[[tuple[object, ...]], None] = dataclasses.field(init=False)
     created: int = 0
     contactable: list[Person] = dataclasses.field(default_factory=list)
     on_street: int = 0
     pool_waiters: list[Event] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.record_episode = self.rec.episode
+        self.record_episode = self.rec.episode_writer()
 
     # --- people ------------------------------------------------------------------------
     def new_person(self, required: tuple[tuple[int, bool], ...] = ()) -> Person:
@@ -271,16 +271,18 @@ class Context:
         self, p: Person, exit_time: float, outcome: str, positive: bool | None
     ) -> None:
         self.record_episode(
-            p.id,
-            p.episode,
-            p.node,
-            p.queued,
-            p.entry,
-            p.ready,
-            exit_time,
-            outcome,
-            positive,
-            p.blocked_on,
+            (
+                p.id,
+                p.episode,
+                p.node,
+                p.queued,
+                p.entry,
+                p.ready,
+                exit_time,
+                outcome,
+                positive,
+                p.blocked_on,
+            )
         )
         p.node, p.queued, p.ready, p.blocked_on = "", NAN, NAN, ""
 
