@@ -19,6 +19,7 @@ BUDGET_SECONDS = 120.0
 def bench_notebooks() -> dict[str, object]:
     """Execute every notebook once; return seconds per notebook and a Markdown section."""
     seconds: dict[str, float] = {}
+    failed: dict[str, str] = {}
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(
@@ -28,12 +29,16 @@ def bench_notebooks() -> dict[str, object]:
             resources={"metadata": {"path": str(path.parent)}},
         )
         started = time.perf_counter()
-        client.execute()
+        try:
+            client.execute()
+        except Exception as err:  # a broken notebook is reported, the other timings kept
+            failed[path.name] = str(err).strip().splitlines()[-1][:120]
+            continue
         seconds[path.name] = time.perf_counter() - started
     rows = [
         f"| {name} | {s:.1f} | {'met' if s < BUDGET_SECONDS else 'missed'} |"
         for name, s in seconds.items()
-    ]
+    ] + [f"| {name} | failed: {error} | |" for name, error in failed.items()]
     markdown = "\n".join(
         [
             "## Notebooks (benchmarks/notebook_bench.py)",

@@ -39,13 +39,11 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.stats import qmc
 
-from sim.engine.model import run_once
 from sim.inputs.parameters import apply, write_parameter_sets
 from sim.inputs.scenario import Calibration, FreeParameter, Observation, Scenario
 from sim.running.executors import Executor, make_executor
-from sim.running.metrics import episodes_frame, observe
 from sim.running.results import summary_with_targets
-from sim.running.runner import RunResult
+from sim.running.runner import RunResult, observe_only
 
 ACCEPT_WIDTH = 0.75  # accepted 5-95% range above this share of the prior's: not identified
 
@@ -64,14 +62,10 @@ class Evaluation:
 
 
 def _observations(scenario: Scenario, rep: int, seed: int) -> dict[str, float]:
-    """Simulate one replication and return its observations with a target."""
-    record = run_once(scenario, rep, seed)
-    ep = episodes_frame(record)
-    return {
-        name: observe(scenario, record, ep, obs)
-        for name, obs in scenario.observations.items()
-        if obs.target is not None
-    }
+    """Simulate one replication and return its observations with a target (only those are
+    computed, and only the episodes they read are kept)."""
+    targets = [name for name, obs in scenario.observations.items() if obs.target is not None]
+    return observe_only(scenario, rep, seed, targets)
 
 
 def _observation_task(task: tuple[Scenario, int, int]) -> dict[str, float]:

@@ -51,6 +51,7 @@ import yaml
 
 from sim.inputs.loading import Problem, ScenarioError, load_scenario
 from sim.inputs.scenario import DAYS_PER_MONTH, ExitNode, FreeParameter, Scenario
+from sim.running import catalogue
 from sim.running.executors import Executor, make_executor
 from sim.running.results import FolderError, load_run, read_manifest, run_paths
 from sim.running.runner import DEFAULT_SEED, RunResult, run
@@ -67,8 +68,6 @@ GENERIC_HEADLINE: tuple[str, ...] = (
     "cost.per_positive_exit",
 )
 """The table's rows when the reference scenario declares no ``headline`` (those it has)."""
-
-_SHARE_METRICS = ("positive_share", "share_stay_over", "share_street_time_over")
 
 
 class CompareError(ValueError):
@@ -113,16 +112,8 @@ def kpi_table(result: RunResult) -> pd.DataFrame:
 
 
 def kpi_kind(kpi: str, scenario: Scenario | None = None) -> Literal["share", "euro", "number"]:
-    """How to show a KPI: a share (as %), euros, or a plain number."""
-    if kpi.startswith("cost."):
-        return "euro"
-    if kpi.startswith(("positive_share", "utilisation")):
-        return "share"
-    if kpi.startswith("obs.") and scenario is not None:
-        obs = scenario.observations.get(kpi.removeprefix("obs."))
-        if obs is not None and obs.metric in _SHARE_METRICS:
-            return "share"
-    return "number"
+    """How to show a KPI: a share (as %), euros, or a plain number (the KPI catalogue's unit)."""
+    return catalogue.unit(kpi, scenario)
 
 
 def _pick_kpis(tables: Mapping[str, pd.DataFrame], reference: str, scenario: Scenario) -> list[str]:

@@ -143,7 +143,7 @@ def _check(spec: SensitivitySpec) -> None:
 def plan_sensitivity(spec: SensitivitySpec) -> tuple[SweepPlan, SweepPlan, np.ndarray[Any, Any]]:
     """The method's sweep, the tornado's sweep, and the design matrix; all points validated."""
     _check(spec)
-    load_scenario(spec.scenario, spec.overrides)  # located errors of the base first
+    scenario = load_scenario(spec.scenario, spec.overrides)  # located errors of the base first
     base = load_raw(spec.scenario, spec.overrides)
     matrix = design_matrix(spec)
     design_points = tuple(
@@ -161,8 +161,13 @@ def plan_sensitivity(spec: SensitivitySpec) -> tuple[SweepPlan, SweepPlan, np.nd
         crn=spec.crn,
         points_origin=("--bounds", 1),
     )
+    # the runs compute the KPIs asked for and the observations, nothing else
+    kpis = (*spec.kpis, *(f"obs.{name}" for name in scenario.observations))
+    kpis = tuple(dict.fromkeys(kpis))
     design = plan_sweep(dataclasses.replace(common, points=design_points))
+    design = dataclasses.replace(design, kpis=kpis)
     tornado = plan_sweep(dataclasses.replace(common, points=tuple(oat)))
+    tornado = dataclasses.replace(tornado, kpis=kpis)
     check_kpis(spec.kpis, design)
     return design, tornado, matrix
 

@@ -71,6 +71,7 @@ from sim.inputs.loading import (
 )
 from sim.inputs.paths import PathError, entry_key, path_parts, set_value
 from sim.inputs.scenario import Scenario
+from sim.running import catalogue
 from sim.running.executors import Executor, SerialExecutor, WorkerCrashedError, chunk_size
 from sim.running.results import (
     OutputExistsError,
@@ -411,6 +412,8 @@ class SweepPlan:
     seed: int
     crn: bool
     request: dict[str, Any] = dataclasses.field(default_factory=dict)
+    kpis: tuple[str, ...] | None = None
+    """The KPI columns its runs compute (None: every one)."""
 
     @property
     def runs(self) -> int:
@@ -429,6 +432,7 @@ class SweepPlan:
                 "replications": self.replications,
                 "seed": self.seed,
                 "crn": self.crn,
+                **({} if self.kpis is None else {"kpis": list(self.kpis)}),
             },
             sort_keys=True,
         )
@@ -754,6 +758,7 @@ class Task:
 
     base: dict[str, Any]
     items: tuple[tuple[int, dict[str, Any], int, tuple[int, ...]], ...]
+    kpis: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -778,9 +783,20 @@ def run_task(task: Task) -> list[RunOutcome]:
         except Exception as err:
             out += [RunOutcome(point, r, None, _describe_error(err)) for r in reps]
             continue
+        kpis = None
+        if task.kpis is not None:  # a point's scenario may lack one (a cost set to none)
+            known = set(catalogue.names(scenario))
+            kpis = [k for k in task.kpis if k in known]
         for r in reps:
             try:
-                result = replicate(scenario, r, seed, keep_timeseries=False, keep_episodes=False)
+                result = replicate(
+                    scenario,
+                    r,
+                    seed,
+                    keep_timeseries=False,
+                    keep_episodes=False,
+                    kpis=kpis,
+                )
             except Exception as err:
                 out.append(RunOutcome(point, r, None, _describe_error(err)))
             else:
@@ -808,7 +824,7 @@ def make_tasks(plan: SweepPlan, todo: Sequence[int], size: int) -> list[Task]:
         for point, group in itertools.groupby(block, key=lambda pr: pr[0]):
             reps = tuple(r for _, r in group)
             items.append((point, plan.points[point], plan.seed_of(point), reps))
-        tasks.append(Task(plan.base, tuple(items)))
+        tasks.append(Task(plan.base, tuple(items), plan.kpis))
     return tasks
 
 
@@ -878,6 +894,7 @@ class _Store:
             name=plan.name,
             digest=plan.digest(),
             crn=plan.crn,
+            **({} if plan.kpis is None else {"computed_kpis": list(plan.kpis)}),
             parameters=list(plan.parameters),
             points=len(plan.points),
             design=plan.request,
@@ -1057,7 +1074,7 @@ def run_sweep(
                 task = tasks[index]
                 if _worker_died(result) and len(task.items) > 1:
                     # One task per point, to tell which point kills its worker.
-                    retry += [Task(task.base, (item,)) for item in task.items]
+                    retry += [Task(task.base, (item,), task.kpis) for item in task.items]
                     continue
                 if isinstance(result, BaseException):
                     message = f"task failed: {_describe_error(result)}"
@@ -1102,13 +1119,9 @@ def run_sweep(
 
 
 def kpi_names(scenario: Scenario) -> list[str]:
-    """The KPI (and observation) columns that runs of ``scenario`` give, before any long run.
-
-    Which KPIs exist depends on the scenario's nodes and observations only, not on how long it
-    runs, so one replication of a single day tells them (in milliseconds).
-    """
-    day = scenario.model_copy(update={"end": scenario.start + dt.timedelta(days=1), "warmup": 0.0})
-    return list(replicate(day, 0, DEFAULT_SEED, keep_timeseries=False, keep_episodes=False).kpis)
+    """The KPI (and observation) columns that runs of ``scenario`` give, from the KPI
+    catalogue: they depend on the scenario's nodes and observations, not on a run."""
+    return catalogue.names(scenario)
 
 
 def kpi_columns(table: pd.DataFrame, parameters: Iterable[str] = ()) -> list[str]:
@@ -1209,6 +1222,7 @@ def plan_from_folder(folder: Path | str, check: bool = True) -> SweepPlan:
         seed=int(info["seed"]),
         crn=bool(info.get("crn", True)),
         request=dict(info.get("design", {})),
+        kpis=tuple(info["computed_kpis"]) if "computed_kpis" in info else None,
     )
 
 

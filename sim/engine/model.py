@@ -25,7 +25,7 @@ from sim.engine.pathway import (
     street_arrivals,
 )
 from sim.engine.places import Place
-from sim.engine.record import Recorder, RunRecord
+from sim.engine.record import EpisodeFilter, Recorder, RunRecord
 from sim.engine.schedule import Steps
 from sim.engine.streams import Streams
 from sim.inputs.distributions import sampler
@@ -42,13 +42,16 @@ from sim.inputs.scenario import (
 )
 
 
-def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
-    """Simulate one replication of ``scenario`` and return what it recorded."""
+def run_once(
+    scenario: Scenario, replication: int, seed: int, keep: EpisodeFilter | None = None
+) -> RunRecord:
+    """Simulate one replication of ``scenario`` and return what it recorded (only the
+    person-episodes ``keep`` selects, when given)."""
     sc = scenario
     env = simpy.Environment()
     streams = Streams(seed, replication)
     attributes = list(sc.attributes)
-    rec = Recorder(sc.series_names(), attributes)
+    rec = Recorder(sc.series_names(), attributes, keep)
     street_id = sc.street_id
     street = sc.nodes[street_id]
     assert isinstance(street, StreetNode)
@@ -60,7 +63,7 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
         release = node.kind == "downstream" and node.releases_per_month is not None
         steps = _steps(sc, node, release)
         priority = [attributes.index(a) for a in node.priority]
-        places[node_id] = Place(node_id, steps.at(0.0), priority, rec, lambda: env.now, release)
+        places[node_id] = Place(node_id, steps.at(0.0), priority, rec, env, release)
 
     exits = {
         node_id: ExitRules(
@@ -104,6 +107,18 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
     rec.change(ctx.street_series, 0.0, 0.0)
     for place in places.values():
         place.grant = ctx.grant
+    eligibility = {node_id: r.eligibility for node_id, r in rules.items()}
+
+    def wired(route: Route) -> Route:
+        route.bind(places, eligibility)
+        return route
+
+    for r in rules.values():
+        wired(r.route)
+        if r.negative_route is not None:
+            wired(r.negative_route)
+    if ctx.street_exit_route is not None:
+        wired(ctx.street_exit_route)
 
     _initial_state(sc, ctx, streams)
     for node_id, node in capacity_nodes.items():
@@ -116,15 +131,15 @@ def run_once(scenario: Scenario, replication: int, seed: int) -> RunRecord:
                 )
             )
 
-    intake = _intake(street, ctx, streams)
+    intake = _intake(street, ctx, streams, wired)
     env.process(street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
     for node_id, node in sc.nodes_of(OutreachNode, RestSpaceNode).items():
         bound, intensity = _contact_rates(sc, node)
-        route = Route(node.routing, streams[f"{node_id}.routing"], exit_ids)
+        route = wired(Route(node.routing, streams[f"{node_id}.routing"], exit_ids))
         env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     env.run(until=sc.horizon)
-    for person in ctx.people:  # episodes still open at the end
+    for person in ctx.people.values():  # episodes still open at the end
         if person.node:
             ctx.close_episode(person, math.nan, "", None)
     events = next(env._eid) if hasattr(env, "_eid") else 0
@@ -195,11 +210,13 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
         env.process(life(ctx, person, (STREET, (elapsed(), None))))
 
 
-def _intake(street: StreetNode, ctx: Context, streams: Streams) -> Callable[[], Any]:
+def _intake(
+    street: StreetNode, ctx: Context, streams: Streams, wired: Callable[[Route], Route]
+) -> Callable[[], Any]:
     """What a new arrival brings: a direct referral route (with its probability) or none."""
     if street.referred_on_arrival <= 0.0:
         return lambda: None
-    route = Route(street.arrival_routing, streams["street.arrival_routing"], ())
+    route = wired(Route(street.arrival_routing, streams["street.arrival_routing"], ()))
     share, draw = street.referred_on_arrival, streams["street.intake"].uniform
     if share >= 1.0:
         return lambda: route

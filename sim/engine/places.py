@@ -12,6 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import simpy
+
 from sim.engine.record import Recorder
 
 
@@ -33,7 +35,7 @@ class Place:
 
     __slots__ = (
         "_classes",
-        "_now",
+        "_env",
         "_record",
         "blocked",
         "blocked_on",
@@ -54,7 +56,7 @@ class Place:
         capacity: float,
         priority: list[int],
         recorder: Recorder,
-        now: Callable[[], float],
+        env: simpy.Environment,
         on_release: bool = False,
     ) -> None:
         self.node_id = node_id
@@ -67,7 +69,7 @@ class Place:
         self.blocked_on: dict[str, int] = {}
         self._classes: list[deque[Ticket]] = [deque() for _ in range(len(priority) + 1)]
         self._record = recorder.change
-        self._now = now
+        self._env = env
         idx = recorder.series_index
         self.series = tuple(idx[f"{m}.{node_id}"] for m in ("occupancy", "waiting", "blocked"))
         self.grant: Callable[[Ticket, Place], None] = lambda ticket, place: None
@@ -79,17 +81,17 @@ class Place:
     # --- state changes, each recorded ---------------------------------------------------
     def _set_occupancy(self, value: int) -> None:
         self.occupancy = value
-        self._record(self.series[0], self._now(), value)
+        self._record(self.series[0], self._env._now, value)
 
     def _set_waiting(self, value: int) -> None:
         self.waiting = value
-        self._record(self.series[1], self._now(), value)
+        self._record(self.series[1], self._env._now, value)
 
     def set_blocked(self, delta: int, target: str) -> None:
         """A holder here becomes blocked on (``delta=1``) or leaves a block on ``target``."""
         self.blocked += delta
         self.blocked_on[target] = self.blocked_on.get(target, 0) + delta
-        self._record(self.series[2], self._now(), self.blocked)
+        self._record(self.series[2], self._env._now, self.blocked)
 
     # --- the waiting list ----------------------------------------------------------------
     def has_room(self) -> bool:
@@ -151,7 +153,7 @@ class Place:
         """Apply a capacity change; a cut evicts nobody."""
         self.capacity = capacity
         if not self.on_release:
-            self._record(self.cap_series, self._now(), capacity)
+            self._record(self.cap_series, self._env._now, capacity)
         self.admit()
 
     @property

@@ -1,4 +1,5 @@
-"""What a run records: person-episodes, time series changes and people. No statistics here.
+"""What a run records: person-episodes, time series changes and people, as numpy arrays.
+No statistics here.
 
 Processes call the recorder at state changes; metrics are computed afterwards from the
 finished :class:`RunRecord`. Time series are stored as step functions (change times and
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from array import array
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 NAN = math.nan
+_POSITIVE = {None: -1, False: 0, True: 1}
 
 EPISODE_COLUMNS = (
     "person",
@@ -58,32 +63,102 @@ class Series:
 
 
 @dataclasses.dataclass(frozen=True)
+class Episodes:
+    """Person-episodes as numpy columns; node, outcome and ``blocked_on`` are codes into
+    ``names`` (code 0 is the empty name), ``positive`` is 1, 0 or -1 (unknown)."""
+
+    names: tuple[str, ...]
+    person: np.ndarray
+    episode: np.ndarray
+    node: np.ndarray
+    queued: np.ndarray
+    entry: np.ndarray
+    ready: np.ndarray
+    exit: np.ndarray
+    outcome: np.ndarray
+    positive: np.ndarray
+    blocked_on: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.person.size)
+
+    def code(self, name: str) -> int:
+        """The code of a node or outcome name (-1, matching no row, if none has it)."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            return -1
+
+    def codes(self, names: Iterable[str]) -> np.ndarray:
+        """The codes of several names (those no row has are left out)."""
+        return np.asarray([c for c in (self.code(n) for n in names) if c >= 0], dtype=np.int32)
+
+    def column(self, name: str) -> list[object]:
+        """One column as Python values (names for coded columns, None for unknown)."""
+        values = getattr(self, name)
+        if name in ("node", "outcome", "blocked_on"):
+            return [self.names[c] for c in values.tolist()]
+        if name == "positive":
+            return [None if v < 0 else bool(v) for v in values.tolist()]
+        return list(values.tolist())
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeFilter:
+    """Which person-episodes a replication keeps when only some observations are wanted:
+    those at a listed node that overlap the node's days ``[since, until]`` (they end at or
+    after ``since``, or never, and begin at or before ``until``). What is kept then depends on
+    the observations' windows, not on the length of the run."""
+
+    since: dict[str, float]
+    until: dict[str, float]
+    series: dict[str, float] = dataclasses.field(default_factory=dict)
+    """The series kept, each up to a day (changes after it are dropped); no person is kept."""
+
+
+@dataclasses.dataclass(frozen=True)
 class RunRecord:
-    """Everything one replication produced, as plain arrays and lists."""
+    """Everything one replication produced, as numpy arrays and lists."""
 
     replication: int
     seed: int
     horizon: float
     warmup: float
-    episodes: dict[str, list[object]]
+    episodes: Episodes
     people: dict[str, list[object]]
     series: dict[str, Series]
     deadlocks: list[tuple[float, tuple[str, ...]]]
     events: int
+    kept: EpisodeFilter | None = None
 
 
 class Recorder:
-    """Collects episodes, people and series changes during a run."""
+    """Collects episodes, people and series changes during a run.
 
-    def __init__(self, series_names: list[str], attribute_names: list[str]) -> None:
+    With an :class:`EpisodeFilter`, episodes it leaves out are dropped as they close, so a
+    replication run for its observations keeps no rows outside their windows."""
+
+    def __init__(
+        self,
+        series_names: list[str],
+        attribute_names: list[str],
+        keep: EpisodeFilter | None = None,
+    ) -> None:
         self._rows: list[tuple[object, ...]] = []
         self.people: dict[str, list[object]] = {
             c: [] for c in ("person", "created", *attribute_names)
         }
         self._attributes = attribute_names
+        self._keep = keep
+        self._since = keep.since if keep is not None else {}
+        self._until = keep.until if keep is not None else {}
+        if keep is not None:  # only the series the observations read, up to their windows
+            self._series_until = [keep.series.get(name, -math.inf) for name in series_names]
+            self.change = self._change_within  # type: ignore[method-assign]
+            self.person = self._no_person  # type: ignore[method-assign]
         self.series_index = {name: i for i, name in enumerate(series_names)}
-        self._times: list[list[float]] = [[] for _ in series_names]
-        self._values: list[list[float]] = [[] for _ in series_names]
+        self._times: list[array[float]] = [array("d") for _ in series_names]
+        self._values: list[array[float]] = [array("d") for _ in series_names]
         self.deadlocks: list[tuple[float, tuple[str, ...]]] = []
 
     def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
@@ -107,9 +182,20 @@ class Recorder:
         blocked_on: str,
     ) -> None:
         """Record one person-episode at one node (``exit`` NaN while still there)."""
+        if self._keep is not None:
+            since = self._since.get(node)
+            if since is None or exit < since or entry > self._until[node]:
+                return
         self._rows.append(
             (person, episode, node, queued, entry, ready, exit, outcome, positive, blocked_on)
         )
+
+    def episode_writer(self) -> Callable[[tuple[object, ...]], None]:
+        """What the engine calls with each episode as a row (in ``EPISODE_COLUMNS`` order): the
+        list's own append when nothing is filtered, so no Python call per episode."""
+        if self._keep is None:
+            return self._rows.append
+        return lambda row: self.episode(*row)  # type: ignore[arg-type]
 
     def change(self, index: int, t: float, value: float) -> None:
         """Record that series ``index`` takes ``value`` from time ``t`` on."""
@@ -120,16 +206,51 @@ class Recorder:
             times.append(t)
             self._values[index].append(value)
 
+    def _change_within(self, index: int, t: float, value: float) -> None:
+        if t <= self._series_until[index]:
+            Recorder.change(self, index, t, value)
+
+    def _no_person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
+        pass
+
+    def _episodes(self) -> Episodes:
+        n = len(self._rows)
+        columns: list[tuple[Any, ...]] = list(zip(*self._rows, strict=True)) or [()] * 10
+        names: dict[str, int] = {"": 0}
+        for i in (2, 7, 9):
+            for name in dict.fromkeys(columns[i]):
+                names.setdefault(name, len(names))
+
+        def coded(i: int) -> np.ndarray:
+            return np.fromiter(map(names.__getitem__, columns[i]), dtype=np.int32, count=n)
+
+        def floats(i: int) -> np.ndarray:
+            return np.array(columns[i], dtype=np.float64)
+
+        return Episodes(
+            names=tuple(names),
+            person=np.array(columns[0], dtype=np.int64),
+            episode=np.array(columns[1], dtype=np.int64),
+            node=coded(2),
+            queued=floats(3),
+            entry=floats(4),
+            ready=floats(5),
+            exit=floats(6),
+            outcome=coded(7),
+            positive=np.fromiter(map(_POSITIVE.__getitem__, columns[8]), dtype=np.int8, count=n),
+            blocked_on=coded(9),
+        )
+
     def finish(
         self, replication: int, seed: int, horizon: float, warmup: float, events: int
     ) -> RunRecord:
         """Freeze what was recorded into a :class:`RunRecord`."""
         series = {
-            name: Series(np.asarray(self._times[i], float), np.asarray(self._values[i], float))
+            name: Series(np.frombuffer(self._times[i]), np.frombuffer(self._values[i]))
             for name, i in self.series_index.items()
         }
-        columns = list(zip(*self._rows, strict=True)) or [() for _ in EPISODE_COLUMNS]
-        episodes = {c: list(v) for c, v in zip(EPISODE_COLUMNS, columns, strict=True)}
+        episodes = self._episodes()
+        self._rows = []
         return RunRecord(
             replication,
             seed,
@@ -140,4 +261,5 @@ class Recorder:
             series,
             self.deadlocks,
             events,
+            self._keep,
         )

@@ -12,6 +12,8 @@ import datetime as dt
 import math
 from typing import Any, Literal, get_args
 
+from sim.running import catalogue
+
 Lang = Literal["fr", "en"]
 LANGS: tuple[Lang, ...] = get_args(Lang)
 
@@ -772,19 +774,6 @@ def node_name(names: Any, lang: Lang) -> str:
     return str(getattr(names, lang))
 
 
-_NODE_KPIS = {
-    "waiting": ("mean", "max"),
-    "occupancy": ("mean",),
-    "blocked": ("mean",),
-    "stay": ("mean", "median"),
-    "entries": ("per_month",),
-    "exits": ("per_month",),
-    "blocked_time": ("mean",),
-    "cost": ("per_year",),
-}
-_SHARE_KPIS = ("utilisation", "positive_share")
-
-
 def kpi_label(
     kpi: str,
     lang: Lang,
@@ -792,37 +781,24 @@ def kpi_label(
     groups: dict[str, str] | None = None,
     observations: dict[str, str] | None = None,
 ) -> str:
-    """A readable label for a KPI column name such as ``waiting.assore.mean``.
+    """A readable label for a KPI column name such as ``waiting.assore.mean``, from its
+    entry in the KPI catalogue (``sim.running.catalogue``).
 
     ``node_names`` maps node ids to display names, ``groups`` attribute ids to their labels
     and ``observations`` observation names to their labels (from the scenario); unknown KPIs
     are returned unchanged.
     """
     names = node_names or {}
-    key = f"kpi.{kpi}"
-    if key in LABELS:
-        return t(key, lang)
-    if kpi.startswith("obs."):
-        name = kpi.removeprefix("obs.")
-        return (observations or {}).get(name) or name
-    parts = kpi.split(".")
-    head = parts[0]
-    if head in _SHARE_KPIS and len(parts) == 2:
-        target = parts[1]
-        if target in names:
-            suffix = "node" if head == "positive_share" else ""
-            label_key = f"kpi.{head}.{suffix}" if suffix else f"kpi.{head}"
-            return t(label_key, lang, node=names[target])
-        if head == "positive_share":
-            return _group_label("kpi.positive_share.group", target, lang, groups)
-    if len(parts) == 3 and parts[2] in _NODE_KPIS.get(head, ()):
-        target = parts[1]
-        if target in names:
-            return t(f"kpi.{head}.{parts[2]}", lang, node=names[target])
-        if head == "exits" and parts[2] == "per_month":
-            return _group_label("kpi.exits.group", target, lang, groups)
-    if len(parts) == 2 and head == "blocked_days_per_place_year" and parts[1] in names:
-        return t("kpi.blocked_days_per_place_year", lang, node=names[parts[1]])
+    for entry, fields in catalogue.matches(kpi):
+        if "observation" in fields:
+            return (observations or {}).get(fields["observation"]) or fields["observation"]
+        if "node" in fields:
+            if fields["node"] in names:
+                return t(entry.label, lang, node=names[fields["node"]])
+            continue
+        if "group" in fields:
+            return _group_label(entry.label, fields["group"], lang, groups)
+        return t(entry.label, lang)
     return kpi
 
 
@@ -836,19 +812,14 @@ def _group_label(key: str, group: str, lang: Lang, groups: dict[str, str] | None
 
 
 def kpi_unit(kpi: str, share_observations: frozenset[str] = frozenset()) -> str:
-    """How to format a KPI: ``share``, ``eur`` or ``number``."""
-    head = kpi.split(".")[0]
-    if head in _SHARE_KPIS or kpi.removeprefix("obs.") in share_observations:
-        return "share"
-    if head == "cost":
-        return "eur"
-    return "number"
+    """How to format a KPI: ``share``, ``euro`` or ``number`` (the KPI catalogue's unit)."""
+    return catalogue.unit(kpi, share_observations=share_observations)
 
 
 def kpi_value(x: float | None, unit: str, lang: Lang, decimals: int | None = None) -> str:
     """A KPI value formatted for its unit."""
     if unit == "share":
         return percent(x, lang)
-    if unit == "eur":
+    if unit == "euro":
         return euros(x, lang)
     return number(x, lang, auto_decimals(x) if decimals is None else decimals)

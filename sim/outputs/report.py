@@ -33,12 +33,12 @@ from sim.outputs.charts import node_names, scenario_label
 from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder, chart, load_folder, main_node
 from sim.outputs.style import Metric
+from sim.running import catalogue
 from sim.running.results import FolderError, write_text_atomic
 
 REPORT_SIZE: style.SizeName = "a4"
 NETWORK_SIZE: style.SizeName = "slide"  # the network needs the room; the SVG scales to the page
 MAX_DIFFERENCES = 40
-SHARE_METRICS = ("positive_share", "share_stay_over", "share_street_time_over")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +80,7 @@ class _Formatter:
 
     def __init__(self, scenario: Scenario, lang: Lang) -> None:
         self.lang = lang
-        self.shares = frozenset(
-            name for name, obs in scenario.observations.items() if obs.metric in SHARE_METRICS
-        )
+        self.shares = catalogue.share_observations(scenario)
 
     def unit(self, kpi: str) -> str:
         return i18n.kpi_unit(kpi, self.shares)
@@ -321,7 +319,7 @@ def target_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
     out = []
     for target in folder.targets:
         obs = target.observation
-        share = obs is not None and obs.metric in SHARE_METRICS
+        share = obs is not None and obs.metric in catalogue.SHARE_METRICS
 
         decimals = i18n.auto_decimals(target.target)
 

@@ -7,11 +7,14 @@ All windows are half-open in model days: a window ``from``..``to`` (dates, inclu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.engine.record import EPISODE_COLUMNS, RunRecord, Series
+from sim.engine.record import EPISODE_COLUMNS, EpisodeFilter, RunRecord, Series
+from sim.engine.schedule import Steps
 from sim.inputs.scenario import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
@@ -19,15 +22,20 @@ from sim.inputs.scenario import (
     DownstreamNode,
     ExitNode,
     Observation,
+    OutreachNode,
     RestSpaceNode,
     Scenario,
 )
+from sim.running import catalogue
 from sim.running.statistics import describe
 
 
 def episodes_frame(record: RunRecord) -> pd.DataFrame:
-    """The record's person-episodes as a DataFrame (one row per person-episode per node)."""
-    df = pd.DataFrame({c: record.episodes[c] for c in EPISODE_COLUMNS})
+    """The record's person-episodes as a DataFrame (one row per person-episode per node).
+
+    Built once, when results are written: no KPI needs it."""
+    ep = record.episodes
+    df = pd.DataFrame({c: ep.column(c) for c in EPISODE_COLUMNS})
     df["positive"] = df["positive"].astype("boolean")
     for column in ("queued", "entry", "ready", "exit"):
         df[column] = df[column].astype(float)
@@ -62,27 +70,265 @@ class _Window:
         return a, (min(last + 1.0, self.horizon) if last <= self.horizon else math.nan)
 
 
-def _exits(ep: pd.DataFrame, node: str, a: float, b: float) -> pd.DataFrame:
-    return ep[(ep["node"] == node) & (ep["exit"] >= a) & (ep["exit"] < b)]
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else math.nan
 
 
-def _outcome_filter(df: pd.DataFrame, outcome: str | None) -> pd.DataFrame:
-    if outcome is None:
-        return df
-    if outcome == "positive":
-        return df[df["positive"].fillna(False).astype(bool)]
-    if outcome == "negative":
-        return df[~df["positive"].fillna(True).astype(bool)]
-    return df[df["outcome"] == outcome]
+class Measures:
+    """One replication's episodes and series, with the masks the KPIs share (computed once,
+    on first use). Only numpy: no frame is built."""
+
+    def __init__(self, scenario: Scenario, record: RunRecord) -> None:
+        self.sc = scenario
+        self.record = record
+        self.ep = record.episodes
+        self.a, self.b = min(record.warmup, record.horizon), record.horizon
+        self.months = max(self.b - self.a, 1e-9) / DAYS_PER_MONTH
+        self.years = max(self.b - self.a, 1e-9) / DAYS_PER_YEAR
+        self._cache: dict[str, Any] = {}
+
+    def cached(self, key: str, make: Callable[[], Any]) -> Any:
+        found = self._cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._cache[key] = make()
+        return found
+
+    @property
+    def done(self) -> np.ndarray:
+        """Episodes that end inside ``[warmup, end)``."""
+        ep = self.ep
+        return self.cached("done", lambda: (ep.exit >= self.a) & (ep.exit < self.b))  # type: ignore[no-any-return]
+
+    def at(self, node: str) -> np.ndarray:
+        """Episodes at ``node``."""
+        code = self.ep.code(node)
+        return self.cached(f"at.{node}", lambda: self.ep.node == code)  # type: ignore[no-any-return]
+
+    def node_cost(self, node_id: str) -> float:
+        """A node's cost per year over ``[warmup, end)`` (its cost per place-day times its
+        place-days: the capacity, or the occupancy of a release-rate node)."""
+
+        def make() -> float:
+            node = self.sc.nodes[node_id]
+            s = self.record.series
+            if isinstance(node, RestSpaceNode):
+                assert node.cost_per_place_day is not None
+                steps = Steps.of(node.places, self.sc.start)
+                days = Series(np.asarray(steps.days), np.asarray(steps.values))
+                return days.integral(self.a, self.b) * node.cost_per_place_day / self.years
+            if isinstance(node, OutreachNode):
+                assert node.cost_per_year is not None
+                return node.cost_per_year
+            assert isinstance(node, AccommodationNode | DownstreamNode)
+            assert node.cost_per_place_day is not None
+            base = s[f"occupancy.{node_id}"] if _on_release(node) else s[f"capacity.{node_id}"]
+            return base.integral(self.a, self.b) * node.cost_per_place_day / self.years
+
+        return self.cached(f"cost.{node_id}", make)  # type: ignore[no-any-return]
+
+    def occupancy_mean(self, node_id: str) -> float:
+        occ = self.record.series[f"occupancy.{node_id}"]
+        return self.cached(f"occ.{node_id}", lambda: occ.mean(self.a, self.b))  # type: ignore[no-any-return]
 
 
-def _residents(ep: pd.DataFrame, node: str, t: float) -> pd.DataFrame:
-    here = ep[(ep["node"] == node) & (ep["entry"] <= t)]
-    return here[(here["exit"] > t) | here["exit"].isna()]
+_MISSING = object()
 
 
-def observe(scenario: Scenario, record: RunRecord, ep: pd.DataFrame, obs: Observation) -> float:
-    """The value of one observation in one replication (NaN when undefined, e.g. no exits)."""
+def _on_release(node: AccommodationNode | DownstreamNode) -> bool:
+    return isinstance(node, DownstreamNode) and node.releases_per_month is not None
+
+
+# --- the families of KPIs --------------------------------------------------------------------
+
+
+def _street(m: Measures) -> dict[str, float]:
+    street = m.record.series["street"]
+    return {"street.mean": street.mean(m.a, m.b), "street.end": float(street.at(m.b - 1e-9))}
+
+
+def _node(m: Measures, node_id: str) -> dict[str, float]:
+    node = m.sc.nodes[node_id]
+    assert isinstance(node, AccommodationNode | DownstreamNode)
+    s, a, b, ep = m.record.series, m.a, m.b, m.ep
+    out: dict[str, float] = {}
+    occ = s[f"occupancy.{node_id}"]
+    if isinstance(node, AccommodationNode):
+        out[f"waiting.{node_id}.mean"] = s[f"waiting.{node_id}"].mean(a, b)
+        out[f"waiting.{node_id}.max"] = s[f"waiting.{node_id}"].maximum(a, b)
+    out[f"occupancy.{node_id}.mean"] = m.occupancy_mean(node_id)
+    if not _on_release(node):
+        cap = s[f"capacity.{node_id}"].integral(a, b)
+        out[f"utilisation.{node_id}"] = occ.integral(a, b) / cap if cap > 0 else math.nan
+        blocked = s[f"blocked.{node_id}"].integral(a, b)
+        out[f"blocked.{node_id}.mean"] = blocked / (b - a)
+        out[f"blocked_days_per_place_year.{node_id}"] = (
+            blocked / cap * DAYS_PER_YEAR if cap > 0 else math.nan
+        )
+    exits = m.done & m.at(node_id)
+    stays = ep.exit[exits] - ep.entry[exits]
+    out[f"stay.{node_id}.mean"] = _mean(stays)
+    out[f"stay.{node_id}.median"] = float(np.median(stays)) if stays.size else math.nan
+    entered = m.at(node_id) & (ep.entry >= a) & (ep.entry < b)
+    out[f"entries.{node_id}.per_month"] = float(np.count_nonzero(entered)) / m.months
+    out[f"exits.{node_id}.per_month"] = float(stays.size) / m.months
+    known = ep.positive[exits]
+    known = known[known >= 0]
+    out[f"positive_share.{node_id}"] = _mean(known.astype(bool))
+    waits = m.done & (ep.blocked_on == ep.code(node_id))
+    out[f"blocked_time.{node_id}.mean"] = _mean(ep.exit[waits] - ep.ready[waits])
+    return out
+
+
+def _cost(m: Measures, node_id: str) -> dict[str, float]:
+    return {f"cost.{node_id}.per_year": m.node_cost(node_id)}
+
+
+def _housed(m: Measures) -> dict[str, float]:
+    housed = 0.0
+    for node_id in m.sc.nodes_of(AccommodationNode):
+        housed += m.occupancy_mean(node_id)
+    return {"housed.mean": housed}
+
+
+def _leaving(m: Measures) -> tuple[np.ndarray, np.ndarray]:
+    """Episodes that leave the pathway in ``[warmup, end)``, and which of them are positive."""
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        ep = m.ep
+        leaving = m.done & np.isin(ep.outcome, ep.codes(m.sc.nodes_of(ExitNode)))
+        return leaving, ep.positive[leaving] == 1
+
+    return m.cached("leaving", make)  # type: ignore[no-any-return]
+
+
+def _pathway(m: Measures) -> dict[str, float]:
+    """Whole-pathway KPIs: exits from the pathway, contact to housing, cycles, subgroups."""
+    sc, ep = m.sc, m.ep
+    out: dict[str, float] = {}
+    leaving, positive = _leaving(m)
+    out["exits.pathway.per_month"] = float(positive.size) / m.months
+    out["exits.positive.per_month"] = float(np.count_nonzero(positive)) / m.months
+    out["positive_share"] = _mean(positive)
+    housed = (
+        m.done & m.at(sc.street_id) & np.isin(ep.outcome, ep.codes(sc.nodes_of(AccommodationNode)))
+    )
+    out["contact_to_housing.mean"] = _mean(ep.exit[housed] - ep.ready[housed])
+    if np.count_nonzero(positive):
+        first_entry = np.full(int(ep.person.max()) + 1, np.inf)
+        np.minimum.at(first_entry, ep.person, ep.entry)
+        who = ep.person[leaving][positive]
+        out["time_to_positive_exit.mean"] = float(
+            np.mean(ep.exit[leaving][positive] - first_entry[who])
+        )
+    else:
+        out["time_to_positive_exit.mean"] = math.nan
+    street = m.at(sc.street_id)
+    if np.any(street):
+        last = np.full(int(ep.person.max()) + 1, -1, dtype=np.int64)
+        np.maximum.at(last, ep.person[street], ep.episode[street])
+        out["street_episodes_per_person.mean"] = float(last[last >= 0].mean())
+    else:
+        out["street_episodes_per_person.mean"] = math.nan
+    return out
+
+
+def _cycles(m: Measures) -> dict[str, float]:
+    """Returns to the street straight from an accommodation stay that begin in ``[a, b)``,
+    per person who stayed in accommodation during ``[a, b)``: the street-hotel cycles."""
+    sc, ep, a, b = m.sc, m.ep, m.a, m.b
+    hotels = ep.codes(sc.nodes_of(AccommodationNode))
+    in_hotel = np.isin(ep.node, hotels)
+    stayed = in_hotel & (ep.entry < b) & ~(ep.exit < a)
+    people = np.unique(ep.person[stayed]).size
+    if not people:
+        return {"street_hotel_cycles.per_housed_person": math.nan}
+    street = m.at(sc.street_id)
+    places = np.flatnonzero(~street)
+    order = places[np.lexsort((ep.entry[places], ep.episode[places], ep.person[places]))]
+    person, episode = ep.person[order], ep.episode[order]
+    last = np.ones(order.size, dtype=bool)  # the place each person-episode left from
+    last[:-1] = (person[1:] != person[:-1]) | (episode[1:] != episode[:-1])
+    from_a_hotel = order[last & in_hotel[order]]
+    span = int(ep.episode.max()) + 2
+    keys = ep.person[from_a_hotel] * span + ep.episode[from_a_hotel] + 1
+    back = street & (ep.entry >= a) & (ep.entry < b)
+    returns = np.count_nonzero(np.isin(ep.person[back] * span + ep.episode[back], keys))
+    return {"street_hotel_cycles.per_housed_person": float(returns) / people}
+
+
+def _costs(m: Measures) -> dict[str, float]:
+    sc = m.sc
+    total = places = in_costed_places = 0.0
+    for node_id, node in sc.nodes_of(AccommodationNode, DownstreamNode).items():
+        if node.cost_per_place_day is not None:
+            cost = m.node_cost(node_id)
+            total += cost
+            places += cost
+            in_costed_places += m.occupancy_mean(node_id)
+    for node_id, rest in sc.nodes_of(RestSpaceNode).items():
+        if rest.cost_per_place_day is not None:
+            total += m.node_cost(node_id)
+    for node_id, node in sc.nodes.items():
+        if isinstance(node, OutreachNode) and node.cost_per_year is not None:
+            total += m.node_cost(node_id)
+    positive = _leaving(m)[1]
+    positives_per_year = float(np.count_nonzero(positive)) / m.months * 12.0
+    return {
+        "cost.total.per_year": total,
+        # the places' cost over the person-years spent in those same places (rest spaces and
+        # patrols house nobody: they are in the total, not here)
+        "cost.places.per_year": places,
+        "housed.costed_places.mean": in_costed_places,
+        "cost.per_person_year_housed": (
+            places / in_costed_places if in_costed_places > 0 else math.nan
+        ),
+        "cost.per_positive_exit": total / positives_per_year
+        if positives_per_year > 0
+        else math.nan,
+    }
+
+
+def _deadlocks(m: Measures) -> dict[str, float]:
+    return {"deadlocks": float(len(m.record.deadlocks))}
+
+
+def _observation(m: Measures, name: str) -> dict[str, float]:
+    return {f"obs.{name}": _observe(m, m.sc.observations[name])}
+
+
+def _group(m: Measures, attribute: str) -> dict[str, float]:
+    """Positive share and rate of pathway exits for an attribute and its complement."""
+    leaving, positive = _leaving(m)
+    flags = np.asarray(m.record.people[attribute], dtype=bool)
+    flag = flags[m.ep.person[leaving]]
+    out: dict[str, float] = {}
+    for label, mask in ((attribute, flag), (f"not_{attribute}", ~flag)):
+        out[f"positive_share.{label}"] = _mean(positive[mask])
+        out[f"exits.{label}.per_month"] = float(np.count_nonzero(mask)) / (
+            (m.b - m.a) / DAYS_PER_MONTH
+        )
+    return out
+
+
+_FAMILIES: dict[str, Callable[..., dict[str, float]]] = {
+    "street": _street,
+    "node": _node,
+    "cost": _cost,
+    "housed": _housed,
+    "pathway": _pathway,
+    "cycles": _cycles,
+    "costs": _costs,
+    "deadlocks": _deadlocks,
+    "obs": _observation,
+    "group": _group,
+}
+
+
+# --- observations ----------------------------------------------------------------------------
+
+
+def _observe(m: Measures, obs: Observation) -> float:
+    scenario, record, ep = m.sc, m.record, m.ep
     win = _Window(scenario, record.horizon)
     metric = obs.metric
     if obs.on is not None and scenario.day(obs.on) > record.horizon:
@@ -93,27 +339,33 @@ def observe(scenario: Scenario, record: RunRecord, ep: pd.DataFrame, obs: Observ
         assert obs.node is not None
         a, b = win.span(obs)
         if metric == "entries":
-            rows = ep[(ep["node"] == obs.node) & (ep["entry"] >= a) & (ep["entry"] < b)]
-            return float(len(rows))
-        rows = _exits(ep, obs.node, a, b)
+            return float(np.count_nonzero(m.at(obs.node) & (ep.entry >= a) & (ep.entry < b)))
+        rows = m.at(obs.node) & (ep.exit >= a) & (ep.exit < b)
         if metric == "positive_share":
-            known = rows["positive"].dropna()
-            return float(known.astype(bool).mean()) if len(known) else math.nan
-        rows = _outcome_filter(rows, obs.outcome)
+            known = ep.positive[rows]
+            return _mean(known[known >= 0].astype(bool))
+        if obs.outcome == "positive":
+            rows &= ep.positive == 1
+        elif obs.outcome == "negative":
+            rows &= ep.positive == 0
+        elif obs.outcome is not None:
+            rows &= ep.outcome == ep.code(obs.outcome)
+        count = int(np.count_nonzero(rows))
         if metric == "exits":
-            return float(len(rows))
+            return float(count)
         if metric == "turnover_time":  # Little's law: occupancy / exit rate, as the audit did
             occupancy = record.series[f"occupancy.{obs.node}"].mean(a, b)
-            return occupancy * (b - a) / len(rows) if len(rows) else math.nan
-        return float((rows["exit"] - rows["entry"]).mean()) if len(rows) else math.nan
+            return occupancy * (b - a) / count if count else math.nan
+        return _mean(ep.exit[rows] - ep.entry[rows])
     if metric in ("share_stay_over", "share_street_time_over"):
         assert obs.node is not None and obs.on is not None and obs.days is not None
         t = scenario.day(obs.on)
-        res = _residents(ep, obs.node, t)
+        here = m.at(obs.node) & (ep.entry <= t)
+        residents = here & ((ep.exit > t) | np.isnan(ep.exit))
         if metric == "share_stay_over":
-            return float(((t - res["entry"]) > obs.days).mean()) if len(res) else math.nan
-        street_time = _street_time_before(ep, res)
-        return float((street_time > obs.days).mean()) if len(street_time) else math.nan
+            return _mean((t - ep.entry[residents]) > obs.days)
+        street_time = _street_time_before(m, np.flatnonzero(residents))
+        return _mean(street_time > obs.days)
     assert obs.series is not None
     series = record.series[obs.series]
     if metric == "at":
@@ -123,181 +375,118 @@ def observe(scenario: Scenario, record: RunRecord, ep: pd.DataFrame, obs: Observ
     return series.mean(a, b)
 
 
-def _street_time_before(ep: pd.DataFrame, residents: pd.DataFrame) -> pd.Series:
+def _street_time_before(m: Measures, residents: np.ndarray) -> np.ndarray:
     """For residents who came straight from the street: how long that street episode lasted.
 
     Residents already in place at the start, or who came from another place, are left out.
     """
-    street = ep[ep["node"] == "street"][["person", "exit", "entry"]]
-    street = street.rename(columns={"entry": "street_entry", "exit": "entry"})
-    joined = residents[["person", "entry"]].merge(street, on=["person", "entry"], how="inner")
-    return joined["entry"] - joined["street_entry"]
-
-
-def kpis(scenario: Scenario, record: RunRecord, ep: pd.DataFrame | None = None) -> dict[str, float]:
-    """One replication's KPIs and observations (``obs.<name>``), over ``[warmup, end)``."""
-    sc = scenario
-    if ep is None:
-        ep = episodes_frame(record)
-    a, b = min(record.warmup, record.horizon), record.horizon
-    months = max(b - a, 1e-9) / DAYS_PER_MONTH
-    years = max(b - a, 1e-9) / DAYS_PER_YEAR
-    s: dict[str, Series] = record.series
-    out: dict[str, float] = {
-        "street.mean": s["street"].mean(a, b),
-        "street.end": float(s["street"].at(b - 1e-9)),
-    }
-    done = ep[(ep["exit"] >= a) & (ep["exit"] < b)]
-    entered = ep[(ep["entry"] >= a) & (ep["entry"] < b)]
-    total_cost = 0.0
-    places_cost = 0.0  # cost of the places people stay in (accommodation and downstream)
-    housed = 0.0
-    in_costed_places = 0.0
-    for node_id, node in sc.nodes_of(AccommodationNode, DownstreamNode).items():
-        release = isinstance(node, DownstreamNode) and node.releases_per_month is not None
-        occ = s[f"occupancy.{node_id}"]
-        if isinstance(node, AccommodationNode):
-            out[f"waiting.{node_id}.mean"] = s[f"waiting.{node_id}"].mean(a, b)
-            out[f"waiting.{node_id}.max"] = s[f"waiting.{node_id}"].maximum(a, b)
-            housed += occ.mean(a, b)
-        out[f"occupancy.{node_id}.mean"] = occ.mean(a, b)
-        if not release:
-            cap = s[f"capacity.{node_id}"].integral(a, b)
-            out[f"utilisation.{node_id}"] = occ.integral(a, b) / cap if cap > 0 else math.nan
-            blocked = s[f"blocked.{node_id}"].integral(a, b)
-            out[f"blocked.{node_id}.mean"] = blocked / (b - a)
-            out[f"blocked_days_per_place_year.{node_id}"] = (
-                blocked / cap * DAYS_PER_YEAR if cap > 0 else math.nan
-            )
-        node_exits = done[done["node"] == node_id]
-        stays = node_exits["exit"] - node_exits["entry"]
-        out[f"stay.{node_id}.mean"] = float(stays.mean()) if len(stays) else math.nan
-        out[f"stay.{node_id}.median"] = float(stays.median()) if len(stays) else math.nan
-        out[f"entries.{node_id}.per_month"] = float((entered["node"] == node_id).sum()) / months
-        out[f"exits.{node_id}.per_month"] = float(len(node_exits)) / months
-        known = node_exits["positive"].dropna()
-        out[f"positive_share.{node_id}"] = (
-            float(known.astype(bool).mean()) if len(known) else math.nan
+    ep = m.ep
+    street = np.flatnonzero(m.at(m.sc.street_id) & np.isin(ep.person, ep.person[residents]))
+    began: dict[tuple[int, float], list[float]] = {}
+    for person, left, entry in zip(
+        ep.person[street].tolist(), ep.exit[street].tolist(), ep.entry[street].tolist(), strict=True
+    ):
+        began.setdefault((person, left), []).append(entry)
+    times = [
+        entry - start
+        for person, entry in zip(
+            ep.person[residents].tolist(), ep.entry[residents].tolist(), strict=True
         )
-        waits = done[done["blocked_on"] == node_id]
-        out[f"blocked_time.{node_id}.mean"] = (
-            float((waits["exit"] - waits["ready"]).mean()) if len(waits) else math.nan
+        for start in began.get((person, entry), ())
+    ]
+    return np.asarray(times, dtype=float)
+
+
+def observe(scenario: Scenario, record: RunRecord, ep: object | None, obs: Observation) -> float:
+    """The value of one observation in one replication (NaN when undefined, e.g. no exits).
+
+    ``ep`` is not read (it was the episodes frame; kept so callers need not change)."""
+    return _observe(Measures(scenario, record), obs)
+
+
+def _check_kept(record: RunRecord, family: tuple[str, ...]) -> None:
+    if record.kept is not None and family[0] != "obs":
+        raise ValueError(
+            f"this replication kept only the episodes of its observations: {family[0]} "
+            "KPIs need them all (run it without an episode filter)"
         )
-        if node.cost_per_place_day is not None:
-            base = occ if release else s[f"capacity.{node_id}"]
-            cost = base.integral(a, b) * node.cost_per_place_day / years
-            out[f"cost.{node_id}.per_year"] = cost
-            total_cost += cost
-            places_cost += cost
-            in_costed_places += occ.mean(a, b)
-    for node_id, node in sc.nodes_of(RestSpaceNode).items():
-        if node.cost_per_place_day is not None:
-            from sim.engine.schedule import Steps
-
-            steps = Steps.of(node.places, sc.start)
-            place_days = Series(np.asarray(steps.days), np.asarray(steps.values)).integral(a, b)
-            cost = place_days * node.cost_per_place_day / years
-            out[f"cost.{node_id}.per_year"] = cost
-            total_cost += cost
-    for node_id, node in sc.nodes.items():
-        if node.kind == "outreach" and node.cost_per_year is not None:
-            out[f"cost.{node_id}.per_year"] = node.cost_per_year
-            total_cost += node.cost_per_year
-    out["housed.mean"] = housed
-    out.update(_pathway_kpis(sc, ep, done, a, b, months))
-    out["cost.total.per_year"] = total_cost
-    # the places' cost over the person-years spent in those same places (rest spaces and
-    # patrols house nobody: they are in the total, not here)
-    out["cost.places.per_year"] = places_cost
-    out["housed.costed_places.mean"] = in_costed_places
-    out["cost.per_person_year_housed"] = (
-        places_cost / in_costed_places if in_costed_places > 0 else math.nan
-    )
-    positives_per_year = out["exits.positive.per_month"] * 12.0
-    out["cost.per_positive_exit"] = (
-        total_cost / positives_per_year if positives_per_year > 0 else math.nan
-    )
-    out["deadlocks"] = float(len(record.deadlocks))
-    for name, obs in sc.observations.items():
-        out[f"obs.{name}"] = observe(sc, record, ep, obs)
-    return out
 
 
-def _pathway_kpis(
-    sc: Scenario, ep: pd.DataFrame, done: pd.DataFrame, a: float, b: float, months: float
+def replication_kpis(
+    scenario: Scenario, record: RunRecord, names: Iterable[str] | None = None
 ) -> dict[str, float]:
-    """Whole-pathway KPIs: exits from the pathway, contact to housing, cycles, subgroups."""
-    exit_ids = set(sc.nodes_of(ExitNode))
-    accommodation = set(sc.nodes_of(AccommodationNode))
-    out: dict[str, float] = {}
-    leaving = done[done["outcome"].isin(exit_ids)]
-    positive = leaving["positive"].fillna(False).astype(bool)
-    out["exits.pathway.per_month"] = float(len(leaving)) / months
-    out["exits.positive.per_month"] = float(positive.sum()) / months
-    out["positive_share"] = float(positive.mean()) if len(leaving) else math.nan
-    street = done[done["node"] == sc.street_id]
-    housed = street[street["outcome"].isin(accommodation)]
-    out["contact_to_housing.mean"] = (
-        float((housed["exit"] - housed["ready"]).mean()) if len(housed) else math.nan
-    )
-    first_entry = ep.groupby("person")["entry"].min()
-    positives = leaving[positive]
-    if len(positives):
-        durations = positives["exit"].to_numpy() - first_entry.loc[positives["person"]].to_numpy()
-        out["time_to_positive_exit.mean"] = float(np.mean(durations))
+    """KPIs, subgroup KPIs and observations (``obs.<name>``) of one replication, over
+    ``[warmup, end)``: every one in table order, or only ``names`` (in that order; a
+    ``KeyError`` names an unknown one). Each family of KPIs is computed once, when asked."""
+    m = Measures(scenario, record)
+    if names is None:
+        wanted = {name: family for name, _, family in catalogue.plan(scenario)}
     else:
-        out["time_to_positive_exit.mean"] = math.nan
-    episodes = ep[ep["node"] == sc.street_id].groupby("person")["episode"].max()
-    out["street_episodes_per_person.mean"] = float(episodes.mean()) if len(episodes) else math.nan
-    out["street_hotel_cycles.per_housed_person"] = _street_hotel_cycles(sc, ep, accommodation, a, b)
-    return out
+        wanted = catalogue.families(scenario, names)
+    values: dict[str, float] = {}
+    for family in dict.fromkeys(wanted.values()):
+        _check_kept(record, family)
+        values.update(_FAMILIES[family[0]](m, *family[1:]))
+    return {name: values[name] for name in wanted}
 
 
-def _street_hotel_cycles(
-    sc: Scenario, ep: pd.DataFrame, accommodation: set[str], a: float, b: float
-) -> float:
-    """Returns to the street straight from an accommodation stay that begin in ``[a, b)``,
-    per person who stayed in accommodation during ``[a, b)``: the street-hotel cycles."""
-    stays = ep[ep["node"].isin(accommodation)]
-    people = stays[(stays["entry"] < b) & ~(stays["exit"] < a)]["person"].nunique()
-    if not people:
-        return math.nan
-    places = ep[ep["node"] != sc.street_id].sort_values("entry", kind="stable")
-    last = places.groupby(["person", "episode"]).tail(1)  # the place they left from
-    from_a_hotel = last[last["node"].isin(accommodation)][["person", "episode"]]
-    from_a_hotel = from_a_hotel.assign(episode=from_a_hotel["episode"] + 1)
-    street = ep[(ep["node"] == sc.street_id) & (ep["entry"] >= a) & (ep["entry"] < b)]
-    returns = street[["person", "episode"]].merge(from_a_hotel, on=["person", "episode"])
-    return float(len(returns)) / people
+def kpis(scenario: Scenario, record: RunRecord, ep: object | None = None) -> dict[str, float]:
+    """One replication's KPIs and observations (``obs.<name>``), without the subgroup KPIs
+    (``ep`` is not read)."""
+    names = [n for n, _, family in catalogue.plan(scenario) if family[0] != "group"]
+    return replication_kpis(scenario, record, names)
 
 
-def subgroup_kpis(sc: Scenario, record: RunRecord, ep: pd.DataFrame) -> dict[str, float]:
+def subgroup_kpis(sc: Scenario, record: RunRecord, ep: object | None = None) -> dict[str, float]:
     """Positive share of pathway exits for each person attribute and its complement."""
+    m = Measures(sc, record)
     out: dict[str, float] = {}
-    if not sc.attributes:
-        return out
-    a, b = min(record.warmup, record.horizon), record.horizon
-    people = pd.DataFrame(record.people)
-    exit_ids = set(sc.nodes_of(ExitNode))
-    leaving = ep[(ep["exit"] >= a) & (ep["exit"] < b) & ep["outcome"].isin(exit_ids)]
-    leaving = leaving.merge(people, on="person", how="left")
-    positive = leaving["positive"].fillna(False).astype(bool)
     for attribute in sc.attributes:
-        flag = leaving[attribute].astype(bool)
-        for label, mask in ((attribute, flag), (f"not_{attribute}", ~flag)):
-            out[f"positive_share.{label}"] = (
-                float(positive[mask].mean()) if mask.any() else math.nan
-            )
-            out[f"exits.{label}.per_month"] = float(mask.sum()) / ((b - a) / DAYS_PER_MONTH)
+        out.update(_group(m, attribute))
     return out
 
 
-def replication_kpis(scenario: Scenario, record: RunRecord) -> dict[str, float]:
-    """Every KPI, subgroup KPI and observation of one replication."""
-    ep = episodes_frame(record)
-    out = kpis(scenario, record, ep)
-    out.update(subgroup_kpis(scenario, record, ep))
-    return out
+def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilter:
+    """The person-episodes that the observations ``names`` read (for
+    :func:`sim.engine.model.run_once`'s ``keep``): per node, those overlapping the
+    observations' windows; for the street time before a stay, the street episodes that end
+    by the observation day; the series they read, up to the end of their windows."""
+    since: dict[str, float] = {}
+    until: dict[str, float] = {}
+    series: dict[str, float] = {}
+
+    def keep(node: str, a: float, b: float) -> None:
+        since[node] = min(since.get(node, math.inf), a)
+        until[node] = max(until.get(node, -math.inf), b)
+
+    for name in names:
+        obs = scenario.observations[name]
+        if obs.series is not None or obs.metric == "turnover_time":
+            column = obs.series if obs.series is not None else f"occupancy.{obs.node}"
+            last = scenario.day(obs.on) if obs.on is not None else math.inf
+            if obs.end is not None:
+                last = scenario.day(obs.end) + 1.0
+            series[column] = max(series.get(column, -math.inf), last)
+        if obs.node is None:
+            continue
+        if obs.on is not None:
+            t = scenario.day(obs.on)
+            keep(obs.node, t, t)
+            if obs.metric == "share_street_time_over":
+                keep(scenario.street_id, -math.inf, t)
+        if obs.start is not None and obs.end is not None:
+            keep(obs.node, max(0.0, scenario.day(obs.start)), scenario.day(obs.end) + 1.0)
+    return EpisodeFilter(since, until, series)
+
+
+def observations(
+    scenario: Scenario, record: RunRecord, names: Iterable[str] | None = None
+) -> dict[str, float]:
+    """Observation values (by observation name, without ``obs.``) of one replication: those
+    named, or every one of the scenario."""
+    m = Measures(scenario, record)
+    chosen = list(scenario.observations) if names is None else list(names)
+    return {name: _observe(m, scenario.observations[name]) for name in chosen}
 
 
 def summarise(kpi_table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:

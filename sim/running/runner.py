@@ -13,7 +13,14 @@ import pandas as pd
 from sim.engine.model import run_once
 from sim.inputs.scenario import FreeParameter, Scenario
 from sim.running.executors import Executor, chunk_size, make_executor
-from sim.running.metrics import daily_frame, episodes_frame, replication_kpis, summarise
+from sim.running.metrics import (
+    daily_frame,
+    episodes_frame,
+    observation_filter,
+    observations,
+    replication_kpis,
+    summarise,
+)
 
 DEFAULT_SEED = 20190527  # the plan's signature date; any integer works
 
@@ -60,24 +67,41 @@ def replicate(
     keep_timeseries: bool = True,
     keep_episodes: bool = True,
     draw: int | None = None,
+    kpis: Sequence[str] | None = None,
 ) -> ReplicationResult:
-    """Run one replication and reduce it to KPIs (and optionally its frames)."""
+    """Run one replication and reduce it to KPIs (every one, or only ``kpis``), and
+    optionally its frames (built here, once). Without episodes, a replication asked only for
+    observations (``obs.<name>``) keeps no person-episode outside their windows."""
     started = time.perf_counter()
-    record = run_once(scenario, replication, seed)
-    ep = episodes_frame(record)
-    values = replication_kpis(scenario, record)
+    keep = None
+    if kpis is not None and not keep_episodes and all(k.startswith("obs.") for k in kpis):
+        keep = observation_filter(scenario, [k.removeprefix("obs.") for k in kpis])
+    record = run_once(scenario, replication, seed, keep)
+    values = replication_kpis(scenario, record, kpis)
     series = daily_frame(scenario, record) if keep_timeseries else None
+    episodes = None
     if keep_episodes:
-        ep.insert(0, "replication", replication)
+        episodes = episodes_frame(record)
+        episodes.insert(0, "replication", replication)
     return ReplicationResult(
         replication,
         draw,
         values,
         series,
-        ep if keep_episodes else None,
+        episodes,
         record.events,
         time.perf_counter() - started,
     )
+
+
+def observe_only(
+    scenario: Scenario, replication: int, seed: int, names: Sequence[str] | None = None
+) -> dict[str, float]:
+    """One replication's observations (by name, without ``obs.``): those named, or every
+    one of the scenario. Only the person-episodes they read are kept, no frame is built."""
+    chosen = list(scenario.observations) if names is None else list(names)
+    record = run_once(scenario, replication, seed, observation_filter(scenario, chosen))
+    return observations(scenario, record, chosen)
 
 
 Job = tuple[Scenario, int, int | None]  # scenario, replication, parameter draw

@@ -1,0 +1,107 @@
+"""The KPI catalogue, and KPIs computed only when asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+
+import pytest
+
+from sim.analysis.sweep import kpi_names
+from sim.engine.model import run_once
+from sim.inputs.loading import load_scenario
+from sim.running import catalogue
+from sim.running.metrics import observation_filter, observations, replication_kpis
+from sim.running.runner import observe_only, replicate
+
+from .conftest import SCENARIOS
+
+SHIPPED = sorted(p.name for p in SCENARIOS.glob("*.yaml"))
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_kpi_of_a_replication_has_a_catalogue_entry(name: str) -> None:
+    sc = load_scenario(SCENARIOS / name)
+    sc = sc.model_copy(update={"end": sc.start + dt.timedelta(days=90), "warmup": 0.0})
+    produced = list(replicate(sc, 0, 3, keep_timeseries=False, keep_episodes=False).kpis)
+    assert produced == catalogue.names(sc)
+    for kpi in produced:
+        entry, _ = next(catalogue.matches(kpi))
+        assert entry.unit in ("share", "euro", "number")
+        assert entry.label.startswith("kpi.") or kpi.startswith("obs.")
+
+
+def test_kpi_names_and_kpi_validation_do_not_simulate(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a simulation ran")
+
+    monkeypatch.setattr("sim.running.runner.run_once", no_run)
+    sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    names = kpi_names(sc)
+    assert names == catalogue.names(sc)
+    assert "street.mean" in names
+    assert [n for n in names if n.startswith("obs.")]
+    assert catalogue.unknown(sc, ["street.mean", "street.meen"]) == ["street.meen"]
+
+
+def test_units_follow_the_catalogue() -> None:
+    sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    shares = catalogue.share_observations(sc)
+    assert shares, "history has share observations"
+    for name in shares:
+        assert catalogue.unit(f"obs.{name}", sc) == "share"
+        assert catalogue.unit(f"obs.{name}", share_observations=shares) == "share"
+    assert catalogue.unit("cost.total.per_year") == "euro"
+    assert catalogue.unit("utilisation.assore") == "share"
+    assert catalogue.unit("obs.anything.per_week", sc) == "number"
+
+
+def test_requested_kpis_equal_the_full_computation() -> None:
+    sc = load_scenario(SCENARIOS / "history-2019-2023.yaml", ["end=2021-06-30"])
+    record = run_once(sc, 1, 5)
+    full = replication_kpis(sc, record)
+    rng = random.Random(1)
+    for size in (1, 5, 40):
+        names = rng.sample(sorted(full), size)
+        asked = replication_kpis(sc, record, names)
+        assert list(asked) == names
+        assert all(_same(asked[n], full[n]) for n in names)
+    with pytest.raises(KeyError):
+        replication_kpis(sc, record, ["no.such.kpi"])
+
+
+def test_observations_only_equal_the_full_computation_and_keep_few_rows() -> None:
+    sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    full = replicate(sc, 2, 9, keep_timeseries=False, keep_episodes=False).kpis
+    targets = [n for n, o in sc.observations.items() if o.target is not None]
+    observed = observe_only(sc, 2, 9, targets)
+    assert list(observed) == targets
+    assert all(_same(observed[n], full[f"obs.{n}"]) for n in targets)
+    asked = replicate(sc, 2, 9, False, False, kpis=[f"obs.{n}" for n in targets]).kpis
+    assert all(_same(asked[f"obs.{n}"], full[f"obs.{n}"]) for n in targets)
+    kept = run_once(sc, 2, 9, observation_filter(sc, targets))
+    assert 0 < len(kept.episodes) < len(run_once(sc, 2, 9).episodes) / 2
+
+
+def test_observations_only_keep_the_same_rows_whatever_the_horizon() -> None:
+    """Memory flat in the horizon: episodes outside the observations' windows are dropped."""
+    short = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    long = load_scenario(SCENARIOS / "history-2019-2023.yaml", ["end=2027-11-30"])
+    names = list(short.observations)
+    a = run_once(short, 0, 4, observation_filter(short, names))
+    b = run_once(long, 0, 4, observation_filter(long, names))
+    assert len(b.episodes) <= len(a.episodes) * 1.01 + 5
+    windows_inside = [
+        n
+        for n, o in short.observations.items()
+        if (o.end is None or short.day(o.end) + 1 <= short.horizon)
+        and (o.on is None or short.day(o.on) <= short.horizon)
+    ]
+    va, vb = observations(short, a, windows_inside), observations(long, b, windows_inside)
+    assert windows_inside
+    assert all(_same(va[n], vb[n]) for n in windows_inside)
