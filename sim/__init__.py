@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.calibrate import calibrate
-from sim.analysis.compare import compare
+from sim.analysis.compare import compare, load_compare
 from sim.analysis.sensitivity import SensitivitySpec
 from sim.analysis.sweep import load_points, load_sweep, sweep
 from sim.engine.model import run_once
@@ -52,6 +52,7 @@ __all__ = [
     "__version__",
     "calibrate",
     "compare",
+    "load_compare",
     "load_points",
     "load_run",
     "load_scenario",

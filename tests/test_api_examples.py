@@ -11,10 +11,12 @@ import importlib
 import inspect
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import sim
+from sim.analysis.compare import CompareError
 from sim.outputs.comparison import write_comparison
 from sim.outputs.plots import plot_folder
 from sim.running.results import OutputExistsError
@@ -201,3 +203,27 @@ def test_the_docstring_examples_run_as_written(
     results = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert results.attempted > 0
     assert results.failed == 0
+
+
+def test_load_compare_reads_a_comparison_folder_back(tmp_path: Path) -> None:
+    """sim.load_compare gives the comparison a folder holds: same rows, same numbers."""
+    short = ["end=2004-01-01"]
+    ref = sim.load_scenario("scenarios/verification/mmc.yaml", short)
+    fewer = sim.load_scenario("scenarios/verification/mmc.yaml", ["name=mmc-360", *short])
+    comp = sim.compare([ref, fewer], 3)
+    write_comparison(comp, tmp_path / "cmp")
+    again = sim.load_compare(tmp_path / "cmp")
+    assert again.kpis == comp.kpis
+    pd.testing.assert_frame_equal(again.headline(), comp.headline())
+    with pytest.raises(CompareError, match="not a compare folder"):
+        sim.load_compare(tmp_path / "cmp" / "runs" / "mmc")
+
+
+def test_series_come_in_tidy_long_form() -> None:
+    sc = sim.load_scenario("scenarios/verification/mmc.yaml", ["end=2004-01-01"])
+    result = sim.run(sc, 2)
+    long = result.series_long()
+    assert set(long.columns) >= {"replication", "day", "series", "value"}
+    wide = result.timeseries
+    street = long[long["series"] == "waiting.queue"]["value"].to_numpy()
+    assert np.array_equal(street, wide["waiting.queue"].to_numpy())

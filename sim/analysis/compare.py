@@ -592,6 +592,17 @@ def compare_runs(
     return build(runs, kpis, 0.0, sources, _draws_of(infos[next(iter(runs))]))
 
 
+def load_compare(folder: Path | str) -> Comparison:
+    """A comparison folder read back (its runs, paired again with the same KPIs shown):
+    ``sim.load_compare("results/etape2-compare").headline()``."""
+    try:
+        info = read_manifest(folder, ("compare",))
+    except FolderError as err:
+        raise CompareError(str(err)) from None
+    shown = info.get("kpis") or None
+    return compare_runs([folder], kpis=shown)
+
+
 def reorder(runs: Mapping[str, RunResult], reference: str) -> dict[str, RunResult]:
     """The runs with ``reference`` first."""
     if reference not in runs:

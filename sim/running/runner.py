@@ -52,6 +52,12 @@ class RunResult:
     events: int
     seconds: float
 
+    def series_long(self) -> pd.DataFrame:
+        """The daily series in tidy long form: ``replication, day, date, series, value``."""
+        ts = self.timeseries
+        ids = [c for c in ("replication", "draw", "day", "date") if c in ts.columns]
+        return ts.melt(id_vars=ids, var_name="series", value_name="value")
+
     def value(self, kpi: str) -> float:
         """Mean across replications of ``kpi``."""
         row = self.summary.loc[self.summary["kpi"] == kpi, "mean"]
