@@ -269,10 +269,9 @@ SWEEP_KEYS = (
 
 def is_sweep_file(path: Path) -> bool:
     """Whether ``path`` holds a sweep (a ``scenario:`` key and no ``nodes:``)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
+    from sim.inputs.loading import peek  # with the scenario files' limits (size, aliases)
+
+    data = peek(Path(path))
     return isinstance(data, dict) and "scenario" in data and "nodes" not in data
 
 
@@ -284,15 +283,11 @@ def load_sweep_file(path: Path | str) -> SweepSpec:
     ``[lo, hi, n]``), ``design`` (grid, lhs or sobol), ``samples``, ``bounds`` (path:
     ``[lo, hi]``), ``points`` (a list of path: value mappings), ``name``, ``description``.
     """
-    from sim.inputs.loading import read_yaml  # the scenario files' safe, line-keeping reader
+    from sim.inputs.loading import read_text, read_yaml  # the scenario files' safe reader
 
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([Problem(file, 1, "<document>", f"cannot read file: {err}")]) from None
-    doc = read_yaml(text, file)
+    doc = read_yaml(read_text(path, file), file)
     data, where = doc.data, doc.where
     problems: list[Problem] = []
 
