@@ -73,6 +73,7 @@ from sim.inputs.paths import PathError, entry_key, path_parts, set_value
 from sim.inputs.scenario import Scenario
 from sim.running import catalogue
 from sim.running.executors import Executor, SerialExecutor, WorkerCrashedError, chunk_size
+from sim.running.folders import folder_lock
 from sim.running.results import (
     OutputExistsError,
     atomic_dir,
@@ -1021,8 +1022,25 @@ def run_sweep(
     ``resume=True`` continues the sweep in ``out`` (which must hold the same plan): finished
     points are skipped, failed ones are tried again. Without it ``out`` must not exist, unless
     ``force`` (then it is replaced). A Ctrl-C saves the finished points before stopping.
+    The folder is locked meanwhile: a second writer or resumer gets a ``FolderBusyError``.
     """
     out = Path(out)
+    with folder_lock(out):
+        return _sweep_into(
+            plan, out, executor, resume, force, progress, chunk_runs, checkpoint_seconds
+        )
+
+
+def _sweep_into(
+    plan: SweepPlan,
+    out: Path,
+    executor: Executor | None,
+    resume: bool,
+    force: bool,
+    progress: Callable[[SweepProgress], None] | None,
+    chunk_runs: int | None,
+    checkpoint_seconds: float,
+) -> SweepResult:
     executor = executor or SerialExecutor()
     extra = {"executor": {"name": executor.name, "workers": executor.workers}}
     if resume and (out / MANIFEST).exists():

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sim.engine.pathway import DeadlockError
 from sim.inputs.loading import ScenarioError
 from sim.running.executors import Executor, make_executor
-from sim.running.results import OutputExistsError
+from sim.running.folders import FolderBusyError, OutputExistsError
 
 EXIT_INPUT = 2  # bad input: scenario file, option or existing output
 
@@ -52,12 +52,23 @@ def user_errors() -> Iterator[None]:
         for problem in err.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_INPUT)
-    except OutputExistsError as err:
+    except (OutputExistsError, FolderBusyError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_INPUT)
     except DeadlockError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
+    except OSError as err:  # a read-only or full disk, a vanished folder...: one line
+        click.echo(f"error: {os_error_text(err)}", err=True)
+        sys.exit(EXIT_INPUT)
+
+
+def os_error_text(err: OSError) -> str:
+    """One line for any ``OSError``: what failed, on which file."""
+    if err.strerror is None:
+        return str(err)
+    names = [str(n) for n in (err.filename, err.filename2) if n is not None]
+    return f"{err.strerror}: {' -> '.join(names)}" if names else err.strerror
 
 
 @contextmanager
