@@ -149,6 +149,9 @@ def folder_lock(final: Path) -> Iterator[None]:
         yield
     finally:
         del _HELD[key]
+        # unlinked while held: filelock retries a lock whose file has no name any more
+        with contextlib.suppress(OSError):
+            path.unlink()
         lock.release()
 
 
