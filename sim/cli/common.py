@@ -4,7 +4,7 @@ progress bar."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sim.engine.pathway import DeadlockError
 from sim.inputs.loading import ScenarioError
+from sim.inputs.scenario import Scenario
 from sim.running.executors import Executor, make_executor
 from sim.running.folders import FolderBusyError, OutputExistsError
 
@@ -114,7 +115,64 @@ def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         f = option(f)
-    return f
+    return limit_options(f)
+
+
+LIMITS_KEY = "parcours.limits"
+
+
+def _remember_limits(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    from sim.running.limits import parse_limit
+
+    raised = ctx.meta.setdefault(LIMITS_KEY, {})
+    if param.name == "no_limits" and value:
+        ctx.meta[LIMITS_KEY] = None
+    elif param.name == "limits" and raised is not None:
+        for text in value:
+            try:
+                name, number = parse_limit(text)
+            except ValueError as err:
+                raise click.BadParameter(str(err), ctx, param) from None
+            raised[name] = number
+    return value
+
+
+def limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--limit NAME=VALUE`` and ``--no-limits``: the plausibility limits checked before
+    running (:mod:`sim.running.limits`); read back with :func:`check_limits`."""
+    f = click.option(
+        "--limit",
+        "limits",
+        multiple=True,
+        metavar="NAME=VALUE",
+        expose_value=False,
+        callback=_remember_limits,
+        help="Raise one plausibility limit (people, capacity, replications, years, memory "
+        "in GB, hours), e.g. --limit years=300.",
+    )(f)
+    return click.option(
+        "--no-limits",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_limits,
+        help="Check no plausibility limit before running.",
+    )(f)
+
+
+def check_limits(scenarios: Sequence[Scenario], replications: int, workers: int = 1) -> None:
+    """Check the plausibility limits the options ask for (exit 2 with one line if passed)."""
+    from sim.running.limits import LimitError, check
+
+    ctx = click.get_current_context(silent=True)
+    raised = {} if ctx is None else ctx.meta.get(LIMITS_KEY, {})
+    if raised is None:
+        return
+    try:
+        check(scenarios, replications, workers, raised)
+    except LimitError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_INPUT)
 
 
 @contextmanager

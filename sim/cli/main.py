@@ -13,6 +13,7 @@ import click
 
 from sim.cli.common import (
     EXIT_INPUT,
+    check_limits,
     console,
     executor_for,
     executor_options,
@@ -99,12 +100,15 @@ def run(
     times, so the confidence intervals include parameter uncertainty."""
     from sim.outputs.display import run_table
     from sim.running.results import default_out, summary_with_targets
+    from sim.running.runner import default_workers
 
     with user_errors():
         sc = load_scenario(scenario, (*overrides, *window_overrides(window)))
         if overrides and not any(o.strip().startswith("name=") for o in overrides):
             sc = sc.model_copy(update={"name": overridden_name(sc.name, overrides)})
         target = out or default_out(sc.name)
+        sets_wanted = (draws or 10) if parameters_file is not None else 1
+        check_limits([sc], replications * sets_wanted, workers or default_workers())
         check_destination(target, force)
         with folder_lock(target):
             result = _run_into(
