@@ -879,12 +879,26 @@ def _got(value: Any, kind: str) -> str:
         and _YAML11_FLOAT.fullmatch(value)
         and kind.startswith(("float", "int"))
     ):
-        return f" (got the text '{value}': YAML reads 1e3 as text; write 1.0e3 or 1000)"
+        return f" (got the text '{value}': {_float_hint(value)})"
     if isinstance(value, str):
         return f" (got '{value}')" if len(value) <= 40 else " (got a text)"
     if isinstance(value, (int, float, dt.date)):
         return f" (got {value})"
     return ""
+
+
+def _float_hint(text: str) -> str:
+    """How to write ``text`` (``1e3``, ``1.0e12``) so that YAML reads a number: YAML 1.1
+    wants a dot in the mantissa and a sign in the exponent (``1.0e+3``)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if not exponent.startswith(("+", "-")):
+        exponent = "+" + exponent
+    written = f"{mantissa}e{exponent}"
+    plain = float(text)
+    alternative = f" or {plain:.0f}" if plain.is_integer() and abs(plain) < 1e16 else ""
+    return f"YAML reads {text} as text; write {written}{alternative}"
 
 
 def _unknown_key(key: str, loc: tuple[Any, ...]) -> str:
