@@ -477,3 +477,53 @@ def test_two_resumes_of_one_sweep_the_second_fails(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert f"pid {pid}" in one_error_line(result.output)
     assert (out / "manifest.json").read_text() == before
+
+
+# --- smaller points: tolerances, hints, --set blame -------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["0.499999", "0.500001"])
+def test_routing_sums_are_allowed_the_same_slack_above_and_below_1(second: str) -> None:
+    routing = f"nodes.street.exit_routing={{lost: 0.5, housed: {second}}}"
+    assert load_scenario(BASE, [routing]).nodes["street"].exit_routing is not None
+
+
+@pytest.mark.parametrize(("second", "total"), [("0.499998", "0.999998"), ("0.500002", "1.000002")])
+def test_a_routing_sum_off_by_more_says_the_actual_sum(second: str, total: str) -> None:
+    routing = f"nodes.street.exit_routing={{lost: 0.5, housed: {second}}}"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASE, [routing])
+    assert f"(they sum to {total}, off by" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            "nodes.assore.routing.housing=0.5",
+            "--set:1: nodes.assore.routing: probabilities must sum to 1 (they sum to 0.5",
+        ),
+        (
+            "nodes.assore.capacity.0.from=2030-01-01",
+            "--set:1: nodes.assore.capacity: schedule dates must be strictly increasing",
+        ),
+    ],
+)
+def test_an_error_a_set_caused_points_at_the_set(override: str, expected: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASE, [override])
+    assert str(info.value).startswith(expected), str(info.value)
+    assert f"of {BASE}" in str(info.value)  # and where the block itself is written
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [("1e3", "write 1.0e+3 or 1000"), ("1.0e12", "write 1.0e+12 or 1000000000000")],
+)
+def test_the_exponent_hint_speaks_of_the_value_written(written: str, hint: str) -> None:
+    import yaml
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASE, [f"nodes.street.arrivals_per_year={written}"])
+    assert f"YAML reads {written} as text; {hint}" in str(info.value)
+    assert isinstance(yaml.safe_load(hint.split()[1]), float)  # the advice reads as a number

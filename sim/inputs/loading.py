@@ -797,8 +797,19 @@ def _problems(err: ValidationError, doc: _Document, display: dict[str, str]) -> 
             message = "Input should be " + " or ".join(dict.fromkeys(wanted))
             message += _got(errors[0][2], errors[0][0])
         file, line = _locate(doc.where, path)
+        blamed = _set_below(doc.where, path) if file != SET else None
+        if blamed is not None:  # a --set inside this block made it wrong: point at the --set
+            message += f" (the block is on line {line} of {display.get(file, file)})"
+            file, line = blamed
         out.append(Problem(display.get(file, file), max(line, 1), _dotted(path), message))
     return out
+
+
+def _set_below(where: Mapping[Path_, Location], path: Path_) -> Location | None:
+    """The last ``--set`` that wrote inside ``path``, if any."""
+    n = len(path)
+    sets = [loc for p, loc in where.items() if loc[0] == SET and len(p) > n and p[:n] == path]
+    return max(sets, key=lambda loc: loc[1], default=None)
 
 
 def _data_path(data: Any, loc: tuple[Any, ...], kind: str = "") -> Path_:
