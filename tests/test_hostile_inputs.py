@@ -198,7 +198,7 @@ def test_shipped_scenarios_are_far_below_the_limits() -> None:
     ("extra", "figure", "flag"),
     [
         (["--set", "nodes.street.initial.count=100000000000"], "100,000,", "--limit people="),
-        (["-n", "10000000"], "10,000,000 replications", "--limit replications="),
+        (["-n", "10000000"], "10,000,000 runs", "--limit replications="),
         (["--set", "end=9999-12-31"], "simulated years: 7,", "--limit years="),
         (
             ["--set", "nodes.assore.capacity.-1.value=1000000000"],

@@ -37,7 +37,12 @@ LIMITS: dict[str, Limit] = {
     for limit in (
         Limit("people", 2_000_000, "people", "people per replication (initial + arrivals)"),
         Limit("capacity", 100_000, "places", "places in one node"),
-        Limit("replications", 10_000, "replications", "replications per scenario"),
+        Limit(
+            "replications",
+            100_000,
+            "runs",
+            "runs of one scenario (replications x draws, points or evaluations)",
+        ),
         Limit("years", 100, "years", "simulated years"),
         Limit("memory", 8, "GB", "estimated memory of the results"),
         Limit("hours", 12, "hours", "estimated run time"),
