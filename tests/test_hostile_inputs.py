@@ -527,3 +527,41 @@ def test_the_exponent_hint_speaks_of_the_value_written(written: str, hint: str) 
         load_scenario(BASE, [f"nodes.street.arrivals_per_year={written}"])
     assert f"YAML reads {written} as text; {hint}" in str(info.value)
     assert isinstance(yaml.safe_load(hint.split()[1]), float)  # the advice reads as a number
+
+
+def test_report_on_a_folder_missing_its_series_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, run_args(out)).exit_code == 0
+    (out / "timeseries.parquet").unlink()
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "timeseries.parquet is missing" in one_error_line(result.output)
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep", "calibrate"])
+def test_every_command_that_runs_checks_the_limits_first(command: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    far = ["--set", "end=9999-12-31"]
+    args = {
+        "compare": ["compare", str(BASE), str(BASE), *far, "--out", str(out)],
+        "sweep": [
+            "sweep",
+            str(MMC),
+            *far,
+            "--grid",
+            "nodes.queue.capacity=400,410",
+            "--out",
+            str(out),
+        ],
+        "calibrate": [
+            "calibrate",
+            str(ROOT / "scenarios" / "history-2019-2023.yaml"),
+            *far,
+            "--out",
+            str(out),
+        ],
+    }[command]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "--limit years=" in result.output
+    assert not out.exists()
