@@ -23,7 +23,7 @@ from sim.cli.common import (
     executor_options,
     user_errors,
 )
-from sim.inputs.loading import validate_data
+from sim.inputs.loading import load_scenario, validate_data
 from sim.outputs.i18n import check_lang
 from sim.running.folders import check_destination
 from sim.running.results import OutputExistsError
@@ -391,6 +391,9 @@ def sensitivity(
         target = resume or out or default_out(f"sensitivity-{scenario.stem}")
         if resume is None and target.exists() and not force:
             raise OutputExistsError(f"{target} exists; use --force to replace it or --resume")
+        if resume is None:
+            check_destination(target, force)
+        check_limits([load_scenario(scenario, overrides)], replications, workers or 1)
         with executor_for(workers, scheduler, dask_local) as executor, sweep_progress(quiet) as bar:
             try:
                 result = run_sensitivity(
