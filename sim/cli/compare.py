@@ -180,7 +180,10 @@ def _compare_into(
         comp = compare_runs(folders, _kpi_list(kpis), reference)
     else:
         runs = replications * (len(sets) if sets else 1)
-        scenarios = [load_scenario(p, overrides) for p in dict.fromkeys(inputs)]
+        try:
+            scenarios = [load_scenario(p, overrides) for p in dict.fromkeys(inputs)]
+        except ScenarioError:
+            scenarios = []  # compare_files reports the problems of every file together
         check_limits(scenarios, runs, workers or default_workers())
         total = replications * len(set(inputs)) * (len(sets) if sets else 1)
         with (
