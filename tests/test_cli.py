@@ -100,9 +100,17 @@ def test_run_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert "--force" in result.output
     assert (out / "keep.txt").read_text() == "precious"
     result = CliRunner().invoke(main, [*args, "--force"])
+    assert result.exit_code == 2, result.output  # --force replaces only a parcours folder
+    assert "not a results folder written by parcours" in result.output
+    assert (out / "keep.txt").read_text() == "precious"
+    (out / "keep.txt").unlink()
+    out.rmdir()
+    assert CliRunner().invoke(main, args).exit_code == 0
+    first = (out / "manifest.json").read_text()
+    result = CliRunner().invoke(main, [*args, "--force"])
     assert result.exit_code == 0, result.output
-    assert not (out / "keep.txt").exists()
     assert (out / "kpis.csv").exists()
+    assert (out / "manifest.json").read_text() != first
 
 
 def test_set_override_is_recorded_in_the_resolved_scenario(tmp_path: Path) -> None:

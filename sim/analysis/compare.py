@@ -47,9 +47,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from sim.inputs.loading import Problem, ScenarioError, load_scenario
+from sim.inputs.loading import Problem, ScenarioError, load_scenario, peek
 from sim.inputs.scenario import DAYS_PER_MONTH, ExitNode, FreeParameter, Scenario
 from sim.running import catalogue
 from sim.running.executors import Executor, make_executor
@@ -458,10 +457,7 @@ def _ancestors(path: Path) -> list[Path]:
     chain: list[Path] = []
     current = path.resolve()
     while True:
-        try:
-            data = yaml.safe_load(current.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            return chain
+        data = peek(current)  # with the scenario files' limits: a bomb is reported later
         parent = data.get("extends") if isinstance(data, dict) else None
         if not isinstance(parent, str):
             return chain

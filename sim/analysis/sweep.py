@@ -73,6 +73,7 @@ from sim.inputs.paths import PathError, entry_key, path_parts, set_value
 from sim.inputs.scenario import Scenario
 from sim.running import catalogue
 from sim.running.executors import Executor, SerialExecutor, WorkerCrashedError, chunk_size
+from sim.running.folders import folder_lock
 from sim.running.results import (
     OutputExistsError,
     atomic_dir,
@@ -269,10 +270,9 @@ SWEEP_KEYS = (
 
 def is_sweep_file(path: Path) -> bool:
     """Whether ``path`` holds a sweep (a ``scenario:`` key and no ``nodes:``)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
+    from sim.inputs.loading import peek  # with the scenario files' limits (size, aliases)
+
+    data = peek(Path(path))
     return isinstance(data, dict) and "scenario" in data and "nodes" not in data
 
 
@@ -284,15 +284,11 @@ def load_sweep_file(path: Path | str) -> SweepSpec:
     ``[lo, hi, n]``), ``design`` (grid, lhs or sobol), ``samples``, ``bounds`` (path:
     ``[lo, hi]``), ``points`` (a list of path: value mappings), ``name``, ``description``.
     """
-    from sim.inputs.loading import read_yaml  # the scenario files' safe, line-keeping reader
+    from sim.inputs.loading import read_text, read_yaml  # the scenario files' safe reader
 
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([Problem(file, 1, "<document>", f"cannot read file: {err}")]) from None
-    doc = read_yaml(text, file)
+    doc = read_yaml(read_text(path, file), file)
     data, where = doc.data, doc.where
     problems: list[Problem] = []
 
@@ -1026,8 +1022,25 @@ def run_sweep(
     ``resume=True`` continues the sweep in ``out`` (which must hold the same plan): finished
     points are skipped, failed ones are tried again. Without it ``out`` must not exist, unless
     ``force`` (then it is replaced). A Ctrl-C saves the finished points before stopping.
+    The folder is locked meanwhile: a second writer or resumer gets a ``FolderBusyError``.
     """
     out = Path(out)
+    with folder_lock(out):
+        return _sweep_into(
+            plan, out, executor, resume, force, progress, chunk_runs, checkpoint_seconds
+        )
+
+
+def _sweep_into(
+    plan: SweepPlan,
+    out: Path,
+    executor: Executor | None,
+    resume: bool,
+    force: bool,
+    progress: Callable[[SweepProgress], None] | None,
+    chunk_runs: int | None,
+    checkpoint_seconds: float,
+) -> SweepResult:
     executor = executor or SerialExecutor()
     extra = {"executor": {"name": executor.name, "workers": executor.workers}}
     if resume and (out / MANIFEST).exists():

@@ -12,9 +12,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sim.cli.common import executor_for, executor_options, progress_bar, user_errors
+from sim.cli.common import (
+    check_limits,
+    executor_for,
+    executor_options,
+    progress_bar,
+    user_errors,
+)
 from sim.inputs.loading import load_scenario
 from sim.outputs.i18n import check_lang
+from sim.running.runner import default_workers
 
 if TYPE_CHECKING:
     from sim.analysis.calibrate import Evaluation
@@ -111,6 +118,8 @@ def calibrate(
         if sc.calibration is None:
             raise click.UsageError(f"{scenario} has no calibration block")
         target = out or Path("results") / f"calibrate-{sc.name}"
+        runs = (replications or sc.calibration.replications) * (budget or sc.calibration.budget)
+        check_limits([sc], runs, workers or default_workers())
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),

@@ -4,7 +4,7 @@ progress bar."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sim.engine.pathway import DeadlockError
 from sim.inputs.loading import ScenarioError
+from sim.inputs.scenario import Scenario
 from sim.running.executors import Executor, make_executor
-from sim.running.results import OutputExistsError
+from sim.running.folders import FolderBusyError, OutputExistsError
 
 EXIT_INPUT = 2  # bad input: scenario file, option or existing output
 
@@ -52,12 +53,23 @@ def user_errors() -> Iterator[None]:
         for problem in err.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_INPUT)
-    except OutputExistsError as err:
+    except (OutputExistsError, FolderBusyError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_INPUT)
     except DeadlockError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
+    except OSError as err:  # a read-only or full disk, a vanished folder...: one line
+        click.echo(f"error: {os_error_text(err)}", err=True)
+        sys.exit(EXIT_INPUT)
+
+
+def os_error_text(err: OSError) -> str:
+    """One line for any ``OSError``: what failed, on which file."""
+    if err.strerror is None:
+        return str(err)
+    names = [str(n) for n in (err.filename, err.filename2) if n is not None]
+    return f"{err.strerror}: {' -> '.join(names)}" if names else err.strerror
 
 
 @contextmanager
@@ -103,7 +115,64 @@ def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         f = option(f)
-    return f
+    return limit_options(f)
+
+
+LIMITS_KEY = "parcours.limits"
+
+
+def _remember_limits(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    from sim.running.limits import parse_limit
+
+    raised = ctx.meta.setdefault(LIMITS_KEY, {})
+    if param.name == "no_limits" and value:
+        ctx.meta[LIMITS_KEY] = None
+    elif param.name == "limits" and raised is not None:
+        for text in value:
+            try:
+                name, number = parse_limit(text)
+            except ValueError as err:
+                raise click.BadParameter(str(err), ctx, param) from None
+            raised[name] = number
+    return value
+
+
+def limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--limit NAME=VALUE`` and ``--no-limits``: the plausibility limits checked before
+    running (:mod:`sim.running.limits`); read back with :func:`check_limits`."""
+    f = click.option(
+        "--limit",
+        "limits",
+        multiple=True,
+        metavar="NAME=VALUE",
+        expose_value=False,
+        callback=_remember_limits,
+        help="Raise one plausibility limit (people, capacity, replications, years, memory "
+        "in GB, hours), e.g. --limit years=300.",
+    )(f)
+    return click.option(
+        "--no-limits",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_limits,
+        help="Check no plausibility limit before running.",
+    )(f)
+
+
+def check_limits(scenarios: Sequence[Scenario], replications: int, workers: int = 1) -> None:
+    """Check the plausibility limits the options ask for (exit 2 with one line if passed)."""
+    from sim.running.limits import LimitError, check
+
+    ctx = click.get_current_context(silent=True)
+    raised = {} if ctx is None else ctx.meta.get(LIMITS_KEY, {})
+    if raised is None:
+        return
+    try:
+        check(scenarios, replications, workers, raised)
+    except LimitError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_INPUT)
 
 
 @contextmanager

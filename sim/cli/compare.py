@@ -11,9 +11,10 @@ from typing import cast
 
 import click
 
-from sim.analysis.compare import CompareError
+from sim.analysis.compare import CompareError, Comparison
 from sim.cli.common import (
     EXIT_INPUT,
+    check_limits,
     executor_for,
     executor_options,
     parameter_options,
@@ -25,6 +26,7 @@ from sim.cli.common import (
 from sim.inputs.loading import Problem, ScenarioError, load_scenario
 from sim.inputs.scenario import Scenario
 from sim.outputs.i18n import Lang
+from sim.running.folders import check_destination, folder_lock
 
 
 @contextmanager
@@ -115,10 +117,7 @@ def compare_command(
     numbers; differences to the reference are paired by replication, with 95% CIs. Writes
     comparison.csv, comparison.md, comparison.xlsx, queues.png and runs/<scenario>/.
     """
-    from sim.analysis.compare import compare_files, compare_runs
-    from sim.outputs.comparison import write_comparison
-    from sim.running.results import OutputExistsError, default_out
-    from sim.running.runner import DEFAULT_SEED
+    from sim.running.results import default_out
 
     language = cast(Lang, lang)
     overrides = (*overrides, *window_overrides(window))
@@ -127,41 +126,12 @@ def compare_command(
         if folders and len(folders) < len(inputs):
             raise CompareError("give either scenario files or run folders, not both")
         target = out or default_out("compare")
-        if target.exists() and not force:
-            raise OutputExistsError(f"{target} exists; use --force to replace it")
-        sets, spec = None, None
-        if parameters_file is not None:
-            if folders:
-                raise CompareError("--parameters applies to scenario files, not run folders")
-            from sim.inputs.parameters import draws as read_draws
-
-            try:
-                sets, spec = read_draws(parameters_file, draws or 10)
-            except (OSError, ValueError) as err:
-                raise click.BadParameter(str(err), param_hint="--parameters") from None
-        if folders:
-            if overrides or seed is not None:
-                raise CompareError("--set and --seed apply to scenario files, not run folders")
-            comp = compare_runs(folders, _kpi_list(kpis), reference)
-        else:
-            total = replications * len(set(inputs)) * (len(sets) if sets else 1)
-            with (
-                executor_for(workers, scheduler, dask_local) as executor,
-                progress_bar(total, "scenarios", quiet) as advance,
-            ):
-                comp = compare_files(
-                    inputs,
-                    replications,
-                    DEFAULT_SEED if seed is None else seed,
-                    kpis=_kpi_list(kpis),
-                    overrides=overrides,
-                    reference=reference,
-                    progress=advance,
-                    parameter_sets=sets,
-                    parameter_spec=spec,
-                    executor=executor,
-                )
-        write_comparison(comp, target, force, language)
+        check_destination(target, force)
+        with folder_lock(target):  # held through the run: a second writer stops at once
+            comp = _compare_into(
+                inputs, folders, target, replications, seed, overrides, kpis, reference,
+                workers, scheduler, dask_local, force, quiet, parameters_file, draws, language,
+            )  # fmt: skip
     if not quiet:
         from rich.console import Console
 
@@ -169,6 +139,71 @@ def compare_command(
 
         Console(highlight=False, soft_wrap=False).print(rich_table(comp, language))
     click.echo(f"results: {target}")
+
+
+def _compare_into(
+    inputs: tuple[Path, ...],
+    folders: list[Path],
+    target: Path,
+    replications: int,
+    seed: int | None,
+    overrides: tuple[str, ...],
+    kpis: tuple[str, ...],
+    reference: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    dask_local: int | None,
+    force: bool,
+    quiet: bool,
+    parameters_file: Path | None,
+    draws: int | None,
+    language: Lang,
+) -> Comparison:
+    """Run (or read) the comparison and write its folder (``target`` is locked)."""
+    from sim.analysis.compare import compare_files, compare_runs
+    from sim.outputs.comparison import write_comparison
+    from sim.running.runner import DEFAULT_SEED, default_workers
+
+    sets, spec = None, None
+    if parameters_file is not None:
+        if folders:
+            raise CompareError("--parameters applies to scenario files, not run folders")
+        from sim.inputs.parameters import draws as read_draws
+
+        try:
+            sets, spec = read_draws(parameters_file, draws or 10)
+        except (OSError, ValueError) as err:
+            raise click.BadParameter(str(err), param_hint="--parameters") from None
+    if folders:
+        if overrides or seed is not None:
+            raise CompareError("--set and --seed apply to scenario files, not run folders")
+        comp = compare_runs(folders, _kpi_list(kpis), reference)
+    else:
+        runs = replications * (len(sets) if sets else 1)
+        try:
+            scenarios = [load_scenario(p, overrides) for p in dict.fromkeys(inputs)]
+        except ScenarioError:
+            scenarios = []  # compare_files reports the problems of every file together
+        check_limits(scenarios, runs, workers or default_workers())
+        total = replications * len(set(inputs)) * (len(sets) if sets else 1)
+        with (
+            executor_for(workers, scheduler, dask_local) as executor,
+            progress_bar(total, "scenarios", quiet) as advance,
+        ):
+            comp = compare_files(
+                inputs,
+                replications,
+                DEFAULT_SEED if seed is None else seed,
+                kpis=_kpi_list(kpis),
+                overrides=overrides,
+                reference=reference,
+                progress=advance,
+                parameter_sets=sets,
+                parameter_spec=spec,
+                executor=executor,
+            )
+    write_comparison(comp, target, force, language)
+    return comp
 
 
 def _resolved(path: Path, overrides: Sequence[str]) -> tuple[str, dict[str, object]]:

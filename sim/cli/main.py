@@ -7,15 +7,17 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sim.cli.common import (
     EXIT_INPUT,
+    check_limits,
     console,
     executor_for,
     executor_options,
+    os_error_text,
     parameter_options,
     progress_bar,
     user_errors,
@@ -23,7 +25,11 @@ from sim.cli.common import (
     window_overrides,
 )
 from sim.inputs.loading import ScenarioError, load_scenario
-from sim.running.results import OutputExistsError
+from sim.running.folders import check_destination, folder_lock, rescue_folder
+
+if TYPE_CHECKING:
+    from sim.inputs.scenario import Scenario
+    from sim.running.runner import RunResult
 
 
 def _seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,57 +99,92 @@ def run(
     With --parameters posterior.parquet --draws K, K parameter sets are each replicated N
     times, so the confidence intervals include parameter uncertainty."""
     from sim.outputs.display import run_table
-    from sim.running.results import default_out, summary_with_targets, write_run
-    from sim.running.runner import run as run_replications
+    from sim.running.results import default_out, summary_with_targets
+    from sim.running.runner import default_workers
 
     with user_errors():
         sc = load_scenario(scenario, (*overrides, *window_overrides(window)))
         if overrides and not any(o.strip().startswith("name=") for o in overrides):
             sc = sc.model_copy(update={"name": overridden_name(sc.name, overrides)})
         target = out or default_out(sc.name)
-        if target.exists() and not force:
-            raise OutputExistsError(f"{target} exists; use --force to replace it")
-        sets, spec = None, None
-        extra: dict[str, Any] = {"overrides": list(overrides)} if overrides else {}
-        if parameters_file is not None:
-            from sim.inputs.parameters import draws as read_draws
-
-            try:
-                sets, spec = read_draws(parameters_file, draws or 10)
-            except (OSError, ValueError) as err:
-                raise click.BadParameter(str(err), param_hint="--parameters") from None
-            extra |= {
-                "parameters": str(parameters_file),
-                "draws": len(sets),
-                "parameter_sets": [dict(values) for values in sets],
-            }
-        total = replications * (len(sets) if sets else 1)
-        try:
-            with (
-                executor_for(workers, scheduler, dask_local) as executor,
-                progress_bar(total, f"{sc.name}", quiet) as advance,
-            ):
-                result = run_replications(
-                    sc,
-                    replications,
-                    seed,
-                    progress=advance,
-                    parameter_sets=sets,
-                    parameter_spec=spec,
-                    executor=executor,
-                )
-        except KeyboardInterrupt:
-            click.echo(
-                "interrupted: nothing written (a run folder is written only once every "
-                "replication is done)",
-                err=True,
-            )
-            raise SystemExit(130) from None
-        write_run(result, target, force, extra)
+        sets_wanted = (draws or 10) if parameters_file is not None else 1
+        check_limits([sc], replications * sets_wanted, workers or default_workers())
+        check_destination(target, force)
+        with folder_lock(target):
+            result = _run_into(
+                sc, target, replications, seed, workers, scheduler, dask_local, force, quiet,
+                parameters_file, draws, overrides,
+            )  # fmt: skip
     if not quiet:
         title = f"{sc.name}: {replications} replications, seed {seed} ({result.seconds:.1f} s)"
         console().print(run_table(sc, summary_with_targets(result), title))
     click.echo(f"results: {target}")
+
+
+def _run_into(
+    sc: Scenario,
+    target: Path,
+    replications: int,
+    seed: int,
+    workers: int | None,
+    scheduler: str | None,
+    dask_local: int | None,
+    force: bool,
+    quiet: bool,
+    parameters_file: Path | None,
+    draws: int | None,
+    overrides: tuple[str, ...] = (),
+) -> RunResult:
+    """Run the replications and write them to ``target`` (or, if that fails, to a rescue
+    folder named in the error)."""
+    from sim.running.results import write_run
+    from sim.running.runner import run as run_replications
+
+    sets, spec = None, None
+    extra: dict[str, Any] = {"overrides": list(overrides)} if overrides else {}
+    if parameters_file is not None:
+        from sim.inputs.parameters import draws as read_draws
+
+        try:
+            sets, spec = read_draws(parameters_file, draws or 10)
+        except (OSError, ValueError) as err:
+            raise click.BadParameter(str(err), param_hint="--parameters") from None
+        extra |= {
+            "parameters": str(parameters_file),
+            "draws": len(sets),
+            "parameter_sets": [dict(values) for values in sets],
+        }
+    total = replications * (len(sets) if sets else 1)
+    try:
+        with (
+            executor_for(workers, scheduler, dask_local) as executor,
+            progress_bar(total, f"{sc.name}", quiet) as advance,
+        ):
+            result = run_replications(
+                sc,
+                replications,
+                seed,
+                progress=advance,
+                parameter_sets=sets,
+                parameter_spec=spec,
+                executor=executor,
+            )
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: nothing written (a run folder is written only once every "
+            "replication is done)",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    try:
+        write_run(result, target, force, extra)
+    except OSError as err:
+        rescue = rescue_folder(sc.name)
+        write_run(result, rescue, force=True, extra=extra)
+        raise OSError(
+            f"cannot write {target} ({os_error_text(err)}); the results are kept in {rescue}"
+        ) from None
+    return result
 
 
 @main.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import sys
 from collections.abc import Callable, Iterator
@@ -15,9 +16,18 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from sim.analysis.sweep import SweepError, SweepProgress
-from sim.cli.common import EXIT_INPUT, executor_for, executor_options, user_errors
+from sim.cli.common import (
+    EXIT_INPUT,
+    check_limits,
+    executor_for,
+    executor_options,
+    user_errors,
+)
+from sim.inputs.loading import load_scenario, validate_data
 from sim.outputs.i18n import check_lang
+from sim.running.folders import check_destination
 from sim.running.results import OutputExistsError
+from sim.running.runner import default_workers
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -227,6 +237,10 @@ def sweep(
         target = resume or out or default_out(f"sweep-{plan.name}")
         if resume is None and target.exists() and not force:
             raise OutputExistsError(f"{target} exists; use --force to replace it or --resume")
+        if resume is None:
+            check_destination(target, force)
+        runs = plan.replications * len(plan.points)
+        check_limits([validate_data(copy.deepcopy(plan.base))], runs, workers or default_workers())
         with executor_for(workers, scheduler, dask_local) as executor, sweep_progress(quiet) as bar:
             try:
                 result = run_sweep(
@@ -377,6 +391,9 @@ def sensitivity(
         target = resume or out or default_out(f"sensitivity-{scenario.stem}")
         if resume is None and target.exists() and not force:
             raise OutputExistsError(f"{target} exists; use --force to replace it or --resume")
+        if resume is None:
+            check_destination(target, force)
+        check_limits([load_scenario(scenario, overrides)], replications, workers or 1)
         with executor_for(workers, scheduler, dask_local) as executor, sweep_progress(quiet) as bar:
             try:
                 result = run_sensitivity(

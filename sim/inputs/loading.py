@@ -19,7 +19,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,15 @@ from sim.inputs.scenario import NetworkError, Scenario, with_window_dates
 
 Path_ = tuple[Any, ...]
 ROOT = "<document>"
-MAX_NODES = 200_000
-"""Most YAML nodes one file may expand to (aliases included): stops "billion laughs" files."""
+MAX_FILE_BYTES = 1_000_000
+"""Largest scenario file read (the shipped ones are under 25 kB), checked before parsing."""
+MAX_NODES = 20_000
+"""Most YAML nodes one file may hold as written (the shipped ones have under 1,000)."""
+MAX_VALUES = 50_000
+"""Most values one file may expand to, aliases and ``<<`` merges included: stops
+"billion laughs" files while they are being read, whatever their shape."""
+MAX_DEPTH = 64
+"""Deepest nesting of blocks one file may have (a scenario needs about 8)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,16 +71,82 @@ class ScenarioError(Exception):
         super().__init__("\n".join(map(str, self.problems)))
 
 
+Location = tuple[str, int]
+
+
+class Locations(MutableMapping[Path_, Location]):
+    """The (file, line) of each path, able to forget everything below a path in time
+    proportional to what it forgets (an index of each path's children)."""
+
+    def __init__(self, items: Mapping[Path_, Location] | None = None) -> None:
+        self._at: dict[Path_, Location] = {}
+        self._children: dict[Path_, set[Path_]] = {}
+        for path, loc in (items or {}).items():
+            self[path] = loc
+
+    def __getitem__(self, path: Path_) -> Location:
+        return self._at[path]
+
+    def __setitem__(self, path: Path_, loc: Location) -> None:
+        if path not in self._at:
+            for n in range(len(path), 0, -1):  # link the path and its missing ancestors
+                children = self._children.setdefault(path[: n - 1], set())
+                if path[:n] in children:
+                    break
+                children.add(path[:n])
+        self._at[path] = loc
+
+    def __delitem__(self, path: Path_) -> None:
+        del self._at[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._at
+
+    def __iter__(self) -> Iterator[Path_]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def forget_below(self, prefix: Path_) -> None:
+        """Drop every path strictly below ``prefix`` (``prefix`` itself stays)."""
+        stack = [prefix]
+        while stack:
+            for child in self._children.pop(stack.pop(), ()):
+                self._at.pop(child, None)
+                stack.append(child)
+
+
 @dataclasses.dataclass
 class _Document:
     """Raw data of a scenario with the (file, line) where each path was written."""
 
     data: Any
-    where: dict[Path_, tuple[str, int]]
+    where: Locations
 
 
 class _SafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader; mappings are walked by hand to keep lines and catch duplicates."""
+    """PyYAML's safe loader; mappings are walked by hand to keep lines and catch duplicates.
+
+    Composing counts nodes and depth as it goes, so a huge or deeply nested file stops at
+    its limit instead of being built whole first."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.nodes = 0
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLargeError(f"the file holds more than {MAX_NODES:,} values")
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooLargeError(f"blocks are nested more than {MAX_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 # --- reading one YAML text ---------------------------------------------------------------
@@ -93,7 +166,7 @@ class _Builder:
     def __init__(self, loader: _SafeLoader, file: str) -> None:
         self.loader = loader
         self.file = file
-        self.where: dict[Path_, tuple[str, int]] = {}
+        self.where = Locations()
         self.problems: list[Problem] = []
         self.count = 0
         self.active: set[int] = set()
@@ -103,8 +176,11 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise _TooLargeError
+        if self.count > MAX_VALUES:
+            raise _TooLargeError(
+                f"the document expands to more than {MAX_VALUES:,} values "
+                "(aliases * or merges << repeat blocks)"
+            )
         self.where.setdefault(path, (self.file, node.start_mark.line + 1))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
@@ -152,7 +228,8 @@ class _Builder:
                 first = self.where.get((*path, key), (self.file, 0))[1]
                 self.problem(key_node, (*path, key), f"duplicate key (first on line {first})")
                 continue
-            _forget(self.where, (*path, key))
+            if (*path, key) in self.where:  # written by a merge: what it wrote below goes
+                _forget(self.where, (*path, key))
             self.where[(*path, key)] = (self.file, key_node.start_mark.line + 1)
             out[key] = self.build(value_node, (*path, key))
         return {**{k: v for k, v in merged.items() if k not in out}, **out}
@@ -203,7 +280,7 @@ _BAD_KEY = object()
 
 
 class _TooLargeError(Exception):
-    pass
+    """A limit of :data:`MAX_NODES`, :data:`MAX_VALUES` or :data:`MAX_DEPTH` was passed."""
 
 
 def _tag_message(tag: str) -> str:
@@ -228,9 +305,8 @@ def read_yaml(text: str, file: str, *, mapping: bool = True) -> _Document:
         raise ScenarioError([_syntax_problem(err, text, file)]) from None
     except yaml.YAMLError as err:
         raise ScenarioError([Problem(file, 1, ROOT, f"invalid YAML: {err}")]) from None
-    except _TooLargeError:
-        message = f"the document expands to more than {MAX_NODES} values (aliases?)"
-        raise ScenarioError([Problem(file, 1, ROOT, message)]) from None
+    except _TooLargeError as err:
+        raise ScenarioError([Problem(file, 1, ROOT, str(err))]) from None
     except RecursionError:
         raise ScenarioError([Problem(file, 1, ROOT, "the document is nested too deeply")]) from None
     finally:
@@ -248,6 +324,36 @@ def read_yaml(text: str, file: str, *, mapping: bool = True) -> _Document:
         message = f"a scenario must be a mapping of keys (name: value), not {what}"
         raise ScenarioError([Problem(file, line, ROOT, message)])
     return _Document(data, builder.where)
+
+
+def read_text(path: Path, file: str | None = None) -> str:
+    """The UTF-8 text of a scenario (or sweep) file, refused before parsing when larger than
+    :data:`MAX_FILE_BYTES` (at most that many bytes are ever read, whatever the file is)."""
+    file = str(path) if file is None else file
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        message = f"cannot read file: {err.strerror or err}"
+        raise ScenarioError([Problem(file, 1, ROOT, message)]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        message = f"the file is larger than {MAX_FILE_BYTES:,} bytes: not a scenario file"
+        raise ScenarioError([Problem(file, 1, ROOT, message)])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        message = f"the file is not UTF-8 text (byte 0x{raw[err.start]:02x})"
+        raise ScenarioError([Problem(file, line, ROOT, message)]) from None
+
+
+def peek(path: Path) -> Any:
+    """The data of a YAML file read with every limit, or None if it cannot be read (for
+    guesses such as "is this a sweep file?", where an error is reported later if at all)."""
+    try:
+        return read_yaml(read_text(path), str(path), mapping=False).data
+    except ScenarioError:
+        return None
 
 
 def _syntax_problem(err: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
@@ -333,16 +439,7 @@ def _load_chain(path: Path, stack: tuple[Path, ...], shown: str | None = None) -
     ``path`` is resolved (for cycle detection); ``shown`` is the name used in messages.
     """
     file = shown if shown is not None else str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        line = err.object[: err.start].count(b"\n") + 1
-        message = f"the file is not UTF-8 text (byte 0x{err.object[err.start]:02x})"
-        raise ScenarioError([Problem(file, line, ROOT, message)]) from None
-    except OSError as err:
-        message = f"cannot read file: {err.strerror or err}"
-        raise ScenarioError([Problem(file, 1, ROOT, message)]) from None
-    doc = read_yaml(text, file)
+    doc = read_yaml(read_text(path, file), file)
     doc.data.setdefault("name", path.stem)
     doc.where.setdefault(("name",), (file, 1))
     parent_ref = doc.data.pop("extends", None)
@@ -375,7 +472,7 @@ def _merge(parent: _Document, child: _Document) -> _Document:
     """Child over parent: mappings merge key by key, ``null`` deletes, anything else replaces.
     A duration whose ``dist`` changes replaces the parent's whole (a gamma's ``sd`` means
     nothing to the empirical distribution that replaces it)."""
-    where = dict(parent.where)
+    where = Locations(parent.where)
 
     def merge(base: Any, over: Any, path: Path_) -> Any:
         if is_edit(over) and _editable(base):  # {scale: ..., from: ...} / {add_step: ...}
@@ -406,10 +503,8 @@ def _merge(parent: _Document, child: _Document) -> _Document:
     return _Document(data, where)
 
 
-def _forget(where: dict[Path_, tuple[str, int]], prefix: Path_) -> None:
-    n = len(prefix)
-    for p in [p for p in where if p[:n] == prefix and len(p) > n]:
-        del where[p]
+def _forget(where: Locations, prefix: Path_) -> None:
+    where.forget_below(prefix)
 
 
 def _value(data: Any, path: Path_) -> Any:
@@ -643,14 +738,14 @@ def validate_data(
 ) -> Scenario:
     """Validate raw data into a :class:`Scenario`, turning errors into located problems."""
     if isinstance(doc, dict):
-        doc = _Document(doc, {})
+        doc = _Document(doc, Locations())
     try:
         return Scenario.model_validate(doc.data)
     except ValidationError as err:
         raise ScenarioError(_problems(err, doc, display or {})) from None
 
 
-def load_located(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], tuple[str, int]]]:
+def load_located(path: str | Path) -> tuple[dict[str, Any], dict[Path_, Location]]:
     """Merged raw data of a scenario file and, for each dotted path, the (file, line) that
     wrote it (for documentation generated from the files)."""
     p = Path(path)
@@ -663,7 +758,9 @@ def validate_json_data(data: dict[str, Any], origin: str = "<scenario>") -> Scen
     try:
         return Scenario.model_validate_json(json.dumps(data))
     except ValidationError as err:
-        raise ScenarioError(_problems(err, _Document(data, {}), {"<scenario>": origin})) from None
+        raise ScenarioError(
+            _problems(err, _Document(data, Locations()), {"<scenario>": origin})
+        ) from None
 
 
 # --- turning pydantic errors into problems ------------------------------------------------------
@@ -700,8 +797,19 @@ def _problems(err: ValidationError, doc: _Document, display: dict[str, str]) -> 
             message = "Input should be " + " or ".join(dict.fromkeys(wanted))
             message += _got(errors[0][2], errors[0][0])
         file, line = _locate(doc.where, path)
+        blamed = _set_below(doc.where, path) if file != SET else None
+        if blamed is not None:  # a --set inside this block made it wrong: point at the --set
+            message += f" (the block is on line {line} of {display.get(file, file)})"
+            file, line = blamed
         out.append(Problem(display.get(file, file), max(line, 1), _dotted(path), message))
     return out
+
+
+def _set_below(where: Mapping[Path_, Location], path: Path_) -> Location | None:
+    """The last ``--set`` that wrote inside ``path``, if any."""
+    n = len(path)
+    sets = [loc for p, loc in where.items() if loc[0] == SET and len(p) > n and p[:n] == path]
+    return max(sets, key=lambda loc: loc[1], default=None)
 
 
 def _data_path(data: Any, loc: tuple[Any, ...], kind: str = "") -> Path_:
@@ -782,12 +890,26 @@ def _got(value: Any, kind: str) -> str:
         and _YAML11_FLOAT.fullmatch(value)
         and kind.startswith(("float", "int"))
     ):
-        return f" (got the text '{value}': YAML reads 1e3 as text; write 1.0e3 or 1000)"
+        return f" (got the text '{value}': {_float_hint(value)})"
     if isinstance(value, str):
         return f" (got '{value}')" if len(value) <= 40 else " (got a text)"
     if isinstance(value, (int, float, dt.date)):
         return f" (got {value})"
     return ""
+
+
+def _float_hint(text: str) -> str:
+    """How to write ``text`` (``1e3``, ``1.0e12``) so that YAML reads a number: YAML 1.1
+    wants a dot in the mantissa and a sign in the exponent (``1.0e+3``)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if not exponent.startswith(("+", "-")):
+        exponent = "+" + exponent
+    written = f"{mantissa}e{exponent}"
+    plain = float(text)
+    alternative = f" or {plain:.0f}" if plain.is_integer() and abs(plain) < 1e16 else ""
+    return f"YAML reads {text} as text; write {written}{alternative}"
 
 
 def _unknown_key(key: str, loc: tuple[Any, ...]) -> str:
@@ -799,7 +921,7 @@ def _unknown_key(key: str, loc: tuple[Any, ...]) -> str:
     return f"unknown key; allowed here: {', '.join(allowed)}"
 
 
-def _locate(where: dict[Path_, tuple[str, int]], path: Path_) -> tuple[str, int]:
+def _locate(where: Mapping[Path_, Location], path: Path_) -> tuple[str, int]:
     for n in range(len(path), -1, -1):
         if path[:n] in where:
             return where[path[:n]]

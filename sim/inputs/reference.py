@@ -76,7 +76,7 @@ def markdown() -> str:
         "Units are in the key names: durations in days, hazards per year, outreach contacts per",
         "week, housing releases per month. A schedule is a number or a list of",
         "`{from: date, value: x}` steps; its first step must begin on or before `start`.",
-        "Routing probabilities must sum to 1.",
+        "Routing probabilities must sum to 1 (within 1e-6, above or below).",
         "",
     ]
     for name in ORDER:

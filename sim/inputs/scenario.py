@@ -90,9 +90,14 @@ Routing = dict[NodeId, Probability]
 
 def _check_routing(routing: Routing | None) -> Routing | None:
     if routing is not None and routing:
-        total = sum(routing.values())
-        if abs(total - 1.0) > PROBABILITY_TOLERANCE:
-            raise ValueError(f"probabilities must sum to 1 (they sum to {total:.6g})")
+        total = math.fsum(routing.values())
+        # the same allowance above and below 1: 1 - 1e-6 and 1 + 1e-6 both pass (the slack
+        # absorbs the rounding of decimal fractions such as 0.999999)
+        if abs(total - 1.0) > PROBABILITY_TOLERANCE * (1 + 1e-9):
+            raise ValueError(
+                f"probabilities must sum to 1 (they sum to {total:.12g}, off by "
+                f"{total - 1.0:+.3g}; allowed: {PROBABILITY_TOLERANCE:g})"
+            )
     return routing
 
 

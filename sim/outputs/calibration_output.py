@@ -36,10 +36,12 @@ from sim.inputs.paths import resolve_path
 from sim.inputs.scenario import Scenario
 from sim.outputs.i18n import Lang
 from sim.running.executors import Executor, make_executor
+from sim.running.folders import check_destination, check_replaceable, folder_lock
 from sim.running.results import (
     OutputExistsError,
     git_commit,
     manifest,
+    put_in_place,
     versions,
     write_run,
 )
@@ -108,8 +110,28 @@ def run_calibration(
     charts in ``lang``).
 
     ``progress`` is called with each evaluation and whether it was reloaded by ``resume``."""
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists; use --force to replace it")
+    with folder_lock(out):
+        check_destination(out, force)
+        return _calibrate_into(
+            scenario_path, out, replications, seed, budget, workers, resume, force,
+            overrides, progress, lang, executor,
+        )  # fmt: skip
+
+
+def _calibrate_into(
+    scenario_path: Path,
+    out: Path,
+    replications: int | None,
+    seed: int,
+    budget: int | None,
+    workers: int,
+    resume: bool,
+    force: bool,
+    overrides: tuple[str, ...],
+    progress: OnEvaluation | None,
+    lang: Lang,
+    executor: Executor | None,
+) -> tuple[Path, CalibrationResult, RunResult]:
     scenario = load_scenario(scenario_path, overrides)
     if scenario.calibration is None:
         raise ValueError(f"{scenario_path}: no calibration block (see docs/calibration.md)")
@@ -141,9 +163,11 @@ def run_calibration(
     effort = budget or scenario.calibration.budget
     command = command_line(scenario_path, seed, effort, result.replications, overrides)
     _write_outputs(work, scenario_path, result, check, overrides, command, lang)
-    if out.exists():
-        shutil.rmtree(out)
-    work.rename(out)
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise OutputExistsError(f"{out} exists; use --force to replace it")
+        check_replaceable(out)  # again: it may have changed while the calibration ran
+    put_in_place(work, out)
     return out, result, check
 
 

@@ -345,13 +345,20 @@ def _label_capacity(
         )
 
 
+def _no_series(where: str, column: str, frames: Sequence[pd.DataFrame]) -> str:
+    """Why a daily series is not there: the file is missing, or it lacks that column."""
+    if all(len(frame.columns) == 0 for frame in frames):
+        return f"{where}: timeseries.parquet is missing (no daily series to draw; run it again)"
+    return f"{where}: no series {column!r} in timeseries.parquet"
+
+
 def _series_stats(
     run: RunResult, column: str, window: tuple[float, float], replication: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Dates, mean (or one replication) and the 90% band of a daily series inside ``window``."""
     ts = run.timeseries
     if column not in ts.columns:
-        raise FolderError(f"{run.scenario.name}: no series {column!r} in timeseries.parquet")
+        raise FolderError(_no_series(run.scenario.name, column, [ts]))
     ts = ts[(ts["day"] >= window[0]) & (ts["day"] < window[1])]
     if replication is not None:
         one = ts[ts["replication"] == replication].sort_values("day")
@@ -446,7 +453,8 @@ def series_chart(
         raise FolderError(f"the {metric} chart needs a node")
     column = "street" if metric == "street" else f"{metric}.{node}"
     if not any(column in run.timeseries.columns for run in folder.runs.values()):
-        raise FolderError(f"{folder.path}: no series {column!r} in timeseries.parquet")
+        frames = [run.timeseries for run in folder.runs.values()]
+        raise FolderError(_no_series(str(folder.path), column, frames))
     with style.context(size) as s:
         fig = style.figure(size)
         ax = fig.add_subplot()

@@ -112,8 +112,14 @@ class PoolExecutor:
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
+        # with fork the workers' parent is this process; with a fork server it is the
+        # server, which ends when this process does (and its workers with it)
+        parent = os.getpid() if self._context.get_start_method() == "fork" else None
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self._context, initializer=ignore_sigint
+            max_workers=self.workers,
+            mp_context=self._context,
+            initializer=ignore_sigint,
+            initargs=(parent,),
         )
         # start the workers now (with fork: all of them, here); if this fails, the workers
         # died before running anything, and the tasks in flight are not to blame

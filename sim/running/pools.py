@@ -8,19 +8,46 @@ discarded anyway).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import os
 import signal
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-def ignore_sigint() -> None:
-    """Worker initializer: leave Ctrl-C to the main process, which stops the workers."""
+
+def ignore_sigint(parent: int | None = None) -> None:
+    """Worker initializer: leave Ctrl-C to the main process, which stops the workers, and
+    die with the process that started this worker (see :func:`die_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Ask Linux to kill this process when its parent dies, whatever killed the parent
+    (``kill -9`` included): no worker is left running as an orphan.
+
+    ``parent`` is the pid the parent had: if it is already gone (it died between the fork
+    and this call, so the signal will never come), exit at once. Elsewhere than Linux this
+    does nothing (the pool's own checks then end the workers)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
 def interruptible_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers leave Ctrl-C to the main process."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=ignore_sigint)
+    """A process pool whose workers leave Ctrl-C to the main process and die with it."""
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=ignore_sigint, initargs=(os.getpid(),)
+    )
 
 
 def stop_at_once(pool: ProcessPoolExecutor) -> None:

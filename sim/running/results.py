@@ -21,40 +21,60 @@ import pandas as pd
 import yaml
 
 from sim.inputs.scenario import Scenario
+from sim.running.folders import OutputExistsError, check_replaceable, folder_lock
 from sim.running.runner import RunResult
 
+__all__ = ["OutputExistsError", "atomic_dir", "load_run", "write_run"]
+
 PACKAGES = ("parcours", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyarrow", "matplotlib")
-
-
-class OutputExistsError(FileExistsError):
-    """The output folder exists and ``force`` was not given."""
 
 
 @contextlib.contextmanager
 def atomic_dir(final: Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``final``; rename it into place only on success.
 
-    A crash leaves no half-written folder under the final name (only a hidden temporary one,
-    removed here when the error is a Python exception).
+    The folder is locked meanwhile (:func:`~sim.running.folders.folder_lock`). An existing
+    ``final`` is replaced only with ``force`` and only if parcours wrote it
+    (:func:`~sim.running.folders.check_replaceable`), checked again at the end. A crash
+    leaves no half-written folder under the final name (only a hidden temporary one, removed
+    here when the error is a Python exception, the final rename's included).
     """
     final = Path(final)
-    if final.exists() and not force:
-        raise OutputExistsError(f"{final} exists; use --force to replace it")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    with folder_lock(final):
+        _check_target(final, force)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            yield tmp
+            _check_target(final, force)  # it may have appeared while the work ran
+            put_in_place(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def _check_target(final: Path, force: bool) -> None:
+    if final.exists() or final.is_symlink():
+        if not force:
+            raise OutputExistsError(f"{final} exists; use --force to replace it")
+        check_replaceable(final)
+
+
+def put_in_place(tmp: Path, final: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``final``, replacing a folder already there
+    (put back if the rename fails)."""
+    if not (final.exists() or final.is_symlink()):
+        tmp.rename(final)
+        return
+    old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+    final.rename(old)
     try:
-        yield tmp
+        tmp.rename(final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        old.rename(final)
         raise
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-        final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def temporary_path(path: Path) -> Path:

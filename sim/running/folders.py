@@ -1,0 +1,169 @@
+"""Output folders before and around a write: is the destination usable, may ``--force``
+replace what is there, and is another parcours process writing it (a lock).
+
+``--force`` replaces only a folder that parcours wrote: it holds a ``manifest.json`` of a
+known kind and no file newer than that manifest (a file the user added later) other than
+charts. It never replaces the current folder, one of its parents, a file or a symbolic link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import filelock
+
+MANIFEST = "manifest.json"
+FOLDER_KINDS = frozenset({"run", "compare", "calibrate", "sweep", "sensitivity"})
+"""The kinds of folder parcours writes (the ``kind`` of their manifest)."""
+CHART_SUFFIXES = frozenset({".png", ".svg", ".pdf"})
+"""Files parcours draws into a folder after its manifest (``parcours plot``, sweep charts)."""
+MTIME_SLACK = 2.0
+"""Seconds a file may be newer than the manifest and still count as written with it."""
+MIN_FREE_BYTES = 20_000_000
+"""Room a destination must have before any work starts (a run folder is a few MB)."""
+
+
+class OutputExistsError(FileExistsError):
+    """The output folder exists and ``force`` was not given, or may not be replaced."""
+
+
+class FolderBusyError(RuntimeError):
+    """Another process holds the lock of an output folder."""
+
+
+class OutputUnusableError(OSError):
+    """The destination cannot be written (read-only, no room, not a folder)."""
+
+
+def _is_cwd_or_parent(path: Path) -> bool:
+    here = Path.cwd().resolve()
+    return path == here or path in here.parents
+
+
+def check_replaceable(final: Path) -> None:
+    """Raise :class:`OutputExistsError` unless ``final`` is a folder parcours wrote whole."""
+    final = Path(final)
+    if final.is_symlink():
+        raise OutputExistsError(f"{final} is a symbolic link; --force replaces only folders")
+    resolved = final.resolve()
+    if _is_cwd_or_parent(resolved):
+        raise OutputExistsError(
+            f"{final} is the current folder or one of its parents; --force will not replace it"
+        )
+    if not final.is_dir():
+        raise OutputExistsError(f"{final} is not a folder; --force replaces only results folders")
+    try:
+        info = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = None
+    kind = info.get("kind") if isinstance(info, dict) else None
+    if kind not in FOLDER_KINDS:
+        raise OutputExistsError(
+            f"{final} is not a results folder written by parcours (no {MANIFEST} of a known "
+            "kind); --force will not replace it: remove it yourself or choose another --out"
+        )
+    written = (final / MANIFEST).stat().st_mtime + MTIME_SLACK
+    for path in sorted(final.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if path.lstat().st_mtime > written and path.suffix not in CHART_SUFFIXES:
+            raise OutputExistsError(
+                f"{final} holds {path.relative_to(final)}, which parcours did not write; "
+                "--force will not replace it: move that file or choose another --out"
+            )
+
+
+def check_destination(final: Path, force: bool, room: int = MIN_FREE_BYTES) -> None:
+    """Before any work: ``final`` may be written (absent, or replaceable with ``force``), its
+    parent is a writable folder (created if missing) with ``room`` bytes free."""
+    final = Path(final)
+    if final.exists() or final.is_symlink():
+        if not force:
+            raise OutputExistsError(f"{final} exists; use --force to replace it")
+        check_replaceable(final)
+    parent = final.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=parent, prefix=f".{final.name}.probe-") as probe:
+            probe.write(b"\0" * 65536)
+            probe.flush()
+            os.fsync(probe.fileno())
+        free = shutil.disk_usage(parent).free
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise OutputUnusableError(f"cannot write in {parent}: {reason}") from None
+    if free < room:
+        raise OutputUnusableError(
+            f"only {free / 1e6:.1f} MB free in {parent}; the results need about {room / 1e6:.0f} MB"
+        )
+
+
+def lock_path(final: Path) -> Path:
+    """The lock file of an output folder: hidden, beside it (the folder may not exist)."""
+    final = Path(final)
+    return final.parent / f".{final.name}.lock"
+
+
+_HELD: dict[Path, int] = {}
+
+
+def _write_pid(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+
+
+@contextlib.contextmanager
+def folder_lock(final: Path) -> Iterator[None]:
+    """Hold the lock of the output folder ``final`` (re-entrant within this process).
+
+    A second process asking for it gets :class:`FolderBusyError` at once, naming the holder.
+    """
+    key = Path(os.path.abspath(final))
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    path = lock_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(path, blocking=False, on_acquired=_write_pid)
+        lock.acquire()
+    except filelock.Timeout:
+        raise FolderBusyError(
+            f"{final} is being written by another parcours process (pid {_holder(path)}); "
+            "wait for it to finish or choose another --out"
+        ) from None
+    except OSError as err:
+        raise OutputUnusableError(f"cannot write in {key.parent}: {err.strerror or err}") from None
+    _HELD[key] = 1
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        # unlinked while held: filelock retries a lock whose file has no name any more
+        with contextlib.suppress(OSError):
+            path.unlink()
+        lock.release()
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        return "unknown"
+    return text if text.isdigit() else "unknown"
+
+
+def rescue_folder(name: str) -> Path:
+    """A path, in a new folder of the system's temporary folder, to keep results that could
+    not be written where asked."""
+    return Path(tempfile.mkdtemp(prefix=f"parcours-{name}-")) / name
