@@ -85,7 +85,7 @@ def test_observations_only_equal_the_full_computation_and_keep_few_rows() -> Non
     asked = replicate(sc, 2, 9, False, False, kpis=[f"obs.{n}" for n in targets]).kpis
     assert all(_same(asked[f"obs.{n}"], full[f"obs.{n}"]) for n in targets)
     kept = run_once(sc, 2, 9, observation_filter(sc, targets))
-    assert 0 < len(kept.episodes) < len(run_once(sc, 2, 9).episodes) / 2
+    assert 0 < kept.episodes.rows < run_once(sc, 2, 9).episodes.rows / 2
 
 
 def test_observations_only_keep_the_same_rows_whatever_the_horizon() -> None:
@@ -95,7 +95,7 @@ def test_observations_only_keep_the_same_rows_whatever_the_horizon() -> None:
     names = list(short.observations)
     a = run_once(short, 0, 4, observation_filter(short, names))
     b = run_once(long, 0, 4, observation_filter(long, names))
-    assert len(b.episodes) <= len(a.episodes) * 1.01 + 5
+    assert b.episodes.rows <= a.episodes.rows * 1.01 + 5
     windows_inside = [
         n
         for n, o in short.observations.items()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -62,10 +62,13 @@ class Series:
         return float(max(float(self.at(a)), float(inside.max()) if inside.size else -math.inf))
 
 
-@dataclasses.dataclass(frozen=True)
-class Episodes:
+@dataclasses.dataclass(frozen=True, eq=False)
+class Episodes(Mapping[str, list[object]]):
     """Person-episodes as numpy columns; node, outcome and ``blocked_on`` are codes into
-    ``names`` (code 0 is the empty name), ``positive`` is 1, 0 or -1 (unknown)."""
+    ``names`` (code 0 is the empty name), ``positive`` is 1, 0 or -1 (unknown).
+
+    Read as a mapping, it is what the record always was: column name (``EPISODE_COLUMNS``)
+    to a list of Python values (names, ``None`` for an unknown outcome)."""
 
     names: tuple[str, ...]
     person: np.ndarray
@@ -79,8 +82,21 @@ class Episodes:
     positive: np.ndarray
     blocked_on: np.ndarray
 
-    def __len__(self) -> int:
+    @property
+    def rows(self) -> int:
+        """How many person-episodes."""
         return int(self.person.size)
+
+    def __len__(self) -> int:
+        return len(EPISODE_COLUMNS)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(EPISODE_COLUMNS)
+
+    def __getitem__(self, name: str) -> list[object]:
+        if name not in EPISODE_COLUMNS:
+            raise KeyError(name)
+        return self.column(name)
 
     def code(self, name: str) -> int:
         """The code of a node or outcome name (-1, matching no row, if none has it)."""
