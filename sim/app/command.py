@@ -41,9 +41,7 @@ EXIT_INPUT = 2
     default=None,
     help="Processes for the replications (default: all cores; 1 runs in the app's process).",
 )
-def app_command(
-    scenarios: Path, results: Path, port: int, host: str, workers: int | None
-) -> None:
+def app_command(scenarios: Path, results: Path, port: int, host: str, workers: int | None) -> None:
     """A local web workbench: open, edit, run, compare and download, in the browser.
 
     Listens on 127.0.0.1 (this machine only) unless --host says otherwise, prints the

@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,12 +98,12 @@ class Draft:
         """The working value at a dotted path (None if absent)."""
         value: Any = self.data
         for part in path_parts(path):
-            if isinstance(value, dict) and part in value:
+            if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
                 value = value[part]
-            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
-                value = value[part]
-            else:
+                continue
+            if not isinstance(value, dict) or part not in value:
                 return None
+            value = value[part]
         return value
 
     def set(self, path: str, text: Any) -> None:
@@ -182,7 +183,7 @@ def read_value(text: Any) -> Any:
         return None
     try:
         value = yaml.safe_load(stripped)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):  # e.g. 2024-13-01: the reader says why
         return stripped
     if isinstance(value, bool) or not isinstance(value, int | float | dt.date | str):
         return stripped
@@ -225,7 +226,12 @@ def _same(a: Any, b: Any) -> bool:
 # --- writing the child file ---------------------------------------------------------------
 
 
+_DATE_LIKE = re.compile(r"\d{4}-\d\d?-\d\d?")
+
+
 def _scalar(value: Any) -> str:
+    if isinstance(value, str) and _DATE_LIKE.fullmatch(value):
+        return value  # not a valid date: written as typed, so the reader names the problem
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6)
     return text.strip().removesuffix("...").strip()
 

@@ -13,7 +13,7 @@ import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nicegui import run, ui
 
@@ -25,6 +25,7 @@ from sim.inputs.loading import Problem, ScenarioError
 from sim.outputs.charts import FolderError, scenario_label
 from sim.outputs.i18n import Lang
 from sim.outputs.plots import Folder, load_folder
+from sim.outputs.style import Metric
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,9 @@ class Session:
     def build(self) -> None:
         with ui.header().classes("items-center justify-between bg-slate-800"):
             self.heading = ui.label(tr("app_title", self.lang)).classes("text-lg")
-            ui.toggle(
-                {"en": "EN", "fr": "FR"}, value=self.lang, on_change=self._set_lang
-            ).props('data-testid=lang color=grey-8 text-color=white toggle-color=white '
-                    'toggle-text-color=black')  # fmt: skip
+            ui.toggle({"en": "EN", "fr": "FR"}, value=self.lang, on_change=self._set_lang).props(
+                "data-testid=lang toggle-color=white toggle-text-color=black"
+            )
         with ui.column().classes("w-full max-w-screen-xl mx-auto gap-4 p-2"):
             self.scenario_list()
             self.scenario_panel()
@@ -158,7 +158,7 @@ class Session:
 
         scenario, lang = self.draft.scenario, self.lang
         url = await run.io_bound(lambda: _png_url(diagram_chart(scenario, lang)))
-        if self.draft is not None and self.draft.scenario is scenario:
+        if url is not None and self.draft is not None and self.draft.scenario is scenario:
             self.diagram.set_source(url)
 
     @ui.refreshable_method
@@ -167,18 +167,20 @@ class Session:
         if draft is None:
             return
         sc = draft.scenario
-        with ui.card().classes("w-full").props('data-testid=scenario'):
+        with ui.card().classes("w-full").props("data-testid=scenario"):
             ui.label(scenario_label(sc, lang)).classes("text-xl")
             ui.label(draft.file).classes("font-mono text-sm")
             if sc.description:
                 ui.label(sc.description.strip()).classes("text-sm text-gray-700")
             with ui.row().classes("w-full no-wrap gap-2 max-lg:flex-wrap"):
-                self.diagram = ui.image("").classes("w-full lg:w-1/2").props(
-                    "fit=contain data-testid=diagram"
+                self.diagram = (
+                    ui.image("").classes("w-full lg:w-1/2").props("fit=contain data-testid=diagram")
                 )
                 ui.plotly(views.capacity_figure(sc, lang)).classes("w-full lg:w-1/2")
-            with ui.expansion(tr("edit", lang), icon="edit", value=True).classes("w-full").props(
-                "data-testid=edit"
+            with (
+                ui.expansion(tr("edit", lang), icon="edit", value=True)
+                .classes("w-full")
+                .props("data-testid=edit")
             ):
                 self.inputs, self.group_notes = {}, {}
                 for group in edits.groups(draft):
@@ -190,27 +192,29 @@ class Session:
         lang = self.lang
         title = tr("window", lang) if group.key == "window" else group.names.get(lang, group.key)
         opened = group.key in ("window", "assore")
-        with ui.expansion(title, value=opened).classes("w-full border rounded").props(
-            f'dense data-testid="group-{group.key}"'
-        ):
-            with ui.row().classes("w-full items-start gap-6"):
-                for field in group.fields:
-                    with ui.column().classes("gap-1"):
-                        name = field.path.rsplit(".", 1)[-1]
-                        ui.label(tr(_LABELS.get(name, name), lang)).classes("text-sm font-medium")
-                        if field.kind == "schedule":
-                            self._schedule(field.path)
-                        elif field.kind == "routing":
-                            self._routing(field.path)
-                        else:
-                            self._input(field.path, "", self.draft.get(field.path) if self.draft else None)
-                        note = ui.label("").classes("text-xs text-red-700")
-                        note.props(f'data-testid="note-{field.path}"')
-                        self.group_notes[field.path] = note
+        expansion = ui.expansion(title, value=opened).classes("w-full border rounded")
+        expansion.props(f'dense data-testid="group-{group.key}"')
+        with expansion, ui.row().classes("w-full items-start gap-6"):
+            for field in group.fields:
+                with ui.column().classes("gap-1"):
+                    name = field.path.rsplit(".", 1)[-1]
+                    ui.label(tr(_LABELS.get(name, name), lang)).classes("text-sm font-medium")
+                    if field.kind == "schedule":
+                        self._schedule(field.path)
+                    elif field.kind == "routing":
+                        self._routing(field.path)
+                    else:
+                        value = self.draft.get(field.path) if self.draft else None
+                        self._input(field.path, "", value)
+                    note = ui.label("").classes("text-xs text-red-700")
+                    note.props(f'data-testid="note-{field.path}"')
+                    self.group_notes[field.path] = note
 
     def _input(self, path: str, label: str, value: Any, width: str = "w-32") -> None:
-        box = ui.input(label, value=_text(value)).classes(width).props(
-            f'dense outlined debounce=250 data-testid="{path}"'
+        box = (
+            ui.input(label, value=_text(value))
+            .classes(width)
+            .props(f'dense outlined debounce=250 data-testid="{path}"')
         )
         box.on_value_change(lambda e, p=path: self._changed(p, e.value))
         self.inputs[path] = box
@@ -224,10 +228,10 @@ class Session:
         else:
             with ui.grid(columns=2).classes("gap-1"):
                 for i, step in enumerate(value):
-                    self._input(f"{path}.{i}.from", tr("date", lang) if i == 0 else "",
-                                step.get("from"), "w-36")  # fmt: skip
-                    self._input(f"{path}.{i}.value", tr("value", lang) if i == 0 else "",
-                                step.get("value"))  # fmt: skip
+                    first = i == 0
+                    when, amount = step.get("from"), step.get("value")
+                    self._input(f"{path}.{i}.from", tr("date", lang) if first else "", when, "w-36")
+                    self._input(f"{path}.{i}.value", tr("value", lang) if first else "", amount)
         with ui.row().classes("gap-1"):
             ui.button(tr("add_step", lang), on_click=lambda p=path: self._steps(p, add=True)).props(
                 f'flat dense size=sm data-testid="add-{path}"'
@@ -276,7 +280,7 @@ class Session:
         except PathRefusedError as err:
             ui.notify(str(err), type="negative")
             return None
-        if draft is not self.draft:
+        if result is None or draft is not self.draft:
             return None
         self.problems = result.problems
         self._show_problems(result)
@@ -358,17 +362,24 @@ class Session:
         with ui.card().classes("w-full"):
             ui.label(tr("run", lang)).classes("text-xl")
             with ui.row().classes("items-end gap-4 w-full"):
-                ui.select(files, multiple=True, value=self.picked, label=tr("pick", lang),
-                          on_change=self._picked).classes("min-w-96").props(
-                    "use-chips dense outlined data-testid=pick")  # fmt: skip
-                self.reference_select = ui.select(
-                    self.picked, value=self.reference, label=tr("reference", lang)
-                ).bind_value(self, "reference").classes("w-64").props(
-                    "dense outlined data-testid=reference"
+                ui.select(
+                    files,
+                    multiple=True,
+                    value=self.picked,
+                    label=tr("pick", lang),
+                    on_change=self._picked,
+                ).classes("min-w-96").props("use-chips dense outlined data-testid=pick")
+                self.reference_select = (
+                    ui.select(self.picked, value=self.reference, label=tr("reference", lang))
+                    .bind_value(self, "reference")
+                    .classes("w-64")
+                    .props("dense outlined data-testid=reference")
                 )
-                ui.number(tr("replications", lang), min=2, max=1000, step=1, precision=0).bind_value(
-                    self, "replications", forward=lambda v: int(v or 2)
-                ).classes("w-32").props("dense outlined data-testid=replications")
+                ui.number(
+                    tr("replications", lang), min=2, max=1000, step=1, precision=0
+                ).bind_value(self, "replications", forward=lambda v: int(v or 2)).classes(
+                    "w-32"
+                ).props("dense outlined data-testid=replications")
                 posteriors = {"": tr("none", lang)} | {p: p for p in self.workspace.posteriors()}
                 ui.select(posteriors, label=tr("posterior", lang)).bind_value(
                     self, "posterior"
@@ -384,7 +395,8 @@ class Session:
                     "data-testid=cancel flat icon=stop"
                 )
                 self.progress = ui.linear_progress(value=0, show_value=False).classes("w-64")
-                self.status = ui.label("").props("data-testid=status").classes("whitespace-pre-wrap")
+                self.status = ui.label("").props("data-testid=status")
+                self.status.classes("whitespace-pre-wrap")
             self._show_job()
 
     def _picked(self, event: Any) -> None:
@@ -465,8 +477,10 @@ class Session:
     @ui.refreshable_method
     def results_list(self) -> None:
         lang = self.lang
-        with ui.expansion(tr("results", lang), icon="folder").classes("w-full border rounded"):
-            with ui.grid(columns="auto auto 1fr auto").classes("w-full items-center gap-x-4"):
+        expansion = ui.expansion(tr("results", lang), icon="folder")
+        with expansion.classes("w-full border rounded").props("data-testid=results-list"):
+            grid = ui.grid(columns="auto auto 1fr auto").classes("w-full items-center gap-x-4")
+            with grid:
                 for entry in self.workspace.results_list()[:50]:
                     ui.label(entry.name).classes("font-mono text-sm")
                     ui.label(entry.kind)
@@ -478,11 +492,14 @@ class Session:
     async def open_folder(self, name: str) -> None:
         try:
             path = self.workspace.folder(name)
-            self.folder = await run.io_bound(load_folder, path)
+            folder = await run.io_bound(load_folder, path)
         except (PathRefusedError, FolderError, OSError, ValueError, KeyError) as err:
             ui.notify(str(err), type="negative")
             return
-        sc = self.folder.scenario
+        if folder is None:
+            return
+        self.folder = folder
+        sc = folder.scenario
         first = sc.start + dt.timedelta(days=sc.warmup_days)
         self.window = (first, sc.end - dt.timedelta(days=1))
         self.series = "street"
@@ -508,8 +525,9 @@ class Session:
                 ui.plotly(views.differences_figure(folder, lang)).classes("w-full")
             options = {c: views.series_title(folder, c, lang) for c in views.series_columns(folder)}
             with ui.row().classes("items-end gap-4"):
-                ui.select(options, value=self.series, label=tr("series", lang),
-                          on_change=self._series).classes("w-96").props("dense outlined")  # fmt: skip
+                ui.select(
+                    options, value=self.series, label=tr("series", lang), on_change=self._series
+                ).classes("w-96").props("dense outlined")
                 start, end = self.window or (folder.scenario.start, folder.scenario.end)
                 self.window_from = ui.input(tr("from", lang), value=start.isoformat()).props(
                     "dense outlined data-testid=window-from debounce=400"
@@ -523,9 +541,11 @@ class Session:
                 views.series_figure(folder, self.series, lang, self.window)
             ).classes("w-full")
             ui.label(tr("window_table", lang)).classes("text-lg")
-            self.window_table = ui.table(columns=[], rows=[], row_key="key").classes(
-                "w-full"
-            ).props("dense flat bordered data-testid=window-table hide-pagination")
+            self.window_table = (
+                ui.table(columns=[], rows=[], row_key="key")
+                .classes("w-full")
+                .props("dense flat bordered data-testid=window-table hide-pagination")
+            )
             self._fill_window()
             self._downloads(folder)
 
@@ -580,9 +600,9 @@ class Session:
                 "outline dense icon=description data-testid=download-report"
             )
             for kind in ("png", "svg"):
-                ui.button(
-                    tr(f"chart_{kind}", lang), on_click=lambda k=kind: self._chart(k)
-                ).props(f"outline dense icon=image data-testid=download-chart-{kind}")
+                ui.button(tr(f"chart_{kind}", lang), on_click=lambda k=kind: self._chart(k)).props(
+                    f"outline dense icon=image data-testid=download-chart-{kind}"
+                )
 
     def _download(self, file: str) -> None:
         if self.folder is None:
@@ -615,11 +635,12 @@ class Session:
         start, end = self.window or (None, None)
 
         def draw() -> bytes:
-            figure = chart(folder, metric, node or None, lang, start=start, end=end)  # type: ignore[arg-type]
+            figure = chart(folder, cast(Metric, metric), node or None, lang, start=start, end=end)
             return _image(figure, kind)
 
         data = await run.io_bound(draw)
-        ui.download.content(data, f"{folder.path.name}-{column}.{kind}")
+        if data is not None:
+            ui.download.content(data, f"{folder.path.name}-{column}.{kind}")
 
 
 def _scenario_name(workspace: Workspace, file: str) -> str | None:

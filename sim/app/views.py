@@ -41,7 +41,7 @@ def capacity_figure(sc: Scenario, lang: Lang) -> dict[str, Any]:
     click on a legend entry hides or shows that node."""
     end = sc.end.isoformat()
     traces = []
-    for i, (node_id, node) in enumerate(sc.nodes.items()):
+    for i, node in enumerate(sc.nodes.values()):
         for field in _SCHEDULES:
             schedule = getattr(node, field, None)
             if schedule is None:
@@ -141,7 +141,9 @@ def _label(rows: pd.DataFrame, lang: Lang) -> str:
     return str(rows["label_fr" if lang == "fr" else "label_en"].iloc[0])
 
 
-def comparison_rows(folder: Folder, lang: Lang) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def comparison_rows(
+    folder: Folder, lang: Lang
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The headline rows of a comparison folder's ``comparison.csv``: each scenario's mean ±
     95% interval and, for alternatives, the paired difference ± its interval (* where the
     interval excludes zero). Returns Quasar table columns and rows."""
@@ -255,7 +257,9 @@ def window_rows(
         row: dict[str, Any] = {"key": column, "kpi": what}
         for i, values in enumerate(per_run):
             mean, ci, _ = mean_ci(values)
-            row[f"s{i}"] = f"{format_number(mean, 'number', lang)} ± {format_number(ci, 'number', lang)}"
+            row[f"s{i}"] = (
+                f"{format_number(mean, 'number', lang)} ± {format_number(ci, 'number', lang)}"
+            )
             if i:
                 p = paired_difference(per_run[0], values)
                 star = " *" if p.significant else ""

@@ -125,7 +125,7 @@ class Workspace:
 
     def results_list(self) -> list[ResultsEntry]:
         """Run and comparison folders of the results folder, newest first."""
-        entries = []
+        entries: list[ResultsEntry] = []
         if not self.results.is_dir():
             return entries
         for path in self.results.iterdir():
