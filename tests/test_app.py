@@ -17,12 +17,12 @@ pytest.importorskip(
     "nicegui", reason="the app extra is not installed (pip install 'parcours[app]')"
 )
 
-from sim.app import edits  # noqa: E402
-from sim.app.jobs import start_job  # noqa: E402
-from sim.app.workspace import PathRefusedError, Workspace  # noqa: E402
-from sim.cli.main import main  # noqa: E402
-from sim.inputs.loading import ScenarioError, load_raw, load_scenario  # noqa: E402
-from tests.conftest import SCENARIOS  # noqa: E402
+from sim.app import edits
+from sim.app.jobs import start_job
+from sim.app.workspace import PathRefusedError, Workspace
+from sim.cli.main import main
+from sim.inputs.loading import ScenarioError, load_raw, load_scenario
+from tests.conftest import SCENARIOS
 
 SHORT = """\
 # A short M/M/c queue for the app's job tests (every number a test choice).
@@ -143,7 +143,8 @@ def test_save_as_writes_only_the_differences(workspace: Workspace) -> None:
     assert "extends: etape2-610.yaml" in text
     assert "value: 800}   # assumption: set in the parcours app" in text
     assert text.count("set in the parcours app") == 2  # the header and the one changed step
-    assert "readiness" not in text and "observations" not in text  # nothing unchanged
+    assert "readiness" not in text  # nothing unchanged is written
+    assert "observations" not in text
     done = CliRunner().invoke(main, ["validate", str(path)])
     assert done.exit_code == 0, done.output
     saved = load_raw(path)
