@@ -77,6 +77,12 @@ class Job:
 
     def _run(self) -> None:
         try:
+            self._run_and_write()
+        finally:  # the server's console says how every job ended
+            print(f"job {self.out.name}: {self.state}", flush=True)
+
+    def _run_and_write(self) -> None:
+        try:
             self._compute_and_write()
             self.state = "done"
         except CancelledError:

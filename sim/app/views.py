@@ -165,20 +165,27 @@ def comparison_rows(
         part = head[head["kpi"] == kpi].set_index("scenario")
         kind = str(part["kind"].iloc[0])
         row: dict[str, Any] = {"key": kpi, "kpi": _label(part, lang)}
-        for i, name in enumerate(names):
+        reference = float(part["mean"].iloc[0]) if names[0] in part.index else math.nan
+        big = kind == "euro" and math.isfinite(reference) and abs(reference) >= 1e6  # as the
+        for i, name in enumerate(names):  # written tables: millions, "M = million" in the label
             if name not in part.index:
                 continue
             r = part.loc[name]
-            mean = format_number(r["mean"], kind, lang)
-            ci = format_number(r["ci"], kind, lang)
-            row[f"s{i}"] = mean if ci == "–" else f"{mean} ± {ci}"
+            mean = format_number(r["mean"], kind, lang, millions=big)
+            ci = format_number(r["ci"], kind, lang, millions=big)
+            row[f"s{i}"] = mean if _nothing(r["ci"]) else f"{mean} ± {ci}"
             if i:
-                diff = format_number(r["diff"], kind, lang, signed=True)
-                dci = format_number(r["diff_ci"], kind, lang)
+                diff = format_number(r["diff"], kind, lang, signed=True, millions=big)
+                dci = format_number(r["diff_ci"], kind, lang, millions=big)
                 star = " *" if str(r["significant"]).lower() == "true" else ""
-                row[f"d{i}"] = (diff if dci == "–" else f"{diff} ± {dci}") + star
+                row[f"d{i}"] = (diff if _nothing(r["diff_ci"]) else f"{diff} ± {dci}") + star
         rows.append(row)
     return columns, rows
+
+
+def _nothing(x: Any) -> bool:
+    """An interval not worth showing: undefined, or zero (a number that does not vary)."""
+    return bool(pd.isna(x)) or float(x) == 0.0
 
 
 def differences_figure(folder: Folder, lang: Lang) -> dict[str, Any]:
