@@ -56,12 +56,18 @@ TEXT: dict[str, dict[Lang, str]] = {
     "draws": {"fr": "Nombre de tirages", "en": "Draws"},
     "start": {"fr": "Lancer", "en": "Start"},
     "cancel": {"fr": "Annuler", "en": "Cancel"},
-    "running": {"fr": "En cours : {done} / {total} réplications", "en": "Running: {done} / {total} replications"},
+    "running": {
+        "fr": "En cours : {done} / {total} réplications",
+        "en": "Running: {done} / {total} replications",
+    },
     "done": {"fr": "Terminé : {folder}", "en": "Done: {folder}"},
     "cancelled": {"fr": "Annulé : rien n'a été écrit", "en": "Cancelled: nothing was written"},
     "failed": {"fr": "Échec", "en": "Failed"},
     "kpi": {"fr": "Indicateur", "en": "KPI"},
-    "table": {"fr": "Comparaison (écarts appariés, IC 95 %)", "en": "Comparison (paired differences, 95% CI)"},
+    "table": {
+        "fr": "Comparaison (écarts appariés, IC 95 %)",
+        "en": "Comparison (paired differences, 95% CI)",
+    },
     "table_note": {
         "fr": "Δ : écart apparié à la référence ± IC 95 % ; * : l'intervalle exclut zéro.",
         "en": "Δ: paired difference to the reference ± 95% CI; *: the interval excludes zero.",
