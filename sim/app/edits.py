@@ -23,14 +23,8 @@ import yaml
 
 from sim.app.workspace import PathRefusedError, Workspace
 from sim.inputs.diff import format_diff, resolved, scenario_diff
-from sim.inputs.loading import (
-    Problem,
-    ScenarioError,
-    is_schedule,
-    load_raw,
-    load_scenario,
-    path_parts,
-)
+from sim.inputs.loading import Problem, ScenarioError, load_raw, load_scenario
+from sim.inputs.paths import is_schedule, path_parts
 from sim.inputs.scenario import Scenario
 from sim.running.results import temporary_path
 
