@@ -226,3 +226,71 @@ def _artifact(name: str) -> Path:
     folder = ROOT / "results" / "test-artifacts"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
+
+
+SHORT = """\
+# A short M/M/c queue for the two-tab test (every number a test choice).
+name: short
+start: 2000-01-01
+end: 2001-07-01   # assumption: 18 months keep the test short
+warmup: 365   # assumption: one year of warm-up
+nodes:
+  street:
+    kind: street
+    name: {fr: Arrivées, en: Arrivals}
+    arrivals_per_year: 360   # assumption: as scenarios/verification/mmc.yaml
+    referred_on_arrival: 1.0   # assumption: everyone goes straight to the queue
+    arrival_routing: {queue: 1.0}   # assumption: a single queue
+  queue:
+    kind: accommodation
+    name: {fr: File, en: Queue}
+    capacity: 400   # assumption: c = 400
+    initial: {occupancy: 360}   # assumption: near steady state
+    readiness: {dist: exponential, mean: 365.25}   # assumption: mean stay one year
+    routing: {done: 1.0}   # assumption: served people leave
+  done:
+    kind: exit
+    name: {fr: Servi, en: Served}
+    positive: true   # assumption: a completed service is positive
+"""
+
+
+def test_two_tabs_running_at_once_keep_their_results(server: Server, chromium: str) -> None:  # noqa: F811
+    """Two tabs each save their own variant of a short queue and run its comparison at the
+    same time: each gets its own folder and sees only its own scenarios."""
+    expect = sync_api.expect
+    (server.scenarios / "short.yaml").write_text(SHORT, encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        tabs = {"tab-380": "380", "tab-420": "420"}
+        pages = {}
+        for name, places in tabs.items():
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(server.url)
+            page.click('[data-testid="open-short.yaml"]')
+            capacity = page.locator('input[data-testid="nodes.queue.capacity"]')
+            expect(capacity).to_have_value("400")
+            capacity.fill(places)
+            expect(page.locator("[data-testid=changes]")).to_contain_text(f"400 -> {places}")
+            page.locator("input[data-testid=new-name]").fill(name)
+            page.click("[data-testid=save-as]")
+            expect(page.locator("[data-testid=problems]")).to_contain_text(f"Saved: {name}.yaml")
+            page.locator("input[data-testid=replications]").fill("3")
+            pages[name] = page
+        for page in pages.values():
+            page.click("[data-testid=start]")
+        folders = {}
+        for name, page in pages.items():
+            status = page.locator("[data-testid=status]")
+            expect(status).to_contain_text("Done: compare-", timeout=120_000)
+            folders[name] = status.inner_text().split("Done: ", 1)[1].strip()
+            table = page.locator("[data-testid=comparison]")
+            other = next(n for n in tabs if n != name)
+            expect(table).to_contain_text(f"Δ {name}")
+            expect(table).not_to_contain_text(other)
+        browser.close()
+    assert folders["tab-380"] != folders["tab-420"]
+    for name, folder in folders.items():
+        runs = sorted(p.name for p in (server.results / folder / "runs").iterdir())
+        assert runs == ["short", name]

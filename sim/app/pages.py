@@ -183,15 +183,16 @@ class Session:
                 .props("data-testid=edit")
             ):
                 self.inputs, self.group_notes = {}, {}
-                for group in edits.groups(draft):
-                    self._group(group)
+                groups = edits.groups(draft)
+                first = next((g.key for g in groups if g.fields[0].path.endswith("capacity")), "")
+                for group in groups:  # the window and the first place with a capacity, opened
+                    self._group(group, group.key in ("window", first))
                 self._save_box()
         asyncio.get_event_loop().create_task(self._draw_diagram())
 
-    def _group(self, group: edits.Group) -> None:
+    def _group(self, group: edits.Group, opened: bool) -> None:
         lang = self.lang
         title = tr("window", lang) if group.key == "window" else group.names.get(lang, group.key)
-        opened = group.key in ("window", "assore")
         expansion = ui.expansion(title, value=opened).classes("w-full border rounded")
         expansion.props(f'dense data-testid="group-{group.key}"')
         with expansion, ui.row().classes("w-full items-start gap-6"):
