@@ -39,6 +39,7 @@ pytest.importorskip(
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
 
 pytestmark = pytest.mark.slow
+sync_api.expect.set_options(timeout=30_000)  # a loaded machine: assertions wait as actions do
 
 BROWSER_ARGS = [
     "--headless",
