@@ -5,6 +5,7 @@ line). The browser test is tests/test_app_browser.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -305,3 +306,28 @@ def test_100_lhss_beds_in_2025_match_parcours_compare(workspace: Workspace) -> N
     pd.testing.assert_frame_equal(app_table, cli_table)
     street = app_table[(app_table["kpi"] == "obs.street_2025")].set_index("scenario")
     assert street.loc["lhss-100-2025", "diff"] < 0  # more beds downstream: fewer on the street
+
+
+@pytest.mark.slow
+def test_a_job_propagates_the_parameter_draws_of_a_posterior(workspace: Workspace) -> None:
+    """A calibration folder in results/ is offered, and its draws go into the comparison as
+    with `parcours compare --parameters ... --draws K`."""
+    calibration = workspace.results / "calibrate-history"
+    calibration.mkdir(parents=True)
+    shutil.copy(SCENARIOS.parent / "docs" / "calibration" / "posterior.parquet", calibration)
+    assert workspace.posteriors() == ["calibrate-history"]
+    files = [workspace.scenario("etape2-610.yaml"), workspace.scenario("etape2-610-fluid.yaml")]
+    job = start_job(
+        files,
+        2,
+        workspace.new_folder("compare"),
+        posterior=workspace.posterior("calibrate-history"),
+        draws=2,
+    )
+    assert job.total == 8
+    assert job.wait(600) == "done", job.message
+    info = json.loads((job.out / "manifest.json").read_text(encoding="utf-8"))
+    assert info["draws"] == 2
+    assert len(info["parameter_sets"]) == 2
+    kpis = pd.read_csv(job.out / "runs" / "etape2-610" / "kpis.csv")
+    assert sorted(kpis["draw"].unique()) == [0, 1]
