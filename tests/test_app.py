@@ -304,7 +304,7 @@ def test_100_lhss_beds_in_2025_match_parcours_compare(workspace: Workspace) -> N
     app_table = pd.read_csv(job.out / "comparison.csv")
     cli_table = pd.read_csv(out / "comparison.csv")
     pd.testing.assert_frame_equal(app_table, cli_table)
-    street = app_table[(app_table["kpi"] == "obs.street_2025")].set_index("scenario")
+    street = app_table[(app_table["kpi"] == "obs.street_window")].set_index("scenario")
     assert street.loc["lhss-100-2025", "diff"] < 0  # more beds downstream: fewer on the street
 
 
@@ -331,3 +331,22 @@ def test_a_job_propagates_the_parameter_draws_of_a_posterior(workspace: Workspac
     assert len(info["parameter_sets"]) == 2
     kpis = pd.read_csv(job.out / "runs" / "etape2-610" / "kpis.csv")
     assert sorted(kpis["draw"].unique()) == [0, 1]
+
+
+def test_the_questions_window_moves_the_headline_rows(workspace: Workspace) -> None:
+    draft = edits.open_draft(workspace, "etape2-610.yaml")
+    assert [f.path for f in edits.groups(draft)[0].fields] == [
+        "end",
+        "warmup",
+        "window.from",
+        "window.to",
+    ]
+    draft.set("window.from", "2026-01-01")
+    draft.set("window.to", "2027-12-31")
+    path = edits.save_as(workspace, draft, "etape2-610-2026")
+    assert "observations" not in path.read_text(encoding="utf-8")  # they follow the window
+    street = load_scenario(path).observations["street_window"]
+    assert (street.start.isoformat(), street.end.isoformat()) == ("2026-01-01", "2027-12-31")  # type: ignore[union-attr]
+    draft.set("window.to", "2025-06-30")
+    problems = [f"{p.path}: {p.message}" for p in edits.check(workspace, draft, "x").problems]
+    assert "window: the window ends before it starts" in problems

@@ -167,7 +167,7 @@ def test_the_planner_workflow_in_a_browser(server: Server, chromium: str) -> Non
         name = status.inner_text().split("Done: ", 1)[1].strip()
         folder = server.results / name
         table = pd.read_csv(folder / "comparison.csv")
-        row = table[(table["scenario"] == "etape2-800") & (table["kpi"] == "obs.street_2025")]
+        row = table[(table["scenario"] == "etape2-800") & (table["kpi"] == "obs.street_window")]
         assert len(row) == 1
         diff = format_number(row["diff"].iloc[0], "number", "en", signed=True)
         shown = page.locator("[data-testid=comparison]")
@@ -180,7 +180,7 @@ def test_the_planner_workflow_in_a_browser(server: Server, chromium: str) -> Non
         xlsx = folder.parent / "downloaded.xlsx"
         download.value.save_as(xlsx)
         values = pd.read_excel(xlsx, sheet_name="Values")
-        cell = values.set_index("key").loc["obs.street_2025", "etape2-800: mean"]
+        cell = values.set_index("key").loc["obs.street_window", "etape2-800: mean"]
         assert math.isclose(float(cell), float(row["mean"].iloc[0]), rel_tol=1e-12)
 
         # French with one switch

@@ -152,7 +152,10 @@ def open_draft(workspace: Workspace, file: str) -> Draft:
 
 def groups(draft: Draft) -> list[Group]:
     """The form's groups: the question's window, then each node with editable fields."""
-    out = [Group("window", {}, (Field("end", "date"), Field("warmup", "date")))]
+    window = [Field("end", "date"), Field("warmup", "date")]
+    if isinstance(draft.data.get("window"), dict):  # the period the headline rows cover
+        window += [Field("window.from", "date"), Field("window.to", "date")]
+    out = [Group("window", {}, tuple(window))]
     nodes = draft.data.get("nodes", {})
     for node_id, node in draft.scenario.nodes.items():
         raw = nodes.get(node_id, {})

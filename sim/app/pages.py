@@ -22,10 +22,11 @@ from sim.app.jobs import Job, start_job
 from sim.app.text import tr
 from sim.app.workspace import PathRefusedError, Workspace
 from sim.inputs.loading import Problem, ScenarioError
-from sim.outputs.charts import FolderError, scenario_label
+from sim.outputs.charts import scenario_label
 from sim.outputs.i18n import Lang
 from sim.outputs.plots import Folder, load_folder
 from sim.outputs.style import Metric
+from sim.running.results import FolderError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ _LABELS = {
     "cost_per_year": "cost_per_year",
     "end": "end",
     "warmup": "warmup",
+    "from": "window_from",
+    "to": "window_to",
 }
 
 
@@ -501,8 +504,11 @@ class Session:
             return
         self.folder = folder
         sc = folder.scenario
-        first = sc.start + dt.timedelta(days=sc.warmup_days)
-        self.window = (first, sc.end - dt.timedelta(days=1))
+        if sc.window is not None:  # the question's period, else the KPIs' window
+            self.window = (sc.window.start, sc.window.end)
+        else:
+            first = sc.start + dt.timedelta(days=sc.warmup_days)
+            self.window = (first, sc.end - dt.timedelta(days=1))
         self.series = "street"
         self.results_panel.refresh()
 

@@ -24,6 +24,8 @@ TEXT: dict[str, dict[Lang, str]] = {
     "window": {"fr": "Fenêtre de la question", "en": "The question's window"},
     "end": {"fr": "Fin (exclue)", "en": "End (excluded)"},
     "warmup": {"fr": "Début des indicateurs", "en": "KPIs from"},
+    "window_from": {"fr": "Période de la question : du", "en": "Question's period: from"},
+    "window_to": {"fr": "au", "en": "to"},
     "date": {"fr": "À partir du", "en": "From"},
     "value": {"fr": "Valeur", "en": "Value"},
     "add_step": {"fr": "+ étape", "en": "+ step"},
