@@ -350,3 +350,11 @@ def test_the_questions_window_moves_the_headline_rows(workspace: Workspace) -> N
     draft.set("window.to", "2025-06-30")
     problems = [f"{p.path}: {p.message}" for p in edits.check(workspace, draft, "x").problems]
     assert "window: the window ends before it starts" in problems
+
+
+def test_a_job_checks_the_plausibility_limits_first(queues: Workspace) -> None:
+    job = start_job([queues.scenario("short.yaml")], 200_000, queues.new_folder("big"))
+    assert job.wait(60) == "failed"
+    assert "short: runs of one scenario" in job.message
+    assert job.done == 0
+    assert not job.out.exists()

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from sim.analysis.compare import CompareError, compare_files
+from sim.analysis.compare import CompareError, compare_files, load_files
 from sim.engine.pathway import DeadlockError
 from sim.inputs.loading import ScenarioError, load_scenario
 from sim.outputs.comparison import write_comparison
 from sim.outputs.i18n import Lang
 from sim.running.executors import make_executor
+from sim.running.limits import check as check_limits
 from sim.running.results import OutputExistsError, write_run
 from sim.running.runner import DEFAULT_SEED, run
 
@@ -101,6 +102,9 @@ class Job:
             from sim.inputs.parameters import draws as read_draws
 
             sets, spec = read_draws(self.posterior, self.draws)
+        # the command line's plausibility limits, before anything runs (LimitError: one line)
+        scenarios = load_files(list(dict.fromkeys(self.files)))
+        check_limits(scenarios, self.replications * (len(sets) if sets else 1), self.workers)
         executor = make_executor(self.workers)
         try:
             if len(self.files) == 1:
