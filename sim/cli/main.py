@@ -261,6 +261,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "sim.cli.sweep",
     "sim.cli.table",
     "sim.cli.plot",
+    "sim.app.command",
 )
 _add_feature_commands()
 
