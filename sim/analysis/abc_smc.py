@@ -347,3 +347,73 @@ def intervals(result: AbcResult, levels: Sequence[float] = (0.05, 0.5, 0.95)) ->
         qs = {f"q{round(q * 100):02d}": float(x[order][np.searchsorted(cdf, q)]) for q in levels}
         rows.append({"parameter": name, "prior_lower": p.lower, "prior_upper": p.upper, **qs})
     return pd.DataFrame(rows)
+
+
+def _predict_task(task: tuple[Scenario, int, int]) -> dict[str, float]:
+    """Every observation with a target (fit, validate, report) in one replication."""
+    sc, rep, seed = task
+    record = run_once(sc, rep, seed)
+    ep = episodes_frame(record)
+    return {
+        name: observe(sc, record, ep, obs)
+        for name, obs in sc.observations.items()
+        if obs.target is not None
+    }
+
+
+def predictive(result: AbcResult, draws: int, executor: Executor | None = None) -> pd.DataFrame:
+    """Posterior predictive check: ``draws`` parameter sets from the posterior, one replication
+    each (seed = the run's seed, replication = the draw's index), every targeted observation.
+    Returns one row per observation: target, tolerance, role, mean, q05, q95 over the draws,
+    and whether the mean is within tolerance."""
+    sc = result.scenario
+    assert sc.calibration is not None
+    sets = resample(result, draws, result.settings.seed + 1)
+    tasks = [
+        (
+            apply(sc, {str(k): float(v) for k, v in row.items()}, sc.calibration.parameters),
+            i,
+            result.settings.seed,
+        )
+        for i, (_, row) in enumerate(sets.iterrows())
+    ]
+    values: list[dict[str, float]] = [{} for _ in tasks]
+    for index, got in (executor or SerialExecutor()).imap_unordered(_predict_task, tasks):
+        if isinstance(got, BaseException):
+            raise got
+        values[index] = got
+    frame = pd.DataFrame(values)
+    rows = []
+    for name, obs in sc.observations.items():
+        if obs.target is None or name not in frame:
+            continue
+        x = frame[name].dropna().to_numpy()
+        mean = float(x.mean()) if x.size else math.nan
+        tol = tolerance(obs)
+        rows.append(
+            {
+                "observation": name,
+                "label": obs.label or name,
+                "role": obs.role,
+                "target": obs.target,
+                "tolerance": tol,
+                "mean": mean,
+                "q05": float(np.quantile(x, 0.05)) if x.size else math.nan,
+                "q95": float(np.quantile(x, 0.95)) if x.size else math.nan,
+                "met": abs(mean - obs.target) <= tol if x.size else False,
+                "source": obs.source or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def correlations(result: AbcResult) -> pd.DataFrame:
+    """Weighted Pearson correlations between the parameters in the posterior."""
+    names = [c for c in result.posterior.columns if c != "weight"]
+    w = result.posterior["weight"].to_numpy()
+    x = result.posterior[names].to_numpy(float)
+    cov = np.cov(x, rowvar=False, aweights=w)
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    return pd.DataFrame(corr, index=names, columns=names)

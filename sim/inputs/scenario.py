@@ -469,6 +469,14 @@ class Calibration(Model):
     """Prior draws for the rejection sample that says what the targets identify (0: none)."""
     abc_replications: Annotated[int, Field(ge=1)] = 2
     """Replications per rejection-sample draw."""
+    population: Annotated[int, Field(ge=2)] = 500
+    """ABC-SMC (``parcours calibrate --abc``): accepted particles per generation."""
+    first_population: Annotated[int, Field(ge=2)] | None = None
+    """ABC-SMC: a smaller first generation, sampled from the prior (default: ``population``)."""
+    generations: Annotated[int, Field(ge=1)] = 6
+    """ABC-SMC: generations at most."""
+    particle_replications: Annotated[int, Field(ge=1)] = 1
+    """ABC-SMC: replications averaged per particle."""
 
 
 class Window(Model):
