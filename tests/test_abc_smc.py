@@ -136,3 +136,32 @@ def test_an_existing_history_is_not_overwritten(tmp_path: Path) -> None:
         abc_calibrate(_scenario(), tmp_path, SMALL)
     assert (tmp_path / "history.db").read_bytes() == b"mine"
     shutil.rmtree(tmp_path)
+
+
+def test_run_draws_the_posterior_its_calibration_names_unless_point(tmp_path: Path) -> None:
+    """A scenario whose calibration block names a posterior is run over its draws by default
+    (the intervals include parameter uncertainty); --point runs its own values."""
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from sim.cli.main import main
+    from sim.inputs.parameters import write_parameter_sets
+
+    sc = _scenario()
+    assert sc.calibration is not None
+    sets = pd.DataFrame({"arrivals": [500.0, 900.0, 700.0], "stay": [10.0, 30.0, 20.0]})
+    write_parameter_sets(sets, sc.calibration.parameters, tmp_path / "post.parquet")
+    data = sc.model_dump(mode="python", by_alias=True, exclude_none=True)
+    data["calibration"]["posterior"] = "post.parquet"
+    data["calibration"]["draws"] = 2
+    path = tmp_path / "queue.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for extra, draws in (([], 2), (["--point"], None)):
+        out = tmp_path / f"run{len(extra)}"
+        args = ["run", str(path), "-n", "1", "--quiet", "--out", str(out), *extra]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        info = json.loads((out / "manifest.json").read_text())
+        assert info.get("draws") == draws

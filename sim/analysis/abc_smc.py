@@ -221,7 +221,9 @@ def _abc(scenario: Scenario, settings: AbcSettings, executor: Executor) -> Any:
             p=2, fixed_weights={name: 1.0 / tolerance(obs) for name, obs in fit.items()}
         ),
         population_size=pyabc.populationstrategy.ListPopulationSize(sizes),
-        eps=pyabc.QuantileEpsilon(initial_epsilon="from_sample", alpha=0.5),
+        # the first generation accepts every prior draw (no separate prior sample to set a
+        # threshold), then each threshold is the median distance of the previous generation
+        eps=pyabc.QuantileEpsilon(initial_epsilon=math.inf, alpha=0.5),
         sampler=_sampler_class()(executor, settings.chunk_size),
     )
 

@@ -477,6 +477,12 @@ class Calibration(Model):
     """ABC-SMC: generations at most."""
     particle_replications: Annotated[int, Field(ge=1)] = 1
     """ABC-SMC: replications averaged per particle."""
+    posterior: str | None = None
+    """Parameter sets (a calibration's ``posterior.parquet``, path relative to the scenario
+    file's folder) that ``run`` and ``compare`` draw by default, so their intervals include
+    parameter uncertainty; ``--point`` runs the scenario's own values instead."""
+    draws: Annotated[int, Field(ge=1)] = 10
+    """How many posterior parameter sets ``run`` and ``compare`` draw by default."""
 
 
 class Window(Model):
