@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import math
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,7 @@ def _sampler_class() -> type:
             super().__init__()
             self.executor = executor
             self.chunk_size = chunk_size
+            self.max_wave = 8 * chunk_size  # fixed, so the draws do not depend on the executor
 
         def __getstate__(self) -> dict[str, Any]:
             state = dict(self.__dict__)
@@ -153,6 +155,7 @@ def _sampler_class() -> type:
             rate = 1.0 if all_accepted else 0.5  # a fixed first guess keeps waves deterministic
             while n_acc < n and n_eval < max_eval:
                 wave = max(math.ceil((n - n_acc) / max(rate, 1e-3) * 1.2), 2 * self.chunk_size)
+                wave = min(wave, self.max_wave)  # small waves: little simulated beyond the cut
                 if max_eval < np.inf:
                     wave = min(wave, int(max_eval) - n_eval)
                 seeds = np.random.randint(0, 2**32 - 1, size=wave, dtype=np.uint64).tolist()
@@ -210,6 +213,17 @@ def _abc(scenario: Scenario, settings: AbcSettings, executor: Executor) -> Any:
             random.seed(settings.seed * 1_000_003 + t)
             return super().run_generation(t)
 
+    class MedianThreshold(pyabc.QuantileEpsilon):  # type: ignore[misc]
+        """The first generation of a new run accepts every prior draw (no separate prior
+        sample to set a threshold); every later one, resumed or not, the median distance of
+        the previous generation."""
+
+        def initialize(self, t: int, get_weighted_distances: Any, **kwargs: Any) -> None:
+            if t == 0:
+                self._look_up = {0: math.inf}
+                return
+            super().initialize(t, get_weighted_distances, **kwargs)
+
     fit = fit_observations(scenario)
     sizes = [settings.first_population or settings.population] + [settings.population] * (
         settings.generations - 1
@@ -221,9 +235,7 @@ def _abc(scenario: Scenario, settings: AbcSettings, executor: Executor) -> Any:
             p=2, fixed_weights={name: 1.0 / tolerance(obs) for name, obs in fit.items()}
         ),
         population_size=pyabc.populationstrategy.ListPopulationSize(sizes),
-        # the first generation accepts every prior draw (no separate prior sample to set a
-        # threshold), then each threshold is the median distance of the previous generation
-        eps=pyabc.QuantileEpsilon(initial_epsilon=math.inf, alpha=0.5),
+        eps=MedianThreshold(initial_epsilon="from_sample", alpha=0.5),
         sampler=_sampler_class()(executor, settings.chunk_size),
     )
 
@@ -277,11 +289,13 @@ def abc_calibrate(
     if remaining > 0:
         np.random.seed([settings.seed, 1_000_000 + done])  # the prior sample that sets epsilon
         random.seed(settings.seed)
-        abc.run(
-            max_nr_populations=remaining,
-            minimum_epsilon=settings.minimum_epsilon,
-            min_acceptance_rate=0.0,
-        )
+        with warnings.catch_warnings():  # pyabc's stop test subtracts the first, infinite
+            warnings.simplefilter("ignore", RuntimeWarning)  # threshold from itself
+            abc.run(
+                max_nr_populations=remaining,
+                minimum_epsilon=settings.minimum_epsilon,
+                min_acceptance_rate=0.0,
+            )
     return _result(scenario, settings, db)
 
 
