@@ -222,16 +222,16 @@ def test_a_routing_share_parameter_keeps_the_routing_summing_to_one() -> None:
 
 @pytest.mark.slow
 def test_shipped_history_reproduces_the_audit_targets() -> None:
-    """The calibrated values committed in the shipped scenarios reproduce T1-T3: for each, the
-    95% CI covers the target or the mean lies within the target's tolerance."""
+    """The point values committed in the shipped history reproduce T1-T3 (the figures they were
+    first fitted to): for each, the mean lies within the target's tolerance."""
     from sim.running.results import summary_with_targets
 
     sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
     result = run(sc, 8, seed=20190527, workers=2, keep_timeseries=False, keep_episodes=False)
     summary = summary_with_targets(result).set_index("kpi")
     fit = [n for n, o in sc.observations.items() if o.role == "fit"]
-    assert len(fit) == 3
-    for name in fit:
+    assert len(fit) == 8
+    for name in fit[:3]:
         row = summary.loc[f"obs.{name}"]
         assert bool(row["target_met"]), (name, row["mean"], row["ci95"], row["target"])
 
@@ -534,71 +534,36 @@ def _significant(written: float) -> int:
 
 
 def test_committed_fit_files_match_the_scenarios() -> None:
-    """docs/calibration/*.csv came from the shipped run: the scenarios hold its fitted values
-    rounded to the digits written, and its targets and bounds are the scenario's."""
-    from sim.inputs.parameters import scenario_data
-
+    """docs/calibration/*.csv came from the shipped ABC-SMC run: its parameters and priors are
+    the history's calibration block, its checked figures the history's targets and roles."""
     sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
     assert sc.calibration is not None
-    data = scenario_data(sc)
-    fitted = pd.read_csv(DOCS / "calibration" / "fitted.csv")
-    assert list(fitted["parameter"]) == list(sc.calibration.parameters)
-    for _, row in fitted.iterrows():
+    table = pd.read_csv(DOCS / "calibration" / "intervals.csv")
+    assert list(table["parameter"]) == list(sc.calibration.parameters)
+    for _, row in table.iterrows():
         parameter = sc.calibration.parameters[row["parameter"]]
-        assert row["path"] == ", ".join(parameter.paths)
-        for path in parameter.paths:
-            value: Any = data
-            for part in path.split("."):
-                value = value[int(part)] if part.isdigit() else value[part]
-            digits = _significant(value)
-            assert float(f"{row['value']:.{digits}g}") == value, (path, row["value"], value)
-    identification = pd.read_csv(DOCS / "calibration" / "identification.csv")
-    for _, row in identification.iterrows():
-        parameter = sc.calibration.parameters[row["parameter"]]
-        assert (row["lower"], row["upper"], row["prior"]) == (
-            parameter.lower,
-            parameter.upper,
-            parameter.prior,
-        )
-        assert row["design"] == sc.calibration.abc_samples
-    targets = pd.read_csv(DOCS / "calibration" / "targets.csv")
+        assert (row["prior_lower"], row["prior_upper"]) == (parameter.lower, parameter.upper)
+        assert parameter.lower <= row["q05"] <= row["q50"] <= row["q95"] <= parameter.upper
+    check = pd.read_csv(DOCS / "calibration" / "predictive.csv")
     with_target = {n: o for n, o in sc.observations.items() if o.target is not None}
-    assert list(targets["observation"]) == list(with_target)
-    for _, row in targets.iterrows():
+    assert list(check["observation"]) == list(with_target)
+    for _, row in check.iterrows():
         obs = with_target[row["observation"]]
-        assert (row["role"], row["target"], row["label"]) == (obs.role, obs.target, obs.label)
-        if obs.tolerance is not None:
-            assert row["tolerance"] == obs.tolerance
+        assert (row["role"], row["target"]) == (obs.role, obs.target)
+    generations = pd.read_csv(DOCS / "calibration" / "generations.csv")
+    assert int(generations["accepted"].iloc[-1]) >= 500
+    assert (generations["epsilon"].diff().dropna() < 0).all()
 
 
 def test_calibration_page_shows_the_committed_files() -> None:
-    from sim.outputs.calibration_output import _fmt, _table
-
+    """docs/calibration.md carries the committed run's report tables as written there."""
+    report = (DOCS / "calibration" / "report.md").read_text(encoding="utf-8")
     text = (DOCS / "calibration.md").read_text(encoding="utf-8")
-    targets = pd.read_csv(DOCS / "calibration" / "targets.csv")
-    columns = ["label", "target", "tolerance", "mean", "ci95", "met"]
-    fit = targets[targets["role"] == "fit"]
-    validate = targets[targets["role"] == "validate"]
-    assert _markdown_table(text, "### Fitted targets") == _table(fit, columns)
-    assert _markdown_table(text, "## Validation figures") == _table(validate, columns)
-    identification = pd.read_csv(DOCS / "calibration" / "identification.csv")
-    assert _markdown_table(text, "## What the targets identify") == _table(
-        identification, ["parameter", "lower", "upper", "q05", "q95", "width_ratio", "verdict"]
-    )
-    fitted = pd.read_csv(DOCS / "calibration" / "fitted.csv")
-    rows = _markdown_table(text, "## Parameters")[2:]
-    assert [r.split(" | ")[3] for r in rows] == [_fmt(v) for v in fitted["value"]]
-    # the numbers quoted in the text are the files' (V3, V4, out-of-region admissions)
-    by_name = targets.set_index("observation")["mean"]
-    v3 = _fmt(by_name["V3_assore_turnover_time_positive"])
-    assert f"V3 (occupancy / positive-exit rate, {v3} days" in text
-    assert f"(V4: {by_name['V4_street_2021']:.0f} against" in text
-    assert f"Out-of-region admissions ({by_name['out_of_region_admissions']:.1f} against" in text
-    ranges = identification.set_index("parameter")
-    hazard = ranges.loc["assore_negative_hazard"]
-    housing = ranges.loc["housing_releases"]
-    assert f"({hazard['q05']:.2f}-{hazard['q95']:.2f} a year among the accepted" in text
-    assert f"({housing['q05']:.1f}-{housing['q95']:.1f} places a month)" in text
+    for heading in ("## Generations", "## Parameters: prior and posterior"):
+        assert _markdown_table(text, heading) == _markdown_table(report, heading), heading
+    check = pd.read_csv(DOCS / "calibration" / "predictive.csv")
+    table = _markdown_table(text, "## Posterior predictive against every figure")
+    assert len(table) == len(check) + 2
 
 
 @pytest.mark.slow
@@ -626,22 +591,21 @@ def test_model_description_tabulates_every_shipped_scenario() -> None:
 
 @pytest.mark.slow
 def test_the_shipped_posterior_propagates_through_run(tmp_path: Path) -> None:
-    """docs/calibration/posterior.parquet holds the shipped fit's accepted parameter sets,
-    named as the history's calibration block, and `parcours run --parameters` applies them."""
+    """The posterior the history's calibration block names holds the shipped fit's parameter
+    sets, named as that block; `parcours run` on an étape 2 scenario draws it by default."""
     from sim.inputs.parameters import read_parameter_sets
-    from tests.conftest import ROOT
 
-    posterior = ROOT / "docs" / "calibration" / "posterior.parquet"
-    frame, spec = read_parameter_sets(posterior)
     history = load_scenario(SCENARIOS / "history-2019-2023.yaml")
     assert history.calibration is not None
+    assert history.calibration.posterior is not None
+    frame, spec = read_parameter_sets(SCENARIOS / history.calibration.posterior)
     assert set(spec) == set(history.calibration.parameters)
-    assert len(frame) >= 2
+    assert len(frame) >= 500
     for name, parameter in history.calibration.parameters.items():  # inside the priors
         assert frame[name].between(parameter.lower, parameter.upper).all(), name
     out = tmp_path / "run"
     args = ["run", str(SCENARIOS / "etape2-610.yaml"), "-n", "2", "--quiet", "--out", str(out)]
-    args += ["--set", "end=2024-06-01", "--parameters", str(posterior), "--draws", "2"]
+    args += ["--set", "end=2024-06-01", "--draws", "2"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     info = json.loads((out / "manifest.json").read_text())

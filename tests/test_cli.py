@@ -32,7 +32,17 @@ def test_schema_is_json_with_the_node_kinds() -> None:
 @pytest.mark.parametrize("scenario", ["history-2019-2023.yaml", "etape2-610.yaml"])
 def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = ["run", str(SCENARIOS / scenario), "-n", "2", "--seed", "3", "--out", str(out)]
+    args = [
+        "run",
+        str(SCENARIOS / scenario),
+        "-n",
+        "2",
+        "--seed",
+        "3",
+        "--point",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     files = {p.name for p in out.iterdir()}
@@ -62,7 +72,8 @@ def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None
 def test_run_works_on_every_shipped_scenario(scenario: Path, tmp_path: Path) -> None:
     """Each shipped file runs end to end; its daily series covers [start, end) exactly."""
     out = tmp_path / "run"
-    args = ["run", str(scenario), "-n", "2", "--workers", "2", "--out", str(out), "--quiet"]
+    args = ["run", str(scenario), "-n", "2", "--workers", "2", "--point", "--out", str(out)]
+    args.append("--quiet")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     resolved = json.loads((out / "manifest.json").read_text())["scenarios"][0]["resolved"]

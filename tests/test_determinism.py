@@ -31,6 +31,7 @@ def cli_run(out: Path, seed: int = 7, workers: int = 1, executor: tuple[str, ...
             "--seed",
             str(seed),
             *(executor or ("--workers", str(workers))),
+            "--point",
             "--set",
             SHORTER,
             "--out",

@@ -48,6 +48,7 @@ def test_history_run_kpis_and_summary(tmp_path: Path) -> None:
             "4",
             "--seed",
             "7",
+            "--point",
             "--out",
             str(out),
         ]
@@ -69,6 +70,7 @@ def test_etape2_comparison(tmp_path: Path) -> None:
             "7",
             "--workers",
             "1",
+            "--point",
             "--out",
             str(out),
         ]

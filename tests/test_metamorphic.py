@@ -210,6 +210,8 @@ def test_no_arrivals_and_nobody_at_the_start_use_nothing() -> None:
         if node["kind"] == "street":
             node["arrivals_per_year"] = 0.0
             node["initial"] = {"count": 0}
+            if "transient" in node:
+                node["transient"]["arrivals_per_year"] = 0.0
         elif node["kind"] in ("accommodation", "downstream") and "initial" in node:
             node["initial"] = {"occupancy": 0, "waiting": 0}
     scenario = validate_data(raw)

@@ -96,6 +96,22 @@ class CalibrationProgress:
     "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
     help="Language of the charts.",
 )  # fmt: skip
+@click.option(
+    "--abc", "abc_smc", is_flag=True,
+    help="ABC-SMC (pyabc) instead of the search and rejection sample.",
+)  # fmt: skip
+@click.option(
+    "--population",
+    type=click.IntRange(min=2),
+    default=None,
+    help="ABC-SMC particles per generation (default: the calibration block).",
+)
+@click.option(
+    "--generations",
+    type=click.IntRange(min=1),
+    default=None,
+    help="ABC-SMC generations at most (default: the calibration block).",
+)
 def calibrate(
     scenario: Path,
     replications: int | None,
@@ -109,6 +125,9 @@ def calibrate(
     resume: bool,
     force: bool,
     lang: str,
+    abc_smc: bool,
+    population: int | None,
+    generations: int | None,
 ) -> None:
     """Fit SCENARIO's calibration parameters to its fit targets; report validation figures."""
     from sim.outputs.calibration_output import command_line, partial_folder, run_calibration
@@ -118,6 +137,14 @@ def calibrate(
         if sc.calibration is None:
             raise click.UsageError(f"{scenario} has no calibration block")
         target = out or Path("results") / f"calibrate-{sc.name}"
+        if abc_smc:
+            abc_runs = (population or sc.calibration.population) * (
+                generations or sc.calibration.generations
+            ) * 3  # fmt: skip
+            check_limits([sc], abc_runs, workers or default_workers())
+            _abc_command(sc, target, seed, population, generations, replications,
+                         workers, scheduler, dask_local, resume, force)  # fmt: skip
+            return
         runs = (replications or sc.calibration.replications) * (budget or sc.calibration.budget)
         check_limits([sc], runs, workers or default_workers())
         columns = (
@@ -186,6 +213,41 @@ def calibrate(
             f"{row['parameter']}: {result.best.values[row['parameter']]:.4g} ({row['verdict']})"
         )
     click.echo(f"results: {folder}")
+
+
+def _abc_command(
+    sc: Scenario,
+    target: Path,
+    seed: int,
+    population: int | None,
+    generations: int | None,
+    replications: int | None,
+    workers: int | None,
+    scheduler: str | None,
+    dask_local: int | None,
+    resume: bool,
+    force: bool,
+) -> None:
+    """``calibrate --abc``: ABC-SMC into ``target``, then the per-generation diagnostics."""
+    from sim.outputs.abc_output import run_abc_calibration, settings_for
+
+    settings = settings_for(sc, seed, population, generations, replications)
+    with executor_for(workers, scheduler, dask_local) as executor:
+        try:
+            result, check = run_abc_calibration(sc, target, settings, executor, resume, force)
+        except FileExistsError as err:
+            raise click.UsageError(str(err)) from None
+        except KeyboardInterrupt:
+            click.echo(
+                f"interrupted: the finished generations are in {target}/history.db; continue "
+                "with the same command and --resume",
+                err=True,
+            )
+            raise SystemExit(130) from None
+    click.echo(result.generations.to_string(index=False))
+    met = check[check["role"] == "fit"]["met"]
+    click.echo(f"fit figures within tolerance at the predictive mean: {int(met.sum())}/{len(met)}")
+    click.echo(f"results: {target}")
 
 
 @click.command()

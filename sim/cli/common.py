@@ -23,7 +23,14 @@ EXIT_INPUT = 2  # bad input: scenario file, option or existing output
 
 
 def parameter_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--parameters FILE --draws K``: propagate a calibration posterior (run, compare)."""
+    """``--parameters FILE --draws K``: propagate a calibration posterior (run, compare);
+    ``--point``: the scenario's own values even when its calibration names a posterior."""
+    f = click.option(
+        "--point",
+        is_flag=True,
+        help="Run the point estimate (the scenario's values), not the posterior draws its "
+        "calibration block names.",
+    )(f)
     f = click.option(
         "--draws",
         type=click.IntRange(min=1),
@@ -216,3 +223,18 @@ def window_overrides(window: str | None) -> list[str]:
     if not sep or not start.strip() or not end.strip():
         raise click.BadParameter("write FROM:TO, e.g. 2026-01-01:2027-12-31", param_hint="--window")
     return [f"window.from={start.strip()}", f"window.to={end.strip()}"]
+
+
+def posterior_file(
+    scenario_file: Path, parameters_file: Path | None, draws: int | None, point: bool
+) -> tuple[Path | None, int | None]:
+    """The parameter sets to draw: ``--parameters`` if given; else, unless ``--point``, the
+    posterior the scenario's calibration block names (relative to the scenario's folder)."""
+    if parameters_file is not None or point:
+        return (None if point else parameters_file), draws
+    from sim.inputs.loading import load_scenario
+
+    spec = load_scenario(scenario_file).calibration
+    if spec is None or spec.posterior is None:
+        return None, draws
+    return scenario_file.parent / spec.posterior, draws or spec.draws

@@ -18,6 +18,7 @@ from sim.cli.common import (
     executor_for,
     executor_options,
     parameter_options,
+    posterior_file,
     progress_bar,
     user_errors,
     window_option,
@@ -108,6 +109,7 @@ def compare_command(
     quiet: bool,
     parameters_file: Path | None,
     draws: int | None,
+    point: bool,
 ) -> None:
     """Compare INPUTS with common random numbers: scenario files (the reference is the file all
     the others extend, else the first), or run folders (no re-run) made with the same seed,
@@ -127,6 +129,8 @@ def compare_command(
             raise CompareError("give either scenario files or run folders, not both")
         target = out or default_out("compare")
         check_destination(target, force)
+        if not folders:
+            parameters_file, draws = posterior_file(inputs[0], parameters_file, draws, point)
         with folder_lock(target):  # held through the run: a second writer stops at once
             comp = _compare_into(
                 inputs, folders, target, replications, seed, overrides, kpis, reference,

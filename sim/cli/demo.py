@@ -18,7 +18,7 @@ from sim.analysis.compare import (
     compare_files,
     with_exit_channels,
 )
-from sim.inputs.scenario import DisplayName, Scenario
+from sim.inputs.scenario import DisplayName, FreeParameter, Scenario
 from sim.outputs.comparison import (
     format_number,
     labelled,
@@ -213,6 +213,21 @@ def doc_blocks(
     return blocks
 
 
+def posterior_draws(
+    scenario_file: Path,
+) -> tuple[list[dict[str, float]] | None, dict[str, FreeParameter] | None]:
+    """The posterior draws the scenario's calibration block names (None: no posterior), so the
+    demo's intervals include parameter uncertainty."""
+    from sim.inputs.loading import load_scenario
+    from sim.inputs.parameters import draws
+
+    spec = load_scenario(scenario_file).calibration
+    if spec is None or spec.posterior is None:
+        return None, None
+    sets, parameters = draws(scenario_file.parent / spec.posterior, spec.draws)
+    return [dict(values) for values in sets], parameters
+
+
 def run_demo(
     out: Path,
     replications: int = 20,
@@ -231,9 +246,12 @@ def run_demo(
     folder = out / f"etape2-compare-{stamp}"
     files = sorted(SCENARIO_DIR.glob("etape2-*.yaml"))
     workers = workers or default_workers()
-    comp = compare_files(files, replications, workers=workers)
+    sets, spec = posterior_draws(files[0])
+    per_draw = replications if sets is None else max(2, replications // len(sets))
+    comp = compare_files(files, per_draw, workers=workers, parameter_sets=sets, parameter_spec=spec)
     write_comparison(comp, folder, lang="fr")
-    yield f"comparison of {len(files)} étape 2 scenarios, {replications} replications: {folder}"
+    drawn = "" if sets is None else f" x {len(sets)} posterior parameter draws"
+    yield f"comparison of {len(files)} étape 2 scenarios, {per_draw} replications{drawn}: {folder}"
     yield markdown(labelled(comp), comp.meta(), "en")
     if readme is not None:
         targets = [readme, *(docs if docs is not None else [readme.parent / DOCS])]

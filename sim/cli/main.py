@@ -19,6 +19,7 @@ from sim.cli.common import (
     executor_options,
     os_error_text,
     parameter_options,
+    posterior_file,
     progress_bar,
     user_errors,
     window_option,
@@ -93,6 +94,7 @@ def run(
     quiet: bool,
     parameters_file: Path | None,
     draws: int | None,
+    point: bool,
 ) -> None:
     """Run SCENARIO's replications and write a run folder.
 
@@ -107,6 +109,7 @@ def run(
         if overrides and not any(o.strip().startswith("name=") for o in overrides):
             sc = sc.model_copy(update={"name": overridden_name(sc.name, overrides)})
         target = out or default_out(sc.name)
+        parameters_file, draws = posterior_file(scenario, parameters_file, draws, point)
         sets_wanted = (draws or 10) if parameters_file is not None else 1
         check_limits([sc], replications * sets_wanted, workers or default_workers())
         check_destination(target, force)

@@ -21,6 +21,7 @@ from sim.engine.pathway import (
     life,
     referrals,
     releases,
+    rest_space_visits,
     schedule_capacity,
     street_arrivals,
 )
@@ -103,6 +104,13 @@ def run_once(
         on_deadlock=sc.on_deadlock,
         attribute_probabilities=[a.probability for a in sc.attributes.values()],
         attribute_stream=streams["attributes"],
+        transient_exit_rate=1.0 / street.transient.stay_days if street.transient else 0.0,
+        transient_exit_stream=streams["street.transient_exit"] if street.transient else None,
+        reach_stream=(
+            streams["rest_space.reach"]
+            if any(n.reach is not None for n in sc.nodes_of(RestSpaceNode).values())
+            else None
+        ),
     )
     rec.change(ctx.street_series, 0.0, 0.0)
     for place in places.values():
@@ -133,9 +141,32 @@ def run_once(
 
     intake = _intake(street, ctx, streams, wired)
     env.process(street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
+    if street.transient is not None:
+        transient_steps = Steps.of(
+            street.transient.arrivals_per_year, sc.start, 1.0 / DAYS_PER_YEAR
+        )
+        env.process(
+            street_arrivals(
+                ctx, transient_steps, streams["street.transient_arrivals"], lambda: None, True
+            )
+        )
     for node_id, node in sc.nodes_of(OutreachNode, RestSpaceNode).items():
-        bound, intensity = _contact_rates(sc, node)
         route = wired(Route(node.routing, streams[f"{node_id}.routing"], exit_ids))
+        if isinstance(node, RestSpaceNode) and node.reach is not None:
+            env.process(
+                rest_space_visits(
+                    ctx,
+                    node_id,
+                    Steps.of(node.reach, sc.start),
+                    node.visits_per_person_per_week / 7.0,
+                    Steps.of(node.places, sc.start, node.visits_per_place_per_day),
+                    node.referral_probability_per_visit,
+                    route,
+                    streams[f"{node_id}.visits"],
+                )
+            )
+            continue
+        bound, intensity = _contact_rates(sc, node)
         env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     env.run(until=sc.horizon)

@@ -52,16 +52,20 @@ class Person:
         "id",
         "node",
         "queued",
+        "reach_draw",
         "ready",
         "slot",
         "target",
         "ticket",
+        "transient",
         "wake",
     )
 
     def __init__(self, person_id: int, attrs: tuple[bool, ...]) -> None:
         self.id = person_id
         self.attrs = attrs
+        self.transient = False
+        self.reach_draw = 1.0
         self.episode = 0
         self.node = ""
         self.entry = NAN
@@ -195,6 +199,9 @@ class Context:
     on_deadlock: str
     attribute_probabilities: list[float]
     attribute_stream: Stream
+    transient_exit_rate: float = 0.0
+    transient_exit_stream: Stream | None = None
+    reach_stream: Stream | None = None
     people: dict[int, Person] = dataclasses.field(default_factory=dict)  # in the pathway
     record_episode: Callable[[tuple[object, ...]], None] = dataclasses.field(init=False)
     created: int = 0
@@ -217,6 +224,8 @@ class Context:
                 drawn[index] = value
             attrs = tuple(drawn)
         person = Person(self.created, attrs)
+        if self.reach_stream is not None:
+            person.reach_draw = self.reach_stream.uniform()
         self.created += 1
         self.people[person.id] = person
         self.rec.person(person.id, self.env._now, attrs)
@@ -341,11 +350,15 @@ def street(
     p.wake = None  # no wake-up needed if an intake referral is admitted at once
     ctx.street_count(+1)
     # drawn for everyone, admitted at once or not, so streams stay aligned across scenarios
-    exit_after = (
-        ctx.street_exit_stream.exponential() / ctx.street_exit_rate
-        if ctx.street_exit_rate > 0.0
-        else INF
-    )
+    if p.transient:
+        assert ctx.transient_exit_stream is not None
+        exit_after = ctx.transient_exit_stream.exponential() / ctx.transient_exit_rate
+    else:
+        exit_after = (
+            ctx.street_exit_stream.exponential() / ctx.street_exit_rate
+            if ctx.street_exit_rate > 0.0
+            else INF
+        )
     if isinstance(intake, Place):
         refer(ctx, p, intake)
     elif intake is None or not refer_by_route(ctx, p, intake):
@@ -513,12 +526,18 @@ def poisson_events(
 
 
 def street_arrivals(
-    ctx: Context, rate: Steps, stream: Stream, intake: Callable[[], Any]
+    ctx: Context,
+    rate: Steps,
+    stream: Stream,
+    intake: Callable[[], Any],
+    transient: bool = False,
 ) -> ProcessGenerator:
-    """New arrivals on the street: a Poisson process with a piecewise-constant rate."""
+    """New arrivals on the street: a Poisson process with a piecewise-constant rate
+    (``transient``: users of the transient class)."""
 
     def arrive() -> None:
         person = ctx.new_person()
+        person.transient = transient
         ctx.env.process(life(ctx, person, (STREET, (0.0, intake()))))
 
     return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
@@ -547,6 +566,40 @@ def referrals(
         return None if ctx.contactable else ctx.pool_not_empty()
 
     return poisson_events(ctx, bound, stream, candidate, empty_pool)
+
+
+def rest_space_visits(
+    ctx: Context,
+    node_id: str,
+    reach: Steps,
+    visits_per_day: float,
+    cap: Steps,
+    referral_probability: float,
+    route: Route,
+    stream: Stream,
+) -> ProcessGenerator:
+    """Visits to a rest space, day by day and by person: each street user among its reach
+    (a person's ``reach_draw`` below the day's share) visits as a Poisson process of rate
+    ``visits_per_day``, served up to the day's cap (places x visits per place); a served visit
+    refers its visitor with ``referral_probability``. Visits are recorded on the day's midday."""
+    env = ctx.env
+    rng = stream.rng
+    yield env.timeout(0.5)
+    while env.now < ctx.horizon:
+        now = env.now
+        share = reach.at(now)
+        users = [p for p in ctx.contactable if p.reach_draw < share]
+        if users:
+            wanted = int(rng.poisson(visits_per_day * len(users)))
+            served = min(wanted, int(cap.at(now)))
+            if served:
+                visitors = [users[i] for i in rng.integers(0, len(users), served)]
+                ctx.rec.visits(node_id, now, [p.id for p in visitors], [p.attrs for p in visitors])
+                referred = int(rng.binomial(served, referral_probability))
+                for p in visitors[:referred]:
+                    if p.slot >= 0:  # not already referred today
+                        refer_by_route(ctx, p, route)
+        yield env.timeout(1.0)
 
 
 def releases(ctx: Context, place: Place, rate: Steps, stream: Stream) -> ProcessGenerator:

@@ -146,6 +146,11 @@ class RunRecord:
     deadlocks: list[tuple[float, tuple[str, ...]]]
     events: int
     kept: EpisodeFilter | None = None
+    visits: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = dataclasses.field(
+        default_factory=dict
+    )
+    """Served rest-space visits by node: (days, person ids, the visitors' attribute flags, one
+    column per attribute), for rest spaces with a reach."""
 
 
 class Recorder:
@@ -176,6 +181,7 @@ class Recorder:
         self._times: list[array[float]] = [array("d") for _ in series_names]
         self._values: list[array[float]] = [array("d") for _ in series_names]
         self.deadlocks: list[tuple[float, tuple[str, ...]]] = []
+        self._visits: dict[str, tuple[list[float], list[int], list[tuple[bool, ...]]]] = {}
 
     def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
         """Record a new person and their attributes."""
@@ -212,6 +218,14 @@ class Recorder:
         if self._keep is None:
             return self._rows.append
         return lambda row: self.episode(*row)  # type: ignore[arg-type]
+
+    def visits(self, node: str, t: float, people: list[int], attrs: list[tuple[bool, ...]]) -> None:
+        """Record served visits to rest space ``node`` on day ``t``, one per person listed
+        (with their attributes)."""
+        days, ids, flags = self._visits.setdefault(node, ([], [], []))
+        days.extend([t] * len(people))
+        ids.extend(people)
+        flags.extend(attrs)
 
     def change(self, index: int, t: float, value: float) -> None:
         """Record that series ``index`` takes ``value`` from time ``t`` on."""
@@ -278,4 +292,12 @@ class Recorder:
             self.deadlocks,
             events,
             self._keep,
+            {
+                node: (
+                    np.asarray(days, float),
+                    np.asarray(ids, np.int64),
+                    np.asarray(flags, bool).reshape(len(ids), len(self._attributes)),
+                )
+                for node, (days, ids, flags) in self._visits.items()
+            },
         )

@@ -119,6 +119,18 @@ class InitialStreet(Model):
     """Time they have already spent on the street (days)."""
 
 
+class TransientStreet(Model):
+    """A second class of street users who pass through: their own arrivals and a short stay."""
+
+    arrivals_per_year: Schedule
+    """Arrivals of transient users per year (Poisson process; a schedule by date)."""
+    stay_days: Annotated[float, Field(gt=0)]
+    """Mean time a transient user stays on the street (exponential) before leaving by the
+    street's ``exit_routing``, unless referred and admitted first."""
+
+    _schedule = field_validator("arrivals_per_year")(_check_schedule)
+
+
 class StreetNode(Model):
     """The unbounded street pool: arrivals, spontaneous exits."""
 
@@ -137,14 +149,19 @@ class StreetNode(Model):
     """Share of new arrivals referred at once (e.g. by hospitals or the courts)."""
     arrival_routing: Routing = {}
     """Where those direct referrals go: probabilities over waiting lists."""
+    transient: TransientStreet | None = None
+    """Transient users beside the settled ones (``arrivals_per_year``, ``exit_rate_per_year``):
+    many pass through, few at a time."""
 
     _schedule = field_validator("arrivals_per_year")(_check_schedule)
     _routing = field_validator("exit_routing", "arrival_routing")(_check_routing)
 
     @model_validator(mode="after")
     def _exits_routed(self) -> StreetNode:
-        if self.exit_rate_per_year > 0 and not self.exit_routing:
-            raise ValueError("exit_routing is required when exit_rate_per_year > 0")
+        if (self.exit_rate_per_year > 0 or self.transient) and not self.exit_routing:
+            raise ValueError(
+                "exit_routing is required when exit_rate_per_year > 0 or transient users leave"
+            )
         if self.referred_on_arrival > 0 and not self.arrival_routing:
             raise ValueError("arrival_routing is required when referred_on_arrival > 0")
         return self
@@ -192,8 +209,24 @@ class RestSpaceNode(Model):
     """Where referrals go, as for outreach."""
     cost_per_place_day: NonNegativeFloat | None = None
     """Cost per place and day (EUR)."""
+    reach: Schedule | None = None
+    """Share of street users who use the rest space (a schedule by date, each value in [0, 1];
+    each person draws once whether they are among them). When given, visits are simulated day
+    by day and recorded by person (``visits``, ``visitors`` observations), each user visiting
+    ``visits_per_person_per_week`` while on the street, and ``active_list`` is not used."""
 
     _schedule = field_validator("places")(_check_schedule)
+
+    @field_validator("reach")
+    @classmethod
+    def _reach_is_share(cls, reach: Schedule | None) -> Schedule | None:
+        if reach is None:
+            return None
+        values = [s.value for s in reach] if isinstance(reach, list) else [reach]
+        if any(v > 1.0 for v in values):
+            raise ValueError("reach is a share of street users: at most 1")
+        return _check_schedule(reach)
+
     _routing = field_validator("routing")(_check_routing)
 
 
@@ -320,9 +353,14 @@ class Observation(Model):
         "share_street_time_over",
         "mean",
         "at",
+        "visits",
+        "visitors",
+        "visits_per_day",
     ]
     """exits, entries, positive_share, mean_stay, turnover_time (node, from, to); share_stay_over,
-    share_street_time_over (node, on, days); mean (series, from, to); at (series, on)."""
+    share_street_time_over (node, on, days); mean (series, from, to); at (series, on); visits,
+    visitors, visits_per_day (a rest space with ``reach``; node, from, to): served visits,
+    distinct people served, visits per day."""
     node: NodeId | None = None
     """The node measured."""
     series: str | None = None
@@ -330,6 +368,8 @@ class Observation(Model):
     capacity.<node>."""
     outcome: str | None = None
     """Filter exits by outcome: positive, negative or an exit node id."""
+    attribute: str | None = None
+    """For visitors: count only people with this attribute (e.g. female)."""
     start: dt.date | None = Field(default=None, alias="from")
     """First day of the window (included)."""
     end: dt.date | None = Field(default=None, alias="to")
@@ -362,6 +402,9 @@ class Observation(Model):
             "share_street_time_over": ("node", "on", "days"),
             "mean": ("series", "start", "end"),
             "at": ("series", "on"),
+            "visits": ("node", "start", "end"),
+            "visitors": ("node", "start", "end"),
+            "visits_per_day": ("node", "start", "end"),
         }
         names = {"start": "from", "end": "to"}
         missing = [names.get(f, f) for f in needs[self.metric] if getattr(self, f) is None]
@@ -426,6 +469,20 @@ class Calibration(Model):
     """Prior draws for the rejection sample that says what the targets identify (0: none)."""
     abc_replications: Annotated[int, Field(ge=1)] = 2
     """Replications per rejection-sample draw."""
+    population: Annotated[int, Field(ge=2)] = 500
+    """ABC-SMC (``parcours calibrate --abc``): accepted particles per generation."""
+    first_population: Annotated[int, Field(ge=2)] | None = None
+    """ABC-SMC: a smaller first generation, sampled from the prior (default: ``population``)."""
+    generations: Annotated[int, Field(ge=1)] = 6
+    """ABC-SMC: generations at most."""
+    particle_replications: Annotated[int, Field(ge=1)] = 1
+    """ABC-SMC: replications averaged per particle."""
+    posterior: str | None = None
+    """Parameter sets (a calibration's ``posterior.parquet``, path relative to the scenario
+    file's folder) that ``run`` and ``compare`` draw by default, so their intervals include
+    parameter uncertainty; ``--point`` runs the scenario's own values instead."""
+    draws: Annotated[int, Field(ge=1)] = 10
+    """How many posterior parameter sets ``run`` and ``compare`` draw by default."""
 
 
 class Window(Model):
@@ -670,6 +727,9 @@ _NODE_METRICS: dict[str, tuple[type, ...]] = {
     "turnover_time": (AccommodationNode, DownstreamNode),
     "share_stay_over": (StreetNode, AccommodationNode, DownstreamNode),
     "share_street_time_over": (AccommodationNode, DownstreamNode),
+    "visits": (RestSpaceNode,),
+    "visitors": (RestSpaceNode,),
+    "visits_per_day": (RestSpaceNode,),
 }
 
 
@@ -688,6 +748,19 @@ def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Pro
     if obs.node is not None and obs.node not in sc.nodes:
         problems.append(
             ((*here, "node"), f"unknown node '{obs.node}'{_suggest(obs.node, sc.nodes)}")
+        )
+    if (
+        isinstance(node, RestSpaceNode)
+        and obs.metric in ("visits", "visitors", "visits_per_day")
+        and node.reach is None
+    ):
+        problems.append(((*here, "node"), f"metric '{obs.metric}' needs the rest space's 'reach'"))
+    if obs.attribute is not None and obs.attribute not in sc.attributes:
+        problems.append(
+            (
+                (*here, "attribute"),
+                f"unknown attribute '{obs.attribute}'{_suggest(obs.attribute, sc.attributes)}",
+            )
         )
     series = sc.series_names()
     if obs.series is not None and obs.series not in series:

@@ -268,6 +268,39 @@ LABELS: dict[str, dict[Lang, str]] = {
         "{n} réplications.",
         "en": "±: half-width of the 95% confidence interval (Student t) over {n} replications.",
     },
+    "report.uncertainty_draws": {
+        "fr": "Les intervalles incluent l'incertitude sur les paramètres : {draws} tirages de la "
+        "loi a posteriori de la calibration, chacun répliqué, les mêmes pour chaque scénario.",
+        "en": "The intervals include parameter uncertainty: {draws} draws of the calibration "
+        "posterior, each replicated, the same for every scenario.",
+    },
+    "report.uncertainty_point": {
+        "fr": "Les intervalles ne reflètent que le hasard des réplications, pas l'incertitude "
+        "sur les paramètres (estimation ponctuelle).",
+        "en": "The intervals reflect replication noise only, not parameter uncertainty (point "
+        "estimate).",
+    },
+    "report.limits": {"fr": "Limites", "en": "Limits"},
+    "report.limits_street": {
+        "fr": "Les lignes « rue » sont relatives : le stock de rue n'est ajusté qu'au chiffre de "
+        "2021 (300-350) et aucun comptage ne le contraint après 2021 ; comparez les scénarios "
+        "entre eux plutôt que de lire les niveaux absolus.",
+        "en": "The street rows are relative: the street stock is fitted only to the 2021 figure "
+        "(300-350) and no count constrains it after 2021; compare scenarios with each other "
+        "rather than reading absolute levels.",
+    },
+    "report.limits_identified": {
+        "fr": "Certains paramètres ne sont pas identifiés par les chiffres publics (orientation "
+        "par les maraudes et les espaces de repos, répartition rotation / bassin de la "
+        "Chapelle) : voir docs/calibration.md.",
+        "en": "Some parameters are not identified by the public figures (referral by patrols "
+        "and rest spaces, the Chapelle's turnover against its wider catchment): see "
+        "docs/calibration.md.",
+    },
+    "report.limits_uncertainty": {
+        "fr": "L'incertitude structurelle (la forme du modèle) n'est pas dans les intervalles.",
+        "en": "Structural uncertainty (the form of the model) is not in the intervals.",
+    },
     "report.observation": {"fr": "Observation", "en": "Observation"},
     "report.role": {"fr": "Rôle", "en": "Role"},
     "report.target": {"fr": "Cible", "en": "Target"},

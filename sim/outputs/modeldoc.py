@@ -120,13 +120,21 @@ def markdown(root: Path) -> str:
     parts["parameters"] = "\n".join(tables).rstrip()
     cal = root / "docs" / "calibration"
     for key, file, columns in (
-        ("targets", "targets.csv", ["label", "role", "target", "tolerance", "mean", "ci95", "met"]),
+        (
+            "targets",
+            "predictive.csv",
+            ["label", "role", "target", "tolerance", "mean", "q05", "q95", "met"],
+        ),
         (
             "identification",
-            "identification.csv",
-            ["parameter", "lower", "upper", "q05", "q95", "width_ratio", "verdict"],
+            "intervals.csv",
+            ["parameter", "prior_lower", "prior_upper", "q05", "q50", "q95"],
         ),
-        ("fitted", "fitted.csv", ["parameter", "path", "value"]),
+        (
+            "fitted",
+            "generations.csv",
+            ["generation", "epsilon", "proposals", "accepted", "acceptance_rate", "ess"],
+        ),
     ):
         path = cal / file
         if path.exists():

@@ -443,6 +443,7 @@ def render(folder: Folder, lang: Lang = "fr") -> str:
         "differences": differences(folder, lang),
         "kpis": kpi_tables(folder, lang),
         "replications": folder.replications,
+        "draws": int(folder.manifest.get("draws") or 0),
         "charts": charts(folder, lang),
         "targets": target_rows(folder, lang),
         "provenance": prov,

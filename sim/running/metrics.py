@@ -357,6 +357,8 @@ def _observe(m: Measures, obs: Observation) -> float:
             occupancy = record.series[f"occupancy.{obs.node}"].mean(a, b)
             return occupancy * (b - a) / count if count else math.nan
         return _mean(ep.exit[rows] - ep.entry[rows])
+    if metric in ("visits", "visitors", "visits_per_day"):
+        return _visits(scenario, record, obs, *win.span(obs))
     if metric in ("share_stay_over", "share_street_time_over"):
         assert obs.node is not None and obs.on is not None and obs.days is not None
         t = scenario.day(obs.on)
@@ -373,6 +375,22 @@ def _observe(m: Measures, obs: Observation) -> float:
         return float(series.at(scenario.day(obs.on)))
     a, b = win.span(obs)
     return series.mean(a, b)
+
+
+def _visits(scenario: Scenario, record: RunRecord, obs: Observation, a: float, b: float) -> float:
+    """Served visits to a rest space in ``[a, b)``, the distinct people served (optionally
+    only those with ``obs.attribute``), or visits per day."""
+    assert obs.node is not None
+    empty = (np.empty(0), np.empty(0, np.int64), np.empty((0, len(scenario.attributes)), bool))
+    days, people, flags = record.visits.get(obs.node, empty)
+    inside = (days >= a) & (days < b)
+    if obs.metric == "visits":
+        return float(np.count_nonzero(inside))
+    if obs.metric == "visits_per_day":
+        return float(np.count_nonzero(inside)) / (b - a) if b > a else math.nan
+    if obs.attribute is not None:
+        inside &= flags[:, list(scenario.attributes).index(obs.attribute)]
+    return float(np.unique(people[inside]).size)
 
 
 def _street_time_before(m: Measures, residents: np.ndarray) -> np.ndarray:

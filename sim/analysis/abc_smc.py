@@ -1,0 +1,435 @@
+"""Approximate Bayesian computation by sequential Monte Carlo (pyabc), reproducible and resumable.
+
+The scenario's ``calibration:`` block gives the free parameters and their priors; the ``fit``
+observations give the distance: the Euclidean norm of ``(simulated - target) / tolerance``, so a
+particle at distance 1 misses by one tolerance in all. ``validate`` observations are never
+simulated inside the fit, so they cannot enter the distance.
+
+Reproducibility: pyabc's own parallel samplers reseed every worker from the operating system,
+so :class:`DeterministicMapSampler` draws one seed per proposal in the main process, runs the
+proposals in chunks on any :class:`~sim.running.executors.Executor` (serial, local processes,
+Dask) and keeps them in proposal order, cutting at the n-th accepted one. The global numpy
+generator is reseeded from ``(seed, generation)`` at the start of each generation
+(:class:`SeededABCSMC`), so a run resumed from its SQLite history after a kill replays the same
+draws as an uninterrupted one. The result is the same whatever the executor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import random
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.model import run_once
+from sim.inputs.parameters import apply, write_parameter_sets
+from sim.inputs.scenario import FreeParameter, Observation, Scenario
+from sim.running.executors import Executor, SerialExecutor
+from sim.running.metrics import episodes_frame, observe
+
+HISTORY = "history.db"
+
+
+@dataclasses.dataclass(frozen=True)
+class AbcSettings:
+    """How large and how long the sequential Monte Carlo runs."""
+
+    population: int = 500
+    """Accepted particles per generation (the final posterior sample)."""
+    generations: int = 6
+    """Generations at most (the first samples the prior)."""
+    replications: int = 1
+    """Replications averaged per particle."""
+    seed: int = 1
+    """Seeds the whole run: proposals, simulations, perturbations."""
+    minimum_epsilon: float = 0.0
+    """Stop once the acceptance threshold is at or below this distance."""
+    first_population: int | None = None
+    """A smaller first generation (from the prior), or None for ``population``."""
+    chunk_size: int = 8
+    """Proposals per task sent to the executor."""
+
+
+def fit_observations(scenario: Scenario) -> dict[str, Observation]:
+    """The observations that enter the distance: ``role: fit`` with a target."""
+    return {
+        name: obs
+        for name, obs in scenario.observations.items()
+        if obs.role == "fit" and obs.target is not None
+    }
+
+
+def tolerance(obs: Observation) -> float:
+    """The scale of one target in the distance (its tolerance, else 10% of the target)."""
+    assert obs.target is not None
+    return obs.tolerance or max(abs(obs.target) * 0.1, 1e-9)
+
+
+class SimulatedObservations:
+    """The pyabc model: parameter values -> mean of each fit observation over replications.
+
+    The replications' seed is drawn from the global numpy generator, which the sampler sets
+    per proposal, so each particle is a pure function of its proposal seed."""
+
+    def __init__(self, scenario: Scenario, replications: int) -> None:
+        assert scenario.calibration is not None
+        self.scenario = scenario
+        self.parameters = scenario.calibration.parameters
+        self.replications = replications
+        self.fit = fit_observations(scenario)
+
+    def __call__(self, values: dict[str, float]) -> dict[str, float]:
+        sc = apply(self.scenario, {k: float(values[k]) for k in self.parameters}, self.parameters)
+        seed = int(np.random.randint(0, 2**31 - 1))
+        sums = dict.fromkeys(self.fit, 0.0)
+        counts = dict.fromkeys(self.fit, 0)
+        for rep in range(self.replications):
+            record = run_once(sc, rep, seed)
+            ep = episodes_frame(record)
+            for name, obs in self.fit.items():
+                value = observe(sc, record, ep, obs)
+                if value == value:
+                    sums[name] += value
+                    counts[name] += 1
+        return {k: sums[k] / counts[k] if counts[k] else math.nan for k in self.fit}
+
+
+def _run_chunk(task: tuple[bytes, list[int]]) -> list[Any]:
+    """Run the proposals of one chunk, each with its own seed (in a worker or in process)."""
+    import cloudpickle
+
+    payload, seeds = task
+    simulate_one = cloudpickle.loads(payload)
+    np_state, py_state = np.random.get_state(), random.getstate()
+    out = []
+    try:
+        for s in seeds:
+            np.random.seed(s)
+            random.seed(s)
+            out.append(simulate_one())
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    return out
+
+
+def _sampler_class() -> type:
+    from pyabc.sampler import Sampler
+
+    class DeterministicMapSampler(Sampler):  # type: ignore[misc]
+        """Samples proposals in waves of seeded chunks over an executor, in proposal order."""
+
+        def __init__(self, executor: Executor, chunk_size: int) -> None:
+            super().__init__()
+            self.executor = executor
+            self.chunk_size = chunk_size
+            self.max_wave = 8 * chunk_size  # fixed, so the draws do not depend on the executor
+
+        def __getstate__(self) -> dict[str, Any]:
+            state = dict(self.__dict__)
+            state["executor"] = None  # executors hold processes and clients
+            return state
+
+        def sample_until_n_accepted(
+            self,
+            n: int,
+            simulate_one: Callable[[], Any],
+            t: int,
+            *,
+            max_eval: float = np.inf,
+            all_accepted: bool = False,
+            ana_vars: Any = None,
+        ) -> Any:
+            import cloudpickle
+
+            payload = cloudpickle.dumps(simulate_one)
+            sample = self._create_empty_sample()
+            n_acc = n_eval = 0
+            rate = 1.0 if all_accepted else 0.5  # a fixed first guess keeps waves deterministic
+            while n_acc < n and n_eval < max_eval:
+                wave = max(math.ceil((n - n_acc) / max(rate, 1e-3) * 1.2), 2 * self.chunk_size)
+                wave = min(wave, self.max_wave)  # small waves: little simulated beyond the cut
+                if max_eval < np.inf:
+                    wave = min(wave, int(max_eval) - n_eval)
+                seeds = np.random.randint(0, 2**32 - 1, size=wave, dtype=np.uint64).tolist()
+                chunks = [
+                    (payload, seeds[i : i + self.chunk_size])
+                    for i in range(0, wave, self.chunk_size)
+                ]
+                results: list[list[Any]] = [[] for _ in chunks]
+                for index, result in self.executor.imap_unordered(_run_chunk, chunks):
+                    if isinstance(result, BaseException):
+                        raise result
+                    results[index] = result
+                wave_acc = 0
+                flat = [p for chunk in results for p in chunk]
+                for particle in flat:
+                    sample.append(particle)
+                    n_eval += 1
+                    if particle.accepted:
+                        n_acc += 1
+                        wave_acc += 1
+                        if n_acc == n:
+                            break
+                rate = max(wave_acc / len(flat), 1e-3)
+            self.nr_evaluations_ = n_eval
+            if sample.n_accepted < n:
+                sample.ok = False
+            return sample
+
+    return DeterministicMapSampler
+
+
+def _prior(parameters: dict[str, FreeParameter]) -> Any:
+    import pyabc
+
+    rvs = {}
+    for name, p in parameters.items():
+        if p.prior == "loguniform":
+            rvs[name] = pyabc.RV("loguniform", p.lower, p.upper)
+        else:
+            rvs[name] = pyabc.RV("uniform", p.lower, p.upper - p.lower)
+    return pyabc.Distribution(**rvs)
+
+
+def _abc(scenario: Scenario, settings: AbcSettings, executor: Executor) -> Any:
+    import pyabc
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    assert scenario.calibration is not None
+
+    class SeededABCSMC(pyabc.ABCSMC):  # type: ignore[misc]
+        """Reseeds the global numpy generator from (seed, generation) before each one."""
+
+        def run_generation(self, t: int) -> Any:
+            np.random.seed([settings.seed, t])
+            random.seed(settings.seed * 1_000_003 + t)
+            return super().run_generation(t)
+
+    class MedianThreshold(pyabc.QuantileEpsilon):  # type: ignore[misc]
+        """The first generation of a new run accepts every prior draw (no separate prior
+        sample to set a threshold); every later one, resumed or not, the median distance of
+        the previous generation."""
+
+        def initialize(self, t: int, get_weighted_distances: Any, **kwargs: Any) -> None:
+            if t == 0:
+                self._look_up = {0: math.inf}
+                return
+            super().initialize(t, get_weighted_distances, **kwargs)
+
+    fit = fit_observations(scenario)
+    sizes = [settings.first_population or settings.population] + [settings.population] * (
+        settings.generations - 1
+    )
+    return SeededABCSMC(
+        SimulatedObservations(scenario, settings.replications),
+        _prior(scenario.calibration.parameters),
+        distance_function=pyabc.PNormDistance(
+            p=2, fixed_weights={name: 1.0 / tolerance(obs) for name, obs in fit.items()}
+        ),
+        population_size=pyabc.populationstrategy.ListPopulationSize(sizes),
+        eps=MedianThreshold(initial_epsilon="from_sample", alpha=0.5),
+        sampler=_sampler_class()(executor, settings.chunk_size),
+    )
+
+
+@dataclasses.dataclass
+class AbcResult:
+    """The posterior of the last generation and what each generation did."""
+
+    scenario: Scenario
+    settings: AbcSettings
+    posterior: pd.DataFrame
+    """Parameter values and weights (``weight`` sums to 1), one row per particle."""
+    generations: pd.DataFrame
+    """Per generation: epsilon, proposals, accepted, acceptance rate, effective sample size."""
+    history: Path
+
+
+def abc_calibrate(
+    scenario: Scenario,
+    folder: Path,
+    settings: AbcSettings,
+    executor: Executor | None = None,
+    resume: bool = False,
+) -> AbcResult:
+    """Run (or, with ``resume``, continue) ABC-SMC; the SQLite history is ``folder/history.db``.
+
+    A resumed run continues from the last complete generation; since every generation reseeds
+    from ``(seed, generation)``, it ends with the same posterior as an uninterrupted run."""
+    import pyabc
+
+    if scenario.calibration is None or not scenario.calibration.parameters:
+        raise ValueError("the scenario has no calibration: parameters block")
+    if not fit_observations(scenario):
+        raise ValueError("the scenario has no observation with role: fit and a target")
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / HISTORY
+    url = f"sqlite:///{db.resolve()}"
+    executor = executor or SerialExecutor()
+    abc = _abc(scenario, settings, executor)
+    if resume and db.exists():
+        history = pyabc.History(url)
+        done = history.max_t + 1 if history.max_t is not None else 0
+        abc.load(url, history.id)
+    else:
+        if db.exists():
+            raise FileExistsError(f"{db} exists: continue it with --resume, or use a new folder")
+        observed = {n: float(o.target or 0.0) for n, o in fit_observations(scenario).items()}
+        abc.new(url, observed)
+        done = 0
+    remaining = settings.generations - done
+    if remaining > 0:
+        np.random.seed([settings.seed, 1_000_000 + done])  # the prior sample that sets epsilon
+        random.seed(settings.seed)
+        with warnings.catch_warnings():  # pyabc's stop test subtracts the first, infinite
+            warnings.simplefilter("ignore", RuntimeWarning)  # threshold from itself
+            abc.run(
+                max_nr_populations=remaining,
+                minimum_epsilon=settings.minimum_epsilon,
+                min_acceptance_rate=0.0,
+            )
+    return _result(scenario, settings, db)
+
+
+def _result(scenario: Scenario, settings: AbcSettings, db: Path) -> AbcResult:
+    import pyabc
+
+    history = pyabc.History(f"sqlite:///{db.resolve()}")
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    posterior = frame.reset_index(drop=True)
+    posterior["weight"] = np.asarray(weights, float)
+    return AbcResult(scenario, settings, posterior, generations_frame(history), db)
+
+
+def generations_frame(history: Any) -> pd.DataFrame:
+    """Per generation: epsilon, proposals, accepted, acceptance rate and effective sample size."""
+    import pyabc
+
+    pops = history.get_all_populations()
+    pops = pops[pops.t >= 0]
+    rows = []
+    for t, eps, samples, particles in zip(
+        pops.t, pops.epsilon, pops.samples, pops.particles, strict=True
+    ):
+        weights = history.get_distribution(m=0, t=int(t))[1]
+        rows.append(
+            {
+                "generation": int(t),
+                "epsilon": float(eps),
+                "proposals": int(samples),
+                "accepted": int(particles),
+                "acceptance_rate": float(particles) / float(samples) if samples else math.nan,
+                "ess": float(pyabc.effective_sample_size(weights)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def resample(result: AbcResult, count: int, seed: int) -> pd.DataFrame:
+    """``count`` parameter sets drawn from the weighted posterior (with replacement)."""
+    rng = np.random.default_rng(seed)
+    weights = result.posterior["weight"].to_numpy()
+    rows = rng.choice(len(weights), size=count, replace=True, p=weights / weights.sum())
+    names = [c for c in result.posterior.columns if c != "weight"]
+    return result.posterior.iloc[rows][names].reset_index(drop=True)
+
+
+def save_posterior(result: AbcResult, path: Path, count: int | None = None) -> None:
+    """Write ``posterior.parquet``: equally weighted draws that ``--parameters`` reads."""
+    assert result.scenario.calibration is not None
+    n = count or len(result.posterior)
+    write_parameter_sets(
+        resample(result, n, result.settings.seed), result.scenario.calibration.parameters, path
+    )
+
+
+def intervals(result: AbcResult, levels: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+    """Weighted posterior quantiles per parameter, with the prior bounds beside them."""
+    assert result.scenario.calibration is not None
+    rows = []
+    w = result.posterior["weight"].to_numpy()
+    for name, p in result.scenario.calibration.parameters.items():
+        x = result.posterior[name].to_numpy()
+        order = np.argsort(x)
+        cdf = np.cumsum(w[order]) / w.sum()
+        qs = {f"q{round(q * 100):02d}": float(x[order][np.searchsorted(cdf, q)]) for q in levels}
+        rows.append({"parameter": name, "prior_lower": p.lower, "prior_upper": p.upper, **qs})
+    return pd.DataFrame(rows)
+
+
+def _predict_task(task: tuple[Scenario, int, int]) -> dict[str, float]:
+    """Every observation with a target (fit, validate, report) in one replication."""
+    sc, rep, seed = task
+    record = run_once(sc, rep, seed)
+    ep = episodes_frame(record)
+    return {
+        name: observe(sc, record, ep, obs)
+        for name, obs in sc.observations.items()
+        if obs.target is not None
+    }
+
+
+def predictive(result: AbcResult, draws: int, executor: Executor | None = None) -> pd.DataFrame:
+    """Posterior predictive check: ``draws`` parameter sets from the posterior, one replication
+    each (seed = the run's seed, replication = the draw's index), every targeted observation.
+    Returns one row per observation: target, tolerance, role, mean, q05, q95 over the draws,
+    and whether the mean is within tolerance."""
+    sc = result.scenario
+    assert sc.calibration is not None
+    sets = resample(result, draws, result.settings.seed + 1)
+    tasks = [
+        (
+            apply(sc, {str(k): float(v) for k, v in row.items()}, sc.calibration.parameters),
+            i,
+            result.settings.seed,
+        )
+        for i, (_, row) in enumerate(sets.iterrows())
+    ]
+    values: list[dict[str, float]] = [{} for _ in tasks]
+    for index, got in (executor or SerialExecutor()).imap_unordered(_predict_task, tasks):
+        if isinstance(got, BaseException):
+            raise got
+        values[index] = got
+    frame = pd.DataFrame(values)
+    rows = []
+    for name, obs in sc.observations.items():
+        if obs.target is None or name not in frame:
+            continue
+        x = frame[name].dropna().to_numpy()
+        mean = float(x.mean()) if x.size else math.nan
+        tol = tolerance(obs)
+        rows.append(
+            {
+                "observation": name,
+                "label": obs.label or name,
+                "role": obs.role,
+                "target": obs.target,
+                "tolerance": tol,
+                "mean": mean,
+                "q05": float(np.quantile(x, 0.05)) if x.size else math.nan,
+                "q95": float(np.quantile(x, 0.95)) if x.size else math.nan,
+                "met": abs(mean - obs.target) <= tol if x.size else False,
+                "source": obs.source or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def correlations(result: AbcResult) -> pd.DataFrame:
+    """Weighted Pearson correlations between the parameters in the posterior."""
+    names = [c for c in result.posterior.columns if c != "weight"]
+    w = result.posterior["weight"].to_numpy()
+    x = result.posterior[names].to_numpy(float)
+    cov = np.cov(x, rowvar=False, aweights=w)
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    return pd.DataFrame(corr, index=names, columns=names)

@@ -1,0 +1,167 @@
+"""ABC-SMC on a small queue with known parameters (fixed seeds)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis.abc_smc import (
+    AbcSettings,
+    SimulatedObservations,
+    abc_calibrate,
+    intervals,
+    save_posterior,
+)
+from sim.inputs.loading import validate_data
+from sim.inputs.parameters import read_parameter_sets
+from sim.inputs.scenario import Scenario
+from tests.builders import START, queue_data
+
+pytest.importorskip("pyabc")
+
+TRUTH = {"arrivals": 730.0, "stay": 20.0}
+SMALL = AbcSettings(population=30, generations=3, replications=1, seed=4, chunk_size=10)
+
+
+def _scenario(targets: dict[str, float] | None = None) -> Scenario:
+    data: dict[str, Any] = queue_data(
+        TRUTH["arrivals"] / 365.25, 1000, {"dist": "exponential", "mean": TRUTH["stay"]}, 400
+    )
+    window = {"from": START + dt.timedelta(days=100), "to": START + dt.timedelta(days=399)}
+    targets = targets or {"entries": 600.0, "occupancy": 40.0, "held_out": 600.0}
+    data["observations"] = {
+        "entries": {
+            "metric": "entries",
+            "node": "queue",
+            **window,
+            "target": targets["entries"],
+            "tolerance": 40,
+            "role": "fit",
+        },
+        "occupancy": {
+            "metric": "mean",
+            "series": "occupancy.queue",
+            **window,
+            "target": targets["occupancy"],
+            "tolerance": 4,
+            "role": "fit",
+        },
+        "held_out": {
+            "metric": "exits",
+            "node": "queue",
+            **window,
+            "target": targets["held_out"],
+            "tolerance": 40,
+            "role": "validate",
+        },
+    }
+    data["calibration"] = {
+        "parameters": {
+            "arrivals": {
+                "path": "nodes.street.arrivals_per_year",
+                "lower": 200,
+                "upper": 2000,
+                "prior": "loguniform",
+            },
+            "stay": {"path": "nodes.queue.readiness.mean", "lower": 5, "upper": 60},
+        }
+    }
+    return validate_data(data)
+
+
+def _truth_targets() -> dict[str, float]:
+    """The observations at the true parameters (mean of 8 replications, fixed seed)."""
+    model = SimulatedObservations(_scenario(), 8)
+    np.random.seed(0)
+    got = model(TRUTH)
+    return {"entries": got["entries"], "occupancy": got["occupancy"], "held_out": 1e9}
+
+
+def test_validation_figures_never_enter_the_distance() -> None:
+    model = SimulatedObservations(_scenario(), 1)
+    np.random.seed(1)
+    assert set(model(TRUTH)) == {"entries", "occupancy"}
+
+
+@pytest.mark.slow
+def test_recovers_known_parameters(tmp_path: Path) -> None:
+    """Each 90% posterior interval covers the truth and is narrower than the prior. The held-out
+    target is absurd (1e9): were it in the distance, nothing would be accepted near the truth."""
+    sc = _scenario(_truth_targets())
+    result = abc_calibrate(sc, tmp_path, AbcSettings(population=150, generations=5, seed=2))
+    table = intervals(result).set_index("parameter")
+    for name, truth in TRUTH.items():
+        row = table.loc[name]
+        assert row["q05"] <= truth <= row["q95"], (name, row.to_dict())
+        assert row["q95"] - row["q05"] < 0.5 * (row["prior_upper"] - row["prior_lower"])
+    gens = result.generations
+    assert list(gens["generation"]) == [0, 1, 2, 3, 4]
+    assert (gens["epsilon"].diff().dropna() < 0).all()
+    assert (gens["ess"] > 0).all()
+    assert (gens["acceptance_rate"] <= 1).all()
+    save_posterior(result, tmp_path / "posterior.parquet", 50)
+    frame, spec = read_parameter_sets(tmp_path / "posterior.parquet")
+    assert len(frame) == 50
+    assert set(spec) == set(TRUTH)
+
+
+@pytest.mark.slow
+def test_serial_fixed_seed_is_identical_run_to_run(tmp_path: Path) -> None:
+    sc = _scenario()
+    a = abc_calibrate(sc, tmp_path / "a", SMALL).posterior
+    b = abc_calibrate(sc, tmp_path / "b", SMALL).posterior
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.slow
+def test_resume_after_an_interruption_gives_the_same_posterior(tmp_path: Path) -> None:
+    sc = _scenario()
+    whole = abc_calibrate(sc, tmp_path / "whole", SMALL).posterior
+    # an interrupted run: the history holds the first two generations only
+    short = AbcSettings(**{**SMALL.__dict__, "generations": 2})
+    abc_calibrate(sc, tmp_path / "cut", short)
+    resumed = abc_calibrate(sc, tmp_path / "cut", SMALL, resume=True).posterior
+    pd.testing.assert_frame_equal(whole, resumed)
+
+
+def test_an_existing_history_is_not_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "history.db").write_bytes(b"mine")
+    with pytest.raises(FileExistsError):
+        abc_calibrate(_scenario(), tmp_path, SMALL)
+    assert (tmp_path / "history.db").read_bytes() == b"mine"
+    shutil.rmtree(tmp_path)
+
+
+def test_run_draws_the_posterior_its_calibration_names_unless_point(tmp_path: Path) -> None:
+    """A scenario whose calibration block names a posterior is run over its draws by default
+    (the intervals include parameter uncertainty); --point runs its own values."""
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from sim.cli.main import main
+    from sim.inputs.parameters import write_parameter_sets
+
+    sc = _scenario()
+    assert sc.calibration is not None
+    sets = pd.DataFrame({"arrivals": [500.0, 900.0, 700.0], "stay": [10.0, 30.0, 20.0]})
+    write_parameter_sets(sets, sc.calibration.parameters, tmp_path / "post.parquet")
+    data = sc.model_dump(mode="python", by_alias=True, exclude_none=True)
+    data["calibration"]["posterior"] = "post.parquet"
+    data["calibration"]["draws"] = 2
+    path = tmp_path / "queue.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for extra, draws in (([], 2), (["--point"], None)):
+        out = tmp_path / f"run{len(extra)}"
+        args = ["run", str(path), "-n", "1", "--quiet", "--out", str(out), *extra]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        info = json.loads((out / "manifest.json").read_text())
+        assert info.get("draws") == draws
