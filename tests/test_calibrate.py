@@ -591,21 +591,22 @@ def test_model_description_tabulates_every_shipped_scenario() -> None:
 
 @pytest.mark.slow
 def test_the_shipped_posterior_propagates_through_run(tmp_path: Path) -> None:
-    """The posterior the history's calibration block names holds the shipped fit's parameter
-    sets, named as that block; `parcours run` on an étape 2 scenario draws it by default."""
+    """The shipped ABC-SMC draws hold the history's parameters, named as its calibration block,
+    inside their priors; `parcours run --parameters` draws them. The history does not name them
+    as its default until the run converges (docs/calibration.md)."""
     from sim.inputs.parameters import read_parameter_sets
 
     history = load_scenario(SCENARIOS / "history-2019-2023.yaml")
     assert history.calibration is not None
-    assert history.calibration.posterior is not None
-    frame, spec = read_parameter_sets(SCENARIOS / history.calibration.posterior)
+    posterior = SCENARIOS / "history-2019-2023-posterior.parquet"
+    frame, spec = read_parameter_sets(posterior)
     assert set(spec) == set(history.calibration.parameters)
     assert len(frame) >= 500
     for name, parameter in history.calibration.parameters.items():  # inside the priors
         assert frame[name].between(parameter.lower, parameter.upper).all(), name
     out = tmp_path / "run"
     args = ["run", str(SCENARIOS / "etape2-610.yaml"), "-n", "2", "--quiet", "--out", str(out)]
-    args += ["--set", "end=2024-06-01", "--draws", "2"]
+    args += ["--set", "end=2024-06-01", "--parameters", str(posterior), "--draws", "2"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     info = json.loads((out / "manifest.json").read_text())

@@ -568,7 +568,7 @@ def test_readme_and_docs_show_the_same_generated_table() -> None:
     from sim.outputs.comparison import block_names
 
     assert set(block_names(docs)) == {"table", "crn", "diff", "fill", "mechanism"}
-    assert "| People on the street, 2025 mean |" in read_block(docs, "table")
+    assert "| People on the street, mean 2025 |" in read_block(docs, "table")
 
 
 def test_the_docs_diff_example_is_what_parcours_diff_prints_today() -> None:
