@@ -24,6 +24,19 @@ COLOURS = ("#1f5f8b", "#d4722a", "#2e8b57", "#8b3a62", "#6a5acd", "#b8860b", "#5
 _SCHEDULES = ("capacity", "places", "releases_per_month")
 
 
+def _scenario_columns(folder: Folder, names: list[str], lang: Lang) -> list[dict[str, Any]]:
+    """Table columns: the KPI, then each scenario's value and, for alternatives, its Δ."""
+    columns = [{"name": "kpi", "label": tr("kpi", lang), "field": "kpi", "align": "left"}]
+    for i, name in enumerate(names):
+        label = legend_label(folder.runs[name].scenario, lang)
+        columns.append({"name": f"s{i}", "label": label, "field": f"s{i}", "align": "right"})
+        if i:
+            columns.append(
+                {"name": f"d{i}", "label": f"Δ {label}", "field": f"d{i}", "align": "right"}
+            )
+    return columns
+
+
 def _layout(title: str, y_title: str = "") -> dict[str, Any]:
     return {
         "title": {"text": title, "font": {"size": 15}},
@@ -149,14 +162,7 @@ def comparison_rows(
     interval excludes zero). Returns Quasar table columns and rows."""
     table = folder.comparison
     names = list(folder.runs)
-    columns = [{"name": "kpi", "label": tr("kpi", lang), "field": "kpi", "align": "left"}]
-    for i, name in enumerate(names):
-        label = legend_label(folder.runs[name].scenario, lang)
-        columns.append({"name": f"s{i}", "label": label, "field": f"s{i}", "align": "right"})
-        if i:
-            columns.append(
-                {"name": f"d{i}", "label": f"Δ {label}", "field": f"d{i}", "align": "right"}
-            )
+    columns = _scenario_columns(folder, names, lang)
     rows: list[dict[str, Any]] = []
     if table is None:
         return columns, rows
@@ -239,14 +245,7 @@ def window_rows(
     """Each series' mean over a chosen window (both days included), per scenario with its 95%
     interval, and the paired difference to the reference: the headline rows for any window."""
     names = list(folder.runs)
-    columns = [{"name": "kpi", "label": tr("kpi", lang), "field": "kpi", "align": "left"}]
-    for i, name in enumerate(names):
-        label = legend_label(folder.runs[name].scenario, lang)
-        columns.append({"name": f"s{i}", "label": label, "field": f"s{i}", "align": "right"})
-        if i:
-            columns.append(
-                {"name": f"d{i}", "label": f"Δ {label}", "field": f"d{i}", "align": "right"}
-            )
+    columns = _scenario_columns(folder, names, lang)
     sc = folder.scenario
     a, b = sc.day(start), sc.day(end)
     rows = []
