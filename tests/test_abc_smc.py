@@ -16,6 +16,9 @@ from sim.analysis.abc_smc import (
     SimulatedObservations,
     abc_calibrate,
     intervals,
+    model_values,
+    population_sizes,
+    sampled_values,
     save_posterior,
 )
 from sim.inputs.loading import validate_data
@@ -77,16 +80,31 @@ def _scenario(targets: dict[str, float] | None = None) -> Scenario:
 
 def _truth_targets() -> dict[str, float]:
     """The observations at the true parameters (mean of 8 replications, fixed seed)."""
-    model = SimulatedObservations(_scenario(), 8)
+    sc = _scenario()
+    model = SimulatedObservations(sc, 8)
     np.random.seed(0)
-    got = model(TRUTH)
+    assert sc.calibration is not None
+    got = model(sampled_values(sc.calibration.parameters, TRUTH))
     return {"entries": got["entries"], "occupancy": got["occupancy"], "held_out": 1e9}
 
 
 def test_validation_figures_never_enter_the_distance() -> None:
-    model = SimulatedObservations(_scenario(), 1)
+    sc = _scenario()
+    model = SimulatedObservations(sc, 1)
     np.random.seed(1)
-    assert set(model(TRUTH)) == {"entries", "occupancy"}
+    assert sc.calibration is not None
+    assert set(model(sampled_values(sc.calibration.parameters, TRUTH))) == {"entries", "occupancy"}
+
+
+def test_log_uniform_parameters_are_sampled_on_the_log_scale() -> None:
+    """A log-uniform parameter is ``log_<name>`` in the history and comes back on its scale."""
+    sc = _scenario()
+    assert sc.calibration is not None
+    sampled = sampled_values(sc.calibration.parameters, TRUTH)
+    assert set(sampled) == {"log_arrivals", "stay"}
+    assert sampled["log_arrivals"] == pytest.approx(np.log(730.0))
+    back = model_values(sc.calibration.parameters, sampled)
+    assert back == pytest.approx(TRUTH)
 
 
 @pytest.mark.slow
@@ -165,3 +183,11 @@ def test_run_draws_the_posterior_its_calibration_names_unless_point(tmp_path: Pa
         assert result.exit_code == 0, result.output
         info = json.loads((out / "manifest.json").read_text())
         assert info.get("draws") == draws
+
+
+def test_population_sizes_first_intermediate_and_final() -> None:
+    settings = AbcSettings(population=500, generations=4, first_population=200,
+                           intermediate_population=300)  # fmt: skip
+    assert population_sizes(settings) == [200, 300, 300, 500]
+    assert population_sizes(AbcSettings(population=50, generations=3)) == [50, 50, 50]
+    assert population_sizes(AbcSettings(population=50, generations=1)) == [50]

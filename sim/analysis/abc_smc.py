@@ -12,6 +12,12 @@ Dask) and keeps them in proposal order, cutting at the n-th accepted one. The gl
 generator is reseeded from ``(seed, generation)`` at the start of each generation
 (:class:`SeededABCSMC`), so a run resumed from its SQLite history after a kill replays the same
 draws as an uninterrupted one. The result is the same whatever the executor.
+
+Parameters with a ``loguniform`` prior are sampled, perturbed and stored in the history as
+``log_<name>`` (natural logarithm, uniform prior): pyabc's Gaussian kernel then moves them by
+factors rather than by amounts, and the importance weights do not pile up on the small values
+that a linear kernel under-proposes (the effective sample size fell to 12 of 500 that way).
+:class:`AbcResult` gives every parameter on its own scale.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from sim.engine.model import run_once
 from sim.inputs.parameters import apply, write_parameter_sets
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
 from sim.running.executors import Executor, SerialExecutor
-from sim.running.metrics import episodes_frame, observe
+from sim.running.metrics import observation_filter, observations
 
 HISTORY = "history.db"
 
@@ -53,6 +59,9 @@ class AbcSettings:
     """Stop once the acceptance threshold is at or below this distance."""
     first_population: int | None = None
     """A smaller first generation (from the prior), or None for ``population``."""
+    intermediate_population: int | None = None
+    """Particles in the generations between the first and the last, or None for
+    ``population`` (the last generation always has ``population``)."""
     chunk_size: int = 8
     """Proposals per task sent to the executor."""
 
@@ -72,8 +81,44 @@ def tolerance(obs: Observation) -> float:
     return obs.tolerance or max(abs(obs.target) * 0.1, 1e-9)
 
 
+def sampled_name(name: str, parameter: FreeParameter) -> str:
+    """The parameter's name in the pyabc history: ``log_<name>`` for a log-uniform prior."""
+    return f"log_{name}" if parameter.prior == "loguniform" else name
+
+
+def model_values(parameters: dict[str, FreeParameter], sampled: Any) -> dict[str, float]:
+    """Sampled values (a pyabc parameter or a history row) on each parameter's own scale."""
+    out = {}
+    for name, p in parameters.items():
+        value = float(sampled[sampled_name(name, p)])
+        out[name] = math.exp(value) if p.prior == "loguniform" else value
+    return out
+
+
+def sampled_values(parameters: dict[str, FreeParameter], values: Any) -> dict[str, float]:
+    """Values on each parameter's own scale as pyabc samples them (the inverse of
+    :func:`model_values`)."""
+    return {
+        sampled_name(name, p): math.log(float(values[name]))
+        if p.prior == "loguniform"
+        else float(values[name])
+        for name, p in parameters.items()
+    }
+
+
+def population_sizes(settings: AbcSettings) -> list[int]:
+    """Accepted particles wanted in each generation, first to last."""
+    g = settings.generations
+    first = settings.first_population or settings.population
+    middle = settings.intermediate_population or settings.population
+    if g == 1:
+        return [settings.population]
+    return [first] + [middle] * (g - 2) + [settings.population]
+
+
 class SimulatedObservations:
-    """The pyabc model: parameter values -> mean of each fit observation over replications.
+    """The pyabc model: sampled parameter values (:func:`sampled_values`) -> mean of each fit
+    observation over replications.
 
     The replications' seed is drawn from the global numpy generator, which the sampler sets
     per proposal, so each particle is a pure function of its proposal seed."""
@@ -84,17 +129,16 @@ class SimulatedObservations:
         self.parameters = scenario.calibration.parameters
         self.replications = replications
         self.fit = fit_observations(scenario)
+        self.keep = observation_filter(scenario, self.fit)
 
     def __call__(self, values: dict[str, float]) -> dict[str, float]:
-        sc = apply(self.scenario, {k: float(values[k]) for k in self.parameters}, self.parameters)
+        sc = apply(self.scenario, model_values(self.parameters, values), self.parameters)
         seed = int(np.random.randint(0, 2**31 - 1))
         sums = dict.fromkeys(self.fit, 0.0)
         counts = dict.fromkeys(self.fit, 0)
         for rep in range(self.replications):
-            record = run_once(sc, rep, seed)
-            ep = episodes_frame(record)
-            for name, obs in self.fit.items():
-                value = observe(sc, record, ep, obs)
+            record = run_once(sc, rep, seed, keep=self.keep)
+            for name, value in observations(sc, record, self.fit).items():
                 if value == value:
                     sums[name] += value
                     counts[name] += 1
@@ -193,7 +237,8 @@ def _prior(parameters: dict[str, FreeParameter]) -> Any:
     rvs = {}
     for name, p in parameters.items():
         if p.prior == "loguniform":
-            rvs[name] = pyabc.RV("loguniform", p.lower, p.upper)
+            low, high = math.log(p.lower), math.log(p.upper)
+            rvs[sampled_name(name, p)] = pyabc.RV("uniform", low, high - low)
         else:
             rvs[name] = pyabc.RV("uniform", p.lower, p.upper - p.lower)
     return pyabc.Distribution(**rvs)
@@ -225,9 +270,7 @@ def _abc(scenario: Scenario, settings: AbcSettings, executor: Executor) -> Any:
             super().initialize(t, get_weighted_distances, **kwargs)
 
     fit = fit_observations(scenario)
-    sizes = [settings.first_population or settings.population] + [settings.population] * (
-        settings.generations - 1
-    )
+    sizes = population_sizes(settings)
     return SeededABCSMC(
         SimulatedObservations(scenario, settings.replications),
         _prior(scenario.calibration.parameters),
@@ -304,7 +347,11 @@ def _result(scenario: Scenario, settings: AbcSettings, db: Path) -> AbcResult:
 
     history = pyabc.History(f"sqlite:///{db.resolve()}")
     frame, weights = history.get_distribution(m=0, t=history.max_t)
-    posterior = frame.reset_index(drop=True)
+    assert scenario.calibration is not None
+    parameters = scenario.calibration.parameters
+    posterior = pd.DataFrame(
+        [model_values(parameters, row) for _, row in frame.iterrows()], columns=list(parameters)
+    )
     posterior["weight"] = np.asarray(weights, float)
     return AbcResult(scenario, settings, posterior, generations_frame(history), db)
 
@@ -369,12 +416,7 @@ def _predict_task(task: tuple[Scenario, int, int]) -> dict[str, float]:
     """Every observation with a target (fit, validate, report) in one replication."""
     sc, rep, seed = task
     record = run_once(sc, rep, seed)
-    ep = episodes_frame(record)
-    return {
-        name: observe(sc, record, ep, obs)
-        for name, obs in sc.observations.items()
-        if obs.target is not None
-    }
+    return observations(sc, record, [n for n, o in sc.observations.items() if o.target is not None])
 
 
 def predictive(result: AbcResult, draws: int, executor: Executor | None = None) -> pd.DataFrame:

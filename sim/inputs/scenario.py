@@ -473,6 +473,9 @@ class Calibration(Model):
     """ABC-SMC (``parcours calibrate --abc``): accepted particles per generation."""
     first_population: Annotated[int, Field(ge=2)] | None = None
     """ABC-SMC: a smaller first generation, sampled from the prior (default: ``population``)."""
+    intermediate_population: Annotated[int, Field(ge=2)] | None = None
+    """ABC-SMC: particles in the generations between the first and the last (default:
+    ``population``; the last generation always has ``population``)."""
     generations: Annotated[int, Field(ge=1)] = 6
     """ABC-SMC: generations at most."""
     particle_replications: Annotated[int, Field(ge=1)] = 1

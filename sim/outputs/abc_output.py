@@ -26,6 +26,7 @@ from sim.analysis.abc_smc import (
     abc_calibrate,
     correlations,
     intervals,
+    population_sizes,
     predictive,
     save_posterior,
 )
@@ -48,12 +49,14 @@ def settings_for(
     assert spec is not None
     pop = population or spec.population
     first = spec.first_population if population is None else None
+    middle = spec.intermediate_population if population is None else None
     return AbcSettings(
         population=pop,
         generations=generations or spec.generations,
         replications=replications or spec.particle_replications,
         seed=seed,
         first_population=first,
+        intermediate_population=middle,
     )
 
 
@@ -188,9 +191,10 @@ def report_markdown(
     lines = [
         f"# ABC-SMC calibration of {result.scenario.name}",
         "",
-        f"pyabc ABC-SMC, seed {s.seed}: {s.generations} generations at most, "
-        f"{s.first_population or s.population} particles in the first and {s.population} in "
-        f"the others, {s.replications} replication(s) per particle; {seconds / 60:.1f} min.",
+        f"pyabc ABC-SMC, seed {s.seed}: {s.generations} generations at most, of "
+        f"{', '.join(str(n) for n in population_sizes(s))} particles, "
+        f"{s.replications} replication(s) per particle; {seconds / 60:.1f} min. "
+        "Log-uniform parameters are sampled and perturbed on the log scale.",
         "The distance is the Euclidean norm of (simulated - target) / tolerance over the fit "
         "figures; held-out figures never enter it.",
         "",
