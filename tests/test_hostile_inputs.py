@@ -565,3 +565,15 @@ def test_every_command_that_runs_checks_the_limits_first(command: str, tmp_path:
     assert result.exit_code == 2, result.output
     assert "--limit years=" in result.output
     assert not out.exists()
+
+
+def test_a_calibration_holds_one_replication_per_worker_in_memory() -> None:
+    """A calibration keeps observations only: its thousands of runs are not all in memory."""
+    from sim.running import limits
+
+    sc = load_scenario(ROOT / "scenarios" / "history-2019-2023.yaml")
+    every = limits.figures(sc, 10_000, 2)
+    held = limits.figures(sc, 10_000, 2, kept=2)
+    assert held["memory"] * 4_000 < every["memory"]
+    assert held["hours"] == every["hours"]
+    limits.check([sc], 10_000, 2, kept=2)

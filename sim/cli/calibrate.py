@@ -141,12 +141,14 @@ def calibrate(
             abc_runs = (population or sc.calibration.population) * (
                 generations or sc.calibration.generations
             ) * 3  # fmt: skip
-            check_limits([sc], abc_runs, workers or default_workers())
+            cores = workers or default_workers()
+            check_limits([sc], abc_runs, cores, kept=cores)  # observations only
             _abc_command(sc, target, seed, population, generations, replications,
                          workers, scheduler, dask_local, resume, force)  # fmt: skip
             return
         runs = (replications or sc.calibration.replications) * (budget or sc.calibration.budget)
-        check_limits([sc], runs, workers or default_workers())
+        cores = workers or default_workers()
+        check_limits([sc], runs, cores, kept=cores)  # observations only
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),

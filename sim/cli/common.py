@@ -167,8 +167,11 @@ def limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def check_limits(scenarios: Sequence[Scenario], replications: int, workers: int = 1) -> None:
-    """Check the plausibility limits the options ask for (exit 2 with one line if passed)."""
+def check_limits(
+    scenarios: Sequence[Scenario], replications: int, workers: int = 1, kept: int | None = None
+) -> None:
+    """Check the plausibility limits the options ask for (exit 2 with one line if passed);
+    ``kept``: replications held in memory at once, if not all."""
     from sim.running.limits import LimitError, check
 
     ctx = click.get_current_context(silent=True)
@@ -176,7 +179,7 @@ def check_limits(scenarios: Sequence[Scenario], replications: int, workers: int 
     if raised is None:
         return
     try:
-        check(scenarios, replications, workers, raised)
+        check(scenarios, replications, workers, raised, kept)
     except LimitError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_INPUT)

@@ -91,15 +91,19 @@ def people(scenario: Scenario) -> float:
     return total
 
 
-def figures(scenario: Scenario, replications: int, workers: int = 1) -> dict[str, float]:
-    """The figure each limit is checked against."""
+def figures(
+    scenario: Scenario, replications: int, workers: int = 1, kept: int | None = None
+) -> dict[str, float]:
+    """The figure each limit is checked against; ``kept`` replications' results are held in
+    memory at once (all of them unless said: a calibration keeps one per worker)."""
     crowd = people(scenario)
     capacities = [
         _peak(getattr(node, name, None))
         for node in scenario.nodes.values()
         for name in ("capacity", "places")
     ]
-    memory = replications * (scenario.horizon * BYTES_PER_DAY + crowd * BYTES_PER_PERSON)
+    held = replications if kept is None else min(kept, replications)
+    memory = held * (scenario.horizon * BYTES_PER_DAY + crowd * BYTES_PER_PERSON)
     seconds = replications * crowd * SECONDS_PER_PERSON / max(1, workers)
     return {  # the plainest figures first: they name the typo
         "replications": float(replications),
@@ -116,12 +120,13 @@ def check(
     replications: int,
     workers: int = 1,
     raised: dict[str, float] | None = None,
+    kept: int | None = None,
 ) -> None:
     """Raise :class:`LimitError` for the first figure above its limit (``raised`` overrides
-    some limits, e.g. from ``--limit people=5e6``)."""
+    some limits, e.g. from ``--limit people=5e6``; ``kept`` as in :func:`figures`)."""
     maxima = {name: limit.maximum for name, limit in LIMITS.items()} | (raised or {})
     for scenario in scenarios:
-        for name, value in figures(scenario, replications, workers).items():
+        for name, value in figures(scenario, replications, workers, kept).items():
             if value > maxima[name] and math.isfinite(maxima[name]):
                 limit = LIMITS[name]
                 raise LimitError(
