@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tests run on every core (pytest-xdist); tests sharing a costly fixture stay in one worker
+# (tests/conftest.py). `make test PARALLEL=` runs them in one process.
+PARALLEL ?= -n auto --dist loadgroup
 
 .PHONY: demo test test-fast bench lint venv clean browser
 
@@ -21,11 +24,11 @@ demo: $(STAMP)
 	$(BIN)/parcours demo --out results
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL)
 
 # The inner loop: everything but the tests marked slow (notebooks, long statistical checks).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" $(PARALLEL)
 
 # The browser tests (HTML report, parcours app) drive Debian's Chromium: installed here when
 # missing and we are root (as in CI); elsewhere those tests skip and say why.
