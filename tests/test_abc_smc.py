@@ -191,3 +191,31 @@ def test_population_sizes_first_intermediate_and_final() -> None:
     assert population_sizes(settings) == [200, 300, 300, 500]
     assert population_sizes(AbcSettings(population=50, generations=3)) == [50, 50, 50]
     assert population_sizes(AbcSettings(population=50, generations=1)) == [50]
+
+
+@pytest.mark.slow
+def test_calibrate_abc_writes_a_folder_with_its_verdict(tmp_path: Path) -> None:
+    """`parcours calibrate --abc` leaves the posterior, the per-generation table and a report
+    that counts the figures met and says how far off the others are."""
+    import yaml
+    from click.testing import CliRunner
+
+    from sim.cli.main import main
+
+    data = _scenario().model_dump(mode="python", by_alias=True, exclude_none=True)
+    path = tmp_path / "queue.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "calib"
+    args = ["calibrate", str(path), "--abc", "--population", "12", "--generations", "2",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    for name in ("history.db", "posterior.parquet", "generations.csv", "predictive.csv"):
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "12, 12 particles" in report
+    assert "Fitted figures within tolerance at the predictive mean:" in report
+    assert "log_width_ratio" in report
+    widths = report.split("## Parameters")[1].split("## Posterior correlations")[0]
+    assert "| arrivals |" in widths
+    assert "| stay |" in widths

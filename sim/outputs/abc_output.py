@@ -9,6 +9,7 @@ figure), ``charts/`` and ``report.md``.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -170,6 +171,45 @@ def _md(frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def interval_widths(result: AbcResult, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (from :func:`~sim.analysis.abc_smc.intervals`) with the posterior 90% interval
+    over the prior range, linear and, for log-uniform priors, on the log scale."""
+    spec = result.scenario.calibration
+    assert spec is not None
+    linear = (table["q95"] - table["q05"]) / (table["prior_upper"] - table["prior_lower"])
+    logged = []
+    for name, q05, q95, low, high in zip(
+        table["parameter"], table["q05"], table["q95"], table["prior_lower"],
+        table["prior_upper"], strict=True,
+    ):  # fmt: skip
+        log = spec.parameters[str(name)].prior == "loguniform"
+        ratio = math.log(float(q95) / float(q05)) / math.log(float(high) / float(low))
+        logged.append(ratio if log else math.nan)
+    return table.assign(width_ratio=linear, log_width_ratio=logged)
+
+
+def _verdict(check: pd.DataFrame) -> list[str]:
+    """How many figures are met, and how far off the others are (in % of their target)."""
+    lines = []
+    for role, what in (("fit", "Fitted"), ("validate", "Held-out")):
+        rows = check[check["role"] == role]
+        if rows.empty:
+            continue
+        lines.append(
+            f"- {what} figures within tolerance at the predictive mean: "
+            f"{int(rows['met'].sum())} of {len(rows)}."
+        )
+        missed = rows[~rows["met"].astype(bool)]
+        for name, mean, target, tol in zip(
+            missed["observation"], missed["mean"], missed["target"], missed["tolerance"],
+            strict=True,
+        ):  # fmt: skip
+            m, t = float(mean), float(target)
+            off = (m / t - 1.0) * 100.0 if t else math.nan
+            lines.append(f"  - {name}: {m:.4g} against {t:.4g} ± {float(tol):.4g} ({off:+.0f}%)")
+    return lines
+
+
 def report_markdown(
     result: AbcResult,
     table: pd.DataFrame,
@@ -179,9 +219,7 @@ def report_markdown(
 ) -> str:
     """The calibration's report: settings, generations, intervals, correlations, checks."""
     s = result.settings
-    width = table.assign(
-        width_ratio=(table["q95"] - table["q05"]) / (table["prior_upper"] - table["prior_lower"])
-    )
+    width = interval_widths(result, table)
     pairs = [
         (a, b, float(corr.loc[a, b]))
         for i, a in enumerate(corr.index)
@@ -204,7 +242,8 @@ def report_markdown(
         "",
         "## Parameters: prior and posterior (5%, 50%, 95%)",
         "",
-        "width_ratio: the posterior 90% interval over the prior range.",
+        "width_ratio: the posterior 90% interval over the prior range; log_width_ratio: the "
+        "same on the log scale, for log-uniform priors (the scale they are sampled on).",
         "",
         *_md(width),
         "",
@@ -218,6 +257,8 @@ def report_markdown(
         "tolerance.",
         "",
         *_md(check[["label", "role", "target", "tolerance", "mean", "q05", "q95", "met"]]),
+        "",
+        *_verdict(check),
         "",
         "Charts: charts/parameters.png, charts/correlations.png, charts/predictive.png.",
         "",
