@@ -232,7 +232,8 @@ def report_markdown(
         f"pyabc ABC-SMC, seed {s.seed}: {s.generations} generations at most, of "
         f"{', '.join(str(n) for n in population_sizes(s))} particles, "
         f"{s.replications} replication(s) per particle; {seconds / 60:.1f} min. "
-        "Log-uniform parameters are sampled and perturbed on the log scale.",
+        "Parameters are sampled and perturbed as the logit of their place in the prior "
+        "range (log scale for log-uniform priors).",
         "The distance is the Euclidean norm of (simulated - target) / tolerance over the fit "
         "figures; held-out figures never enter it.",
         "",
