@@ -263,17 +263,21 @@ def _outcomes(m: Measures) -> dict[str, float]:
     that place over the person-years its series counts over the same period)."""
     sc, ep = m.sc, m.ep
     size = len(ep.names)
-    counts = np.bincount(ep.outcome[m.done], minlength=size)
+    done = m.done
+    pairs = np.bincount(
+        ep.node[done].astype(np.int64) * size + ep.outcome[done], minlength=size * size
+    ).reshape(size, size)  # [node code, outcome code]
+    counts = pairs.sum(axis=0)
     out: dict[str, float] = {}
     for exit_id in sc.nodes_of(ExitNode):
         code = ep.code(exit_id)
         out[f"outcome.{exit_id}.per_year"] = float(counts[code]) / m.years if code >= 0 else 0.0
     for node_id, exits in catalogue.outcome_routes(sc).items():
-        by_exit = np.bincount(ep.outcome[m.done & m.at(node_id)], minlength=size)
+        node = ep.code(node_id)
         person_years = _person_years(m.sc, m.record, node_id, m.a, m.b)
         for exit_id in exits:
             code = ep.code(exit_id)
-            count = float(by_exit[code]) if code >= 0 else 0.0
+            count = float(pairs[node, code]) if node >= 0 and code >= 0 else 0.0
             out[f"outcome.{exit_id}.{node_id}.per_100_person_years"] = (
                 100.0 * count / person_years if person_years > 0 else math.nan
             )
