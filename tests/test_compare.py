@@ -244,6 +244,7 @@ def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
         "obs.assore_positive_exits_window.per_month",
         "obs.assore_blocked_window",
         "exits.positive.per_month",
+        "outcome.death.per_year",
         "cost.total.per_year",
         "cost.per_person_year_housed",
         "cost.per_positive_exit",

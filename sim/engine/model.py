@@ -106,6 +106,15 @@ def run_once(
         attribute_stream=streams["attributes"],
         transient_exit_rate=1.0 / street.transient.stay_days if street.transient else 0.0,
         transient_exit_stream=streams["street.transient_exit"] if street.transient else None,
+        transient_exit_route=(
+            Route(
+                street.transient.exit_routing,
+                streams["street.transient_exit_routing"],
+                exit_ids,
+            )
+            if street.transient and street.transient.exit_routing
+            else None
+        ),
         reach_stream=(
             streams["rest_space.reach"]
             if any(n.reach is not None for n in sc.nodes_of(RestSpaceNode).values())
@@ -125,8 +134,9 @@ def run_once(
         wired(r.route)
         if r.negative_route is not None:
             wired(r.negative_route)
-    if ctx.street_exit_route is not None:
-        wired(ctx.street_exit_route)
+    for exit_route in (ctx.street_exit_route, ctx.transient_exit_route):
+        if exit_route is not None:
+            wired(exit_route)
 
     _initial_state(sc, ctx, streams)
     for node_id, node in capacity_nodes.items():
@@ -208,6 +218,7 @@ def _place_rules(
         ),
         eligibility=tuple((attributes.index(a), v) for a, v in node.eligibility.items()),
         growth_ahead=lambda t: steps.maximum_before(t, sc.horizon) > steps.at(t),
+        first_free=node.application == "first_free",
     )
 
 

@@ -85,7 +85,16 @@ class Route:
     combination of attributes (:meth:`bind`); only the opening of places is read per choice.
     """
 
-    __slots__ = ("_eligible", "_rules", "_targets", "cumulative", "only_exits", "stream", "targets")
+    __slots__ = (
+        "_applications",
+        "_eligible",
+        "_rules",
+        "_targets",
+        "cumulative",
+        "only_exits",
+        "stream",
+        "targets",
+    )
 
     def __init__(self, routing: dict[str, float], stream: Stream, exits: Iterable[str]) -> None:
         self.targets = list(routing)
@@ -99,6 +108,7 @@ class Route:
         self._targets: list[Place | None] = [None] * len(self.targets)
         self._rules: list[tuple[tuple[int, bool], ...] | None] = [None] * len(self.targets)
         self._eligible: dict[tuple[bool, ...], tuple[tuple[bool, ...], tuple[Place, ...]]] = {}
+        self._applications: dict[tuple[bool, ...], tuple[Place, ...]] = {}
 
     def bind(
         self, places: dict[str, Place], eligibility: dict[str, tuple[tuple[int, bool], ...]]
@@ -107,6 +117,7 @@ class Route:
         self._targets = [places.get(t) for t in self.targets]
         self._rules = [eligibility.get(t) for t in self.targets]
         self._eligible.clear()
+        self._applications.clear()
 
     def eligible(self, attrs: tuple[bool, ...]) -> tuple[tuple[bool, ...], tuple[Place, ...]]:
         """Whether a person with ``attrs`` may ever go to each target, and the places among
@@ -123,6 +134,31 @@ class Route:
             )
             known = self._eligible[attrs] = (flags, places if all(flags) else ())
         return known
+
+    def applications(self, attrs: tuple[bool, ...], drawn: Place) -> tuple[Place, ...]:
+        """Every place among the targets a person with ``attrs`` may go to, open or not yet
+        open, ``drawn`` first and then by decreasing routing probability (file order among
+        equals): where the ``first_free`` policy applies, in the order it tries them."""
+        known = self._applications.get(attrs)
+        if known is None:
+            flags = self.eligible(attrs)[0]
+            weights = [
+                b - a for a, b in zip([0.0, *self.cumulative[:-1]], self.cumulative, strict=True)
+            ]
+            ranked = sorted(
+                (
+                    (-weight, index, place)
+                    for index, (flag, place, weight) in enumerate(
+                        zip(flags, self._targets, weights, strict=True)
+                    )
+                    if flag and place is not None
+                ),
+                key=lambda item: item[:2],
+            )
+            known = self._applications[attrs] = tuple(place for _, _, place in ranked)
+        if known and known[0] is drawn:
+            return known
+        return (drawn, *(place for place in known if place is not drawn))
 
     def choose(self, attrs: tuple[bool, ...], open_only: bool = True) -> str | None:
         """Draw a target among the usable ones (renormalised); None if there is none.
@@ -168,6 +204,9 @@ class PlaceRules:
     negative_route: Route | None
     eligibility: tuple[tuple[int, bool], ...]
     growth_ahead: Callable[[float], bool]
+    first_free: bool = False
+    """Application policy once ready: one destination drawn (False) or every eligible place
+    at once, the first that frees taken (True)."""
 
 
 @dataclasses.dataclass
@@ -201,6 +240,7 @@ class Context:
     attribute_stream: Stream
     transient_exit_rate: float = 0.0
     transient_exit_stream: Stream | None = None
+    transient_exit_route: Route | None = None
     reach_stream: Stream | None = None
     people: dict[int, Person] = dataclasses.field(default_factory=dict)  # in the pathway
     record_episode: Callable[[tuple[object, ...]], None] = dataclasses.field(init=False)
@@ -271,7 +311,14 @@ class Context:
         self.env.timeout(delay).callbacks.append(wake_up)
 
     def grant(self, ticket: Ticket, place: Place) -> None:
-        """A place was handed to ``ticket``: wake its person."""
+        """A place was handed to ``ticket``: withdraw the person's other applications at once
+        (``first_free``), and wake them."""
+        group = ticket.group
+        if group is not None:
+            for other_place, other in group:
+                if other is not ticket:
+                    other_place.cancel(other)
+            ticket.person.target = place
         wake = ticket.person.wake
         if wake is not None and not wake.triggered:
             wake.succeed(_WOKEN)
@@ -378,8 +425,11 @@ def street(
         target.cancel(ticket)
     else:
         ctx.remove_contactable(p)
-    assert ctx.street_exit_route is not None
-    exit_id = ctx.street_exit_route.choose(p.attrs)
+    route = ctx.street_exit_route
+    if p.transient and ctx.transient_exit_route is not None:
+        route = ctx.transient_exit_route
+    assert route is not None
+    exit_id = route.choose(p.attrs)
     assert exit_id is not None
     ctx.close_episode(p, env._now, exit_id, ctx.exits[exit_id].positive)
     return (EXIT, exit_id)
@@ -412,7 +462,14 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
         place.leave()
         ctx.close_episode(p, now, target_id, ctx.exits[target_id].positive)
         return (EXIT, target_id)
-    if target.has_room():
+    if rules.first_free:
+        taken = yield from apply_everywhere(
+            ctx, p, place, rules.route.applications(p.attrs, target), negative_at
+        )
+        if taken is None:
+            return _negative_exit(ctx, p, place, rules)
+        target, target_id = taken, taken.node_id
+    elif target.has_room():
         target.occupy()
     else:
         ticket = Ticket(p, place, now)
@@ -432,6 +489,48 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
     place.leave()
     ctx.close_episode(p, env._now, target_id, True)
     return (STAY, (target, env._now, now))
+
+
+def apply_everywhere(
+    ctx: Context, p: Person, place: Place, applications: tuple[Place, ...], negative_at: float
+) -> Generator[Event, Any, Place | None]:
+    """The ``first_free`` policy: a resident of ``place``, ready, takes the first of
+    ``applications`` with room; if none has, they join every one's waiting list (FIFO per
+    place, places not yet open included), stay blocked in ``place`` and take the first place
+    handed to them, withdrawn from the other lists at once (:meth:`Context.grant`). Returns
+    the place taken, or None after a negative exit while blocked (every list withdrawn)."""
+    for target in applications:
+        if target.has_room():
+            target.occupy()
+            return target
+    env = ctx.env
+    now = env._now
+    names = tuple(target.node_id for target in applications)
+    p.wake = env.event()
+    p.target = None
+    p.blocked_on = names[0]  # the drawn destination, unless another is taken
+    place.set_blocked_on_all(+1, names)
+    group: list[tuple[Place, Ticket]] = []
+    for target in applications:
+        ticket = Ticket(p, place, now)
+        ticket.group = group
+        group.append((target, ticket))  # before joining: a grant withdraws those joined
+        target.join(ticket, p.attrs)
+        if ticket.granted:  # only a list being served at once: the others are withdrawn
+            break
+    if p.target is None:
+        _check_deadlock(ctx, place)
+        if negative_at < INF:
+            ctx.arm(p, negative_at - now)
+        yield p.wake
+    place.set_blocked_on_all(-1, names)
+    taken, p.target = p.target, None
+    if taken is None:
+        for target, ticket in group:
+            target.cancel(ticket)
+        return None
+    p.blocked_on = taken.node_id
+    return taken
 
 
 def _negative_exit(ctx: Context, p: Person, place: Place, rules: PlaceRules) -> Stage:

@@ -18,9 +18,12 @@ from sim.engine.record import Recorder
 
 
 class Ticket:
-    """A person's request for a place; ``holder`` is the place they keep while blocked."""
+    """A person's request for a place; ``holder`` is the place they keep while blocked.
 
-    __slots__ = ("cancelled", "granted", "holder", "person", "queued")
+    ``group`` lists the (place, ticket) pairs of one person's applications to several places
+    at once (the ``first_free`` policy): the first granted withdraws the others."""
+
+    __slots__ = ("cancelled", "granted", "group", "holder", "person", "queued")
 
     def __init__(self, person: Any, holder: Place | None, queued: float) -> None:
         self.person = person
@@ -28,6 +31,7 @@ class Ticket:
         self.queued = queued
         self.granted = False
         self.cancelled = False
+        self.group: list[tuple[Place, Ticket]] | None = None
 
 
 class Place:
@@ -91,6 +95,14 @@ class Place:
         """A holder here becomes blocked on (``delta=1``) or leaves a block on ``target``."""
         self.blocked += delta
         self.blocked_on[target] = self.blocked_on.get(target, 0) + delta
+        self._record(self.series[2], self._env._now, self.blocked)
+
+    def set_blocked_on_all(self, delta: int, targets: tuple[str, ...]) -> None:
+        """A holder here becomes blocked on (``delta=1``) or leaves a block on every one of
+        ``targets`` at once (one resident, counted once in ``blocked``)."""
+        self.blocked += delta
+        for target in targets:
+            self.blocked_on[target] = self.blocked_on.get(target, 0) + delta
         self._record(self.series[2], self._env._now, self.blocked)
 
     # --- the waiting list ----------------------------------------------------------------

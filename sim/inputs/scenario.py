@@ -125,10 +125,16 @@ class TransientStreet(Model):
     arrivals_per_year: Schedule
     """Arrivals of transient users per year (Poisson process; a schedule by date)."""
     stay_days: Annotated[float, Field(gt=0)]
-    """Mean time a transient user stays on the street (exponential) before leaving by the
-    street's ``exit_routing``, unless referred and admitted first."""
+    """Mean time a transient user stays on the street (exponential) before leaving by
+    ``exit_routing``, unless referred and admitted first."""
+    exit_routing: Routing = {}
+    """Where transient users go when they leave the street: probabilities over exit nodes
+    (empty: the street's ``exit_routing``). Leaving after a short stay is mostly moving on, so
+    deaths and prison take the share their hazards give over the stay, not the share of the
+    settled users' spontaneous exits."""
 
     _schedule = field_validator("arrivals_per_year")(_check_schedule)
+    _routing = field_validator("exit_routing")(_check_routing)
 
 
 class StreetNode(Model):
@@ -262,6 +268,12 @@ class _CapacityNode(Model):
     blocks them here until it has room (FIFO among the blocked)."""
     cost_per_place_day: NonNegativeFloat | None = None
     """Cost per place and day (EUR), counted on capacity (on occupancy for a release node)."""
+    application: Literal["one", "first_free"] = "one"
+    """How a ready resident applies for the next place. ``one``: one destination drawn from
+    ``routing``, its waiting list only. ``first_free``: the same draw decides between an exit
+    and a place; for a place, the resident applies to every place of ``routing`` they are
+    eligible for (not yet open included), takes the first that has room or frees (FIFO per
+    place) and is withdrawn from the other lists at once."""
 
     _schedule = field_validator("capacity")(_check_schedule)
     _routing = field_validator("routing", "negative_routing")(_check_routing)
@@ -340,6 +352,9 @@ Node = Annotated[
 CapacityNode = AccommodationNode | DownstreamNode
 
 
+_OUTCOME_METRICS = ("exits", "mean_stay", "turnover_time", "exits_per_100_person_years")
+
+
 class Observation(Model):
     """A windowed measurement, optionally with a target the model should reproduce."""
 
@@ -356,8 +371,13 @@ class Observation(Model):
         "visits",
         "visitors",
         "visits_per_day",
+        "exits_per_100_person_years",
     ]
-    """exits, entries, positive_share, mean_stay, turnover_time (node, from, to); share_stay_over,
+    """exits, entries, positive_share, mean_stay, turnover_time (node, from, to); entries of an
+    exit node: the people who took that exit (from the street or any place) in the window;
+    exits_per_100_person_years (node, from, to, optionally outcome): exits from the street or a
+    place over the person-years spent there, times 100 (e.g. deaths per 100 person-years in
+    ASSORE); share_stay_over,
     share_street_time_over (node, on, days); mean (series, from, to); at (series, on); visits,
     visitors, visits_per_day (a rest space with ``reach``; node, from, to): served visits,
     distinct people served, visits per day."""
@@ -405,6 +425,7 @@ class Observation(Model):
             "visits": ("node", "start", "end"),
             "visitors": ("node", "start", "end"),
             "visits_per_day": ("node", "start", "end"),
+            "exits_per_100_person_years": ("node", "start", "end"),
         }
         names = {"start": "from", "end": "to"}
         missing = [names.get(f, f) for f in needs[self.metric] if getattr(self, f) is None]
@@ -416,8 +437,11 @@ class Observation(Model):
             raise ValueError("'to' must not be before 'from'")
         if self.role in ("fit", "validate") and self.target is None:
             raise ValueError(f"role '{self.role}' needs a target")
-        if self.outcome is not None and self.metric not in ("exits", "mean_stay", "turnover_time"):
-            raise ValueError("'outcome' applies to exits, mean_stay and turnover_time only")
+        if self.outcome is not None and self.metric not in _OUTCOME_METRICS:
+            raise ValueError(
+                "'outcome' applies to exits, mean_stay, turnover_time and "
+                "exits_per_100_person_years only"
+            )
         return self
 
 
@@ -667,10 +691,15 @@ def _node_problems(sc: Scenario, node_id: str, node: Any) -> list[Problem]:
     }
     if isinstance(node, (OutreachNode, RestSpaceNode)):
         allowed["routing"] = (AccommodationNode, DownstreamNode)
-    for field, kinds in allowed.items():
-        routing = getattr(node, field, None) or {}
+    routings: list[tuple[tuple[str, ...], Any, tuple[type, ...]]] = [
+        ((field,), getattr(node, field, None), kinds) for field, kinds in allowed.items()
+    ]
+    if isinstance(node, StreetNode) and node.transient is not None:
+        routings.append((("transient", "exit_routing"), node.transient.exit_routing, (ExitNode,)))
+    for field_path, routing_or_none, kinds in routings:
+        routing = routing_or_none or {}
         for target in routing:
-            where = (*here, field, target)
+            where = (*here, *field_path, target)
             if target not in sc.nodes:
                 problems.append((where, f"unknown node '{target}'{_suggest(target, sc.nodes)}"))
             elif target == node_id:
@@ -681,7 +710,10 @@ def _node_problems(sc: Scenario, node_id: str, node: Any) -> list[Problem]:
         known = [t for t in routing if t in sc.nodes]
         if known and all(getattr(sc.nodes[t], "eligibility", {}) for t in known):
             problems.append(
-                ((*here, field), "at least one target must be open to everyone (no eligibility)")
+                (
+                    (*here, *field_path),
+                    "at least one target must be open to everyone (no eligibility)",
+                )
             )
     if isinstance(node, (OutreachNode, RestSpaceNode, AccommodationNode)) and not node.routing:
         problems.append(((*here, "routing"), "needs at least one target"))
@@ -724,10 +756,11 @@ def _node_problems(sc: Scenario, node_id: str, node: Any) -> list[Problem]:
 
 _NODE_METRICS: dict[str, tuple[type, ...]] = {
     "exits": (StreetNode, AccommodationNode, DownstreamNode),
-    "entries": (StreetNode, AccommodationNode, DownstreamNode),
+    "entries": (StreetNode, AccommodationNode, DownstreamNode, ExitNode),
     "positive_share": (StreetNode, AccommodationNode, DownstreamNode),
     "mean_stay": (StreetNode, AccommodationNode, DownstreamNode),
     "turnover_time": (AccommodationNode, DownstreamNode),
+    "exits_per_100_person_years": (StreetNode, AccommodationNode, DownstreamNode),
     "share_stay_over": (StreetNode, AccommodationNode, DownstreamNode),
     "share_street_time_over": (AccommodationNode, DownstreamNode),
     "visits": (RestSpaceNode,),

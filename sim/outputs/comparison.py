@@ -22,6 +22,7 @@ from sim.analysis.compare import (
 )
 from sim.inputs.scenario import Scenario
 from sim.outputs.i18n import DASH, LABELS, MINUS, NNBSP, Lang, node_name, number
+from sim.outputs.i18n import kpi_label as i18n_kpi_label
 from sim.running.results import atomic_dir, manifest, write_run
 
 
@@ -46,6 +47,9 @@ def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
         base = (obs.label if obs is not None else None) or name
         suffix = f"table.obs.{rate}"
         return base + (LABELS[suffix][lang] if suffix in LABELS else "")
+    if kpi.startswith("outcome."):
+        names = {k: node_name(n.name, lang) for k, n in scenario.nodes.items()}
+        return i18n_kpi_label(kpi, lang, names)
     parts = kpi.split(".")
     if (
         len(parts) == 5

@@ -431,6 +431,14 @@ LABELS: dict[str, dict[Lang, str]] = {
     },
     "kpi.exits.group": {"fr": "Sorties par mois : {group}", "en": "Exits per month: {group}"},
     "kpi.not": {"fr": "non {group}", "en": "not {group}"},
+    "kpi.outcome.per_year": {
+        "fr": "{exit} : personnes par an (rue et toutes les places)",
+        "en": "{exit}: people per year (street and every place)",
+    },
+    "kpi.outcome.per_100_person_years": {
+        "fr": "{exit} pour 100 personnes-années : {node}",
+        "en": "{exit} per 100 person-years: {node}",
+    },
     # --- comparison tables (parcours compare, the README and docs/compare.md) ---------------
     "table.kpi.obs.street_window": {
         "fr": "Personnes à la rue, moyenne {window}",
@@ -459,6 +467,10 @@ LABELS: dict[str, dict[Lang, str]] = {
     "table.kpi.obs.assore_waiting_window": {
         "fr": "Personnes en attente d'une place ASSORE, moyenne {window}",
         "en": "People waiting for an ASSORE place, mean {window}",
+    },
+    "table.kpi.outcome.death.per_year": {
+        "fr": "Décès par an, à la rue et dans toutes les places",
+        "en": "Deaths per year, on the street and in every place",
     },
     "table.kpi.exits.positive.per_month": {
         "fr": "Sorties positives du parcours par mois",
@@ -912,6 +924,11 @@ def kpi_label(
     for entry, fields in catalogue.matches(kpi):
         if "observation" in fields:
             return (observations or {}).get(fields["observation"]) or fields["observation"]
+        if "exit" in fields:
+            place = fields.get("node", fields["exit"])
+            if fields["exit"] in names and place in names:
+                return t(entry.label, lang, exit=names[fields["exit"]], node=names[place])
+            continue
         if "node" in fields:
             if fields["node"] in names:
                 return t(entry.label, lang, node=names[fields["node"]])

@@ -17,9 +17,11 @@ from typing import Literal
 from sim.inputs.scenario import (
     AccommodationNode,
     DownstreamNode,
+    ExitNode,
     OutreachNode,
     RestSpaceNode,
     Scenario,
+    StreetNode,
 )
 
 Unit = Literal["share", "euro", "number"]
@@ -96,6 +98,13 @@ CATALOGUE: tuple[Kpi, ...] = (
         "kpi.street_hotel_cycles.per_housed_person",
         "cycles",
     ),
+    Kpi("outcome.{exit}.per_year", "number", "kpi.outcome.per_year", "outcomes"),
+    Kpi(
+        "outcome.{exit}.{node}.per_100_person_years",
+        "number",
+        "kpi.outcome.per_100_person_years",
+        "outcomes",
+    ),
     Kpi("cost.total.per_year", "euro", "kpi.cost.total.per_year", "costs"),
     Kpi("cost.places.per_year", "euro", "kpi.cost.places.per_year", "costs"),
     Kpi("housed.costed_places.mean", "number", "kpi.housed.costed_places.mean", "costs"),
@@ -160,6 +169,16 @@ def plan(scenario: Scenario) -> Iterator[tuple[str, Kpi, Family]]:
     ):
         yield one(pattern, ("pathway",))
     yield one("street_hotel_cycles.per_housed_person", ("cycles",))
+    for exit_id in sc.nodes_of(ExitNode):
+        yield one("outcome.{exit}.per_year", ("outcomes",), exit=exit_id)
+    for node_id, exits in outcome_routes(sc).items():
+        for exit_id in exits:
+            yield one(
+                "outcome.{exit}.{node}.per_100_person_years",
+                ("outcomes",),
+                exit=exit_id,
+                node=node_id,
+            )
     for pattern in (
         "cost.total.per_year",
         "cost.places.per_year",
@@ -175,6 +194,28 @@ def plan(scenario: Scenario) -> Iterator[tuple[str, Kpi, Family]]:
         for group in (attribute, f"not_{attribute}"):
             yield one("positive_share.{group}", ("group", attribute), group=group)
             yield one("exits.{group}.per_month", ("group", attribute), group=group)
+
+
+def outcome_routes(scenario: Scenario) -> dict[str, list[str]]:
+    """For the street and each place where people spend time, the exits its residents can
+    take from there directly (spontaneous, negative or once ready), in file order: the
+    outcomes that have a rate per 100 person-years spent there. A release-rate node without
+    a stay is left out (nobody spends time in it)."""
+    exits = list(scenario.nodes_of(ExitNode))
+    routes: dict[str, list[str]] = {}
+    for node_id, node in scenario.nodes.items():
+        if isinstance(node, StreetNode):
+            targets = set(node.exit_routing)
+        elif isinstance(node, AccommodationNode | DownstreamNode):
+            if isinstance(node, DownstreamNode) and node.capacity is None and node.stay is None:
+                continue
+            targets = set(node.routing) | set(node.negative_routing)
+        else:
+            continue
+        reached = [e for e in exits if e in targets]
+        if reached:
+            routes[node_id] = reached
+    return routes
 
 
 def names(scenario: Scenario) -> list[str]:

@@ -25,6 +25,7 @@ from sim.inputs.scenario import (
     OutreachNode,
     RestSpaceNode,
     Scenario,
+    StreetNode,
 )
 from sim.running import catalogue
 from sim.running.statistics import describe
@@ -256,6 +257,39 @@ def _cycles(m: Measures) -> dict[str, float]:
     return {"street_hotel_cycles.per_housed_person": float(returns) / people}
 
 
+def _outcomes(m: Measures) -> dict[str, float]:
+    """Exits into each exit node per year over ``[warmup, end)``, from the street or any
+    place, and per 100 person-years spent in each place that leads there (the exits from
+    that place over the person-years its series counts over the same period)."""
+    sc, ep = m.sc, m.ep
+    size = len(ep.names)
+    done = m.done
+    pairs = np.bincount(
+        ep.node[done].astype(np.int64) * size + ep.outcome[done], minlength=size * size
+    ).reshape(size, size)  # [node code, outcome code]
+    counts = pairs.sum(axis=0)
+    out: dict[str, float] = {}
+    for exit_id in sc.nodes_of(ExitNode):
+        code = ep.code(exit_id)
+        out[f"outcome.{exit_id}.per_year"] = float(counts[code]) / m.years if code >= 0 else 0.0
+    for node_id, exits in catalogue.outcome_routes(sc).items():
+        node = ep.code(node_id)
+        person_years = _person_years(m.sc, m.record, node_id, m.a, m.b)
+        for exit_id in exits:
+            code = ep.code(exit_id)
+            count = float(pairs[node, code]) if node >= 0 and code >= 0 else 0.0
+            out[f"outcome.{exit_id}.{node_id}.per_100_person_years"] = (
+                100.0 * count / person_years if person_years > 0 else math.nan
+            )
+    return out
+
+
+def _person_years(sc: Scenario, record: RunRecord, node_id: str, a: float, b: float) -> float:
+    """Person-years spent at ``node_id`` (the street or a place) over ``[a, b)``."""
+    name = "street" if node_id == sc.street_id else f"occupancy.{node_id}"
+    return record.series[name].integral(a, b) / DAYS_PER_YEAR
+
+
 def _costs(m: Measures) -> dict[str, float]:
     sc = m.sc
     total = places = in_costed_places = 0.0
@@ -317,6 +351,7 @@ _FAMILIES: dict[str, Callable[..., dict[str, float]]] = {
     "housed": _housed,
     "pathway": _pathway,
     "cycles": _cycles,
+    "outcomes": _outcomes,
     "costs": _costs,
     "deadlocks": _deadlocks,
     "obs": _observation,
@@ -327,6 +362,18 @@ _FAMILIES: dict[str, Callable[..., dict[str, float]]] = {
 # --- observations ----------------------------------------------------------------------------
 
 
+_EPISODE_METRICS = frozenset(
+    {
+        "exits",
+        "entries",
+        "positive_share",
+        "mean_stay",
+        "turnover_time",
+        "exits_per_100_person_years",
+    }
+)
+
+
 def _observe(m: Measures, obs: Observation) -> float:
     scenario, record, ep = m.sc, m.record, m.ep
     win = _Window(scenario, record.horizon)
@@ -335,9 +382,12 @@ def _observe(m: Measures, obs: Observation) -> float:
         return math.nan
     if obs.end is not None and math.isnan(win.span(obs)[1]):
         return math.nan
-    if metric in ("exits", "entries", "positive_share", "mean_stay", "turnover_time"):
+    if metric in _EPISODE_METRICS:
         assert obs.node is not None
         a, b = win.span(obs)
+        if metric == "entries" and isinstance(scenario.nodes[obs.node], ExitNode):
+            arrived = (ep.outcome == ep.code(obs.node)) & (ep.exit >= a) & (ep.exit < b)
+            return float(np.count_nonzero(arrived))  # from the street or any place
         if metric == "entries":
             return float(np.count_nonzero(m.at(obs.node) & (ep.entry >= a) & (ep.entry < b)))
         rows = m.at(obs.node) & (ep.exit >= a) & (ep.exit < b)
@@ -353,6 +403,9 @@ def _observe(m: Measures, obs: Observation) -> float:
         count = int(np.count_nonzero(rows))
         if metric == "exits":
             return float(count)
+        if metric == "exits_per_100_person_years":
+            person_years = _person_years(scenario, record, obs.node, a, b)
+            return 100.0 * count / person_years if person_years > 0 else math.nan
         if metric == "turnover_time":  # Little's law: occupancy / exit rate, as the audit did
             occupancy = record.series[f"occupancy.{obs.node}"].mean(a, b)
             return occupancy * (b - a) / count if count else math.nan
@@ -479,8 +532,10 @@ def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilte
 
     for name in names:
         obs = scenario.observations[name]
-        if obs.series is not None or obs.metric == "turnover_time":
-            column = obs.series if obs.series is not None else f"occupancy.{obs.node}"
+        if obs.series is not None or obs.metric in ("turnover_time", "exits_per_100_person_years"):
+            column = obs.series
+            if column is None:
+                column = "street" if obs.node == scenario.street_id else f"occupancy.{obs.node}"
             last = scenario.day(obs.on) if obs.on is not None else math.inf
             if obs.end is not None:
                 last = scenario.day(obs.end) + 1.0
@@ -493,7 +548,11 @@ def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilte
             if obs.metric == "share_street_time_over":
                 keep(scenario.street_id, -math.inf, t)
         if obs.start is not None and obs.end is not None:
-            keep(obs.node, max(0.0, scenario.day(obs.start)), scenario.day(obs.end) + 1.0)
+            a, b = max(0.0, scenario.day(obs.start)), scenario.day(obs.end) + 1.0
+            keep(obs.node, a, b)
+            if isinstance(scenario.nodes.get(obs.node), ExitNode):  # arrivals from anywhere
+                for node_id in scenario.nodes_of(StreetNode, AccommodationNode, DownstreamNode):
+                    keep(node_id, a, b)
     return EpisodeFilter(since, until, series)
 
 
