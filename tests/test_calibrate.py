@@ -361,7 +361,7 @@ def test_a_drawn_value_keeps_the_relative_changes_of_the_etape2_alternatives() -
     assert steps[1].value == pytest.approx(2 * steps[0].value)
 
     outreach = apply(load(SCENARIOS / "etape2-610-outreach.yaml"), draw, spec)
-    for node in ("chapelle", "sleep_in", "chapelle_extension"):
+    for node in ("chapelle", "sleep_in"):
         assert outreach.nodes[node].referral_probability_per_visit == pytest.approx(0.004), node
     assert outreach.nodes["housing"].releases_per_month == pytest.approx(3.5)
 
@@ -378,11 +378,6 @@ def test_the_etape2_copies_of_calibrated_values_match_the_history() -> None:
     fluid = load(SCENARIOS / "etape2-610-fluid.yaml").nodes["housing"].releases_per_month
     assert isinstance(fluid, list)
     assert fluid[0].value == history.nodes["housing"].releases_per_month
-    outreach = load(SCENARIOS / "etape2-610-outreach.yaml")
-    assert (
-        outreach.nodes["chapelle_extension"].referral_probability_per_visit
-        == history.nodes["chapelle"].referral_probability_per_visit
-    )
 
 
 def test_a_draw_follows_the_one_schedule_rule() -> None:

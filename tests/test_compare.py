@@ -246,14 +246,29 @@ def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
         "exits.positive.per_month",
         "outcome.death.per_year",
         "cost.total.per_year",
+        "cost.by_funder.drihl.per_year",
+        "cost.by_funder.ars.per_year",
+        "cost.by_funder.city.per_year",
+        "cost.by_funder.mildeca.per_year",
+        "cost.by_funder.assurance_maladie.per_year",
         "cost.per_person_year_housed",
         "cost.per_positive_exit",
     ]
     assert head["mean"].notna().all()
-    # same money: the 400-place alternative costs what the reference does, to a few EUR a day
+    # same money: the places swapped cost what the 210 hotel places did, to a few EUR a day
+    # (cure, out-of-region care and housing are paid per person: they follow the flows)
+    swapped = [f"cost.{n}.per_year" for n in ("assore", "uhs", "lhss", "lam", "act")]
+    places = table[table["kpi"].isin(swapped)].groupby("scenario")["mean"].sum()
+    assert abs(places["etape2-400-downstream"] - places["etape2-610"]) < 365 * 5
     cost = head[head["kpi"] == "cost.total.per_year"].set_index("scenario")["mean"]
-    assert abs(cost["etape2-400-downstream"] - cost["etape2-610"]) < 365 * 5
     assert cost["etape2-610-downstream"] > cost["etape2-610"]
+    # who pays: the swap moves money from the State's hotel budget to the health insurance,
+    # each with its paired difference
+    by_funder = table[table["kpi"].str.startswith("cost.by_funder.")].set_index(["scenario", "kpi"])
+    moved = by_funder.loc["etape2-400-downstream"]
+    assert moved.loc["cost.by_funder.drihl.per_year", "diff"] < -1e6
+    assert moved.loc["cost.by_funder.assurance_maladie.per_year", "diff"] > 1e6
+    assert moved["diff_ci"].notna().all()
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     book = load_workbook(out / "comparison.xlsx")

@@ -87,6 +87,44 @@ def _check_schedule(schedule: Schedule) -> Schedule:
 
 Routing = dict[NodeId, Probability]
 
+FUNDERS = ("drihl", "ars", "city", "mildeca", "assurance_maladie", "other")
+"""Who pays, in table order: the State's housing directorate (DRIHL, in the prefecture of
+region, Prif), the regional health agency's own credits (ARS), the City of Paris, the
+interministerial drug mission (Mildeca), the health insurance's tariffs (Assurance maladie),
+anyone else."""
+Funder = str | dict[str, float]
+"""One funder's id, or shares by funder id (summing to 1)."""
+
+
+def _check_funder(funder: Funder | None) -> Funder | None:
+    if funder is None:
+        return None
+    shares = {funder: 1.0} if isinstance(funder, str) else funder
+    unknown = [f for f in shares if f not in FUNDERS]
+    if unknown:
+        which = "" if isinstance(funder, str) else f" '{unknown[0]}'"
+        raise ValueError(f"unknown funder{which} (use one of: {', '.join(FUNDERS)})")
+    if isinstance(funder, dict):
+        if not funder:
+            raise ValueError("name at least one funder")
+        if any(not 0.0 <= v <= 1.0 for v in funder.values()):
+            raise ValueError("a funder's share lies between 0 and 1")
+        total = math.fsum(funder.values())
+        if abs(total - 1.0) > PROBABILITY_TOLERANCE * (1 + 1e-9):
+            raise ValueError(f"funder shares must sum to 1 (they sum to {total:.12g})")
+    return funder
+
+
+UNSPECIFIED = "unspecified"
+"""Where the cost of a node that names no funder is counted."""
+
+
+def funder_shares(funder: Funder | None) -> dict[str, float]:
+    """A node's funders and the share each pays (all ``unspecified`` when it names none)."""
+    if funder is None:
+        return {UNSPECIFIED: 1.0}
+    return {funder: 1.0} if isinstance(funder, str) else dict(funder)
+
 
 def _check_routing(routing: Routing | None) -> Routing | None:
     if routing is not None and routing:
@@ -190,8 +228,12 @@ class OutreachNode(Model):
     the person is eligible for and that are open)."""
     cost_per_year: NonNegativeFloat | None = None
     """Cost of the patrols per year (EUR)."""
+    funder: Funder | None = None
+    """Who pays the cost: a funder id (``drihl``, ``ars``, ``city``, ``mildeca``,
+    ``assurance_maladie``, ``other``) or shares by funder id summing to 1."""
 
     _schedule = field_validator("contacts_per_week")(_check_schedule)
+    _funder = field_validator("funder")(_check_funder)
     _routing = field_validator("routing")(_check_routing)
 
 
@@ -214,7 +256,12 @@ class RestSpaceNode(Model):
     routing: Routing
     """Where referrals go, as for outreach."""
     cost_per_place_day: NonNegativeFloat | None = None
-    """Cost per place and day (EUR)."""
+    """Cost per place and day (EUR), counted on places."""
+    funder: Funder | None = None
+    """Who pays the cost, as for outreach."""
+    existing_places: NonNegativeFloat = 0.0
+    """Places that existed before the actions a ``spending`` observation with
+    ``new_places_only`` counts (e.g. before a plan): left out of that spending only."""
     reach: Schedule | None = None
     """Share of street users who use the rest space (a schedule by date, each value in [0, 1];
     each person draws once whether they are among them). When given, visits are simulated day
@@ -222,6 +269,7 @@ class RestSpaceNode(Model):
     ``visits_per_person_per_week`` while on the street, and ``active_list`` is not used."""
 
     _schedule = field_validator("places")(_check_schedule)
+    _funder = field_validator("funder")(_check_funder)
 
     @field_validator("reach")
     @classmethod
@@ -267,7 +315,19 @@ class _CapacityNode(Model):
     """Where people go once ready (or after their stay): places or exits. A full place
     blocks them here until it has room (FIFO among the blocked)."""
     cost_per_place_day: NonNegativeFloat | None = None
-    """Cost per place and day (EUR), counted on capacity (on occupancy for a release node)."""
+    """Cost per place and day (EUR), counted as ``cost_basis`` says."""
+    cost_basis: Literal["capacity", "occupancy"] | None = None
+    """What the cost per place-day is paid on: ``capacity`` (places funded whether full or
+    not) or ``occupancy`` (days a person is in place, e.g. hotel nights or care paid per day).
+    Default: capacity, or occupancy for a release-rate node (it has no capacity)."""
+    cost_per_entry: NonNegativeFloat | None = None
+    """Cost per admission (EUR), e.g. the support that goes with a move into housing: for a
+    place people pass through, where place-days cost nothing to the pathway."""
+    funder: Funder | None = None
+    """Who pays the costs, as for outreach."""
+    existing_places: NonNegativeFloat = 0.0
+    """Places that existed before the actions a ``spending`` observation with
+    ``new_places_only`` counts (e.g. before a plan): left out of that spending only."""
     application: Literal["one", "first_free"] = "one"
     """How a ready resident applies for the next place. ``one``: one destination drawn from
     ``routing``, its waiting list only. ``first_free``: the same draw decides between an exit
@@ -276,6 +336,7 @@ class _CapacityNode(Model):
     place) and is withdrawn from the other lists at once."""
 
     _schedule = field_validator("capacity")(_check_schedule)
+    _funder = field_validator("funder")(_check_funder)
     _routing = field_validator("routing", "negative_routing")(_check_routing)
 
     @model_validator(mode="after")
@@ -321,6 +382,8 @@ class DownstreamNode(_CapacityNode):
             raise ValueError("routing is required (where people go after the stay)")
         if self.releases_per_month is not None and self.initial.occupancy:
             raise ValueError("a release-rate node holds no places: initial.occupancy must be 0")
+        if self.releases_per_month is not None and self.cost_basis == "capacity":
+            raise ValueError("a release-rate node has no capacity: use cost_basis: occupancy")
         return self
 
 
@@ -372,6 +435,7 @@ class Observation(Model):
         "visitors",
         "visits_per_day",
         "exits_per_100_person_years",
+        "spending",
     ]
     """exits, entries, positive_share, mean_stay, turnover_time (node, from, to); entries of an
     exit node: the people who took that exit (from the street or any place) in the window;
@@ -380,9 +444,16 @@ class Observation(Model):
     ASSORE); share_stay_over,
     share_street_time_over (node, on, days); mean (series, from, to); at (series, on); visits,
     visitors, visits_per_day (a rest space with ``reach``; node, from, to): served visits,
-    distinct people served, visits per day."""
+    distinct people served, visits per day; spending (from, to; optionally node or nodes,
+    funder, new_places_only): euros spent over the window by the costed nodes."""
     node: NodeId | None = None
     """The node measured."""
+    nodes: Annotated[list[NodeId], Field(min_length=1)] | None = None
+    """For spending: the set of costed nodes counted (default: every costed node)."""
+    funder: str | Annotated[list[str], Field(min_length=1)] | None = None
+    """For spending: count only the share these funders pay (one id or a list)."""
+    new_places_only: bool = False
+    """For spending: leave out each node's ``existing_places`` (new actions only)."""
     series: str | None = None
     """The time series measured: street, occupancy.<node>, waiting.<node>, blocked.<node>,
     capacity.<node>."""
@@ -426,6 +497,7 @@ class Observation(Model):
             "visitors": ("node", "start", "end"),
             "visits_per_day": ("node", "start", "end"),
             "exits_per_100_person_years": ("node", "start", "end"),
+            "spending": ("start", "end"),
         }
         names = {"start": "from", "end": "to"}
         missing = [names.get(f, f) for f in needs[self.metric] if getattr(self, f) is None]
@@ -442,7 +514,26 @@ class Observation(Model):
                 "'outcome' applies to exits, mean_stay, turnover_time and "
                 "exits_per_100_person_years only"
             )
+        spending_only = ("nodes", "funder") + (("new_places_only",) if self.new_places_only else ())
+        if self.metric != "spending" and any(getattr(self, f) for f in spending_only):
+            raise ValueError("'nodes', 'funder' and 'new_places_only' apply to spending only")
+        if self.node is not None and self.nodes is not None:
+            raise ValueError("give 'node' or 'nodes', not both")
         return self
+
+    @property
+    def funders(self) -> list[str]:
+        """The funders a spending observation counts (empty: all)."""
+        if self.funder is None:
+            return []
+        return [self.funder] if isinstance(self.funder, str) else list(self.funder)
+
+    @property
+    def spending_nodes(self) -> list[str] | None:
+        """The nodes a spending observation counts (None: every costed node)."""
+        if self.node is not None:
+            return [self.node]
+        return list(self.nodes) if self.nodes is not None else None
 
 
 class FreeParameter(Model):
@@ -766,7 +857,16 @@ _NODE_METRICS: dict[str, tuple[type, ...]] = {
     "visits": (RestSpaceNode,),
     "visitors": (RestSpaceNode,),
     "visits_per_day": (RestSpaceNode,),
+    "spending": (OutreachNode, RestSpaceNode, AccommodationNode, DownstreamNode),
 }
+
+
+def is_costed(node: Any) -> bool:
+    """Whether a node carries a cost (per year, per place-day or per admission)."""
+    return any(
+        getattr(node, f, None) is not None
+        for f in ("cost_per_year", "cost_per_place_day", "cost_per_entry")
+    )
 
 
 def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Problem]:
@@ -785,6 +885,8 @@ def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Pro
         problems.append(
             ((*here, "node"), f"unknown node '{obs.node}'{_suggest(obs.node, sc.nodes)}")
         )
+    if obs.metric == "spending":
+        problems.extend(_spending_problems(sc, here, obs))
     if (
         isinstance(node, RestSpaceNode)
         and obs.metric in ("visits", "visitors", "visits_per_day")
@@ -811,6 +913,33 @@ def _observation_problems(sc: Scenario, name: str, obs: Observation) -> list[Pro
         day = getattr(obs, field)
         if day is not None and day < sc.start:  # after `end` is allowed: the value is NaN
             problems.append(((*here, label), f"{day} is before the scenario start ({sc.start})"))
+    return problems
+
+
+def _spending_problems(sc: Scenario, here: tuple[str, ...], obs: Observation) -> list[Problem]:
+    problems: list[Problem] = []
+    named: list[tuple[tuple[str | int, ...], str]] = [(("node",), obs.node)] if obs.node else []
+    named += [(("nodes", i), n) for i, n in enumerate(obs.nodes or [])]
+    for field, node_id in named:
+        if node_id not in sc.nodes:
+            if field[0] == "nodes":  # an unknown `node` is already reported
+                problems.append(
+                    ((*here, *field), f"unknown node '{node_id}'{_suggest(node_id, sc.nodes)}")
+                )
+        elif not is_costed(sc.nodes[node_id]):
+            node = sc.nodes[node_id]
+            if field[0] == "node" and not isinstance(node, _NODE_METRICS["spending"]):
+                continue  # already reported: the metric does not apply to this kind
+            problems.append(((*here, *field), f"node '{node_id}' carries no cost"))
+    funders = obs.funders
+    for i, funder in enumerate(funders):
+        if funder not in FUNDERS:
+            where: tuple[str | int, ...] = (*here, "funder")
+            if not isinstance(obs.funder, str):
+                where = (*where, i)
+            problems.append(
+                (where, f"unknown funder '{funder}' (use one of: {', '.join(FUNDERS)})")
+            )
     return problems
 
 

@@ -58,6 +58,9 @@ def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
     ):
         node = node_name(scenario.nodes[parts[3]].name, lang)
         return LABELS["table.kpi.exits.positive.from"][lang].format(node=node)
+    if len(parts) == 4 and parts[:2] == ["cost", "by_funder"] and f"funder.{parts[2]}" in LABELS:
+        funder = LABELS[f"funder.{parts[2]}"][lang]
+        return LABELS["table.kpi.cost.by_funder"][lang].format(funder=funder)
     if len(parts) in (2, 3) and parts[1] in scenario.nodes:
         key = f"table.node.{parts[0]}" + (f".{parts[2]}" if len(parts) == 3 else "")
         if key in LABELS:

@@ -425,6 +425,17 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "{node}: time blocked before the next place (days)",
     },
     "kpi.cost.per_year": {"fr": "{node} : coût annuel (€)", "en": "{node}: cost per year (EUR)"},
+    "kpi.cost.by_funder.per_year": {
+        "fr": "Coût annuel payé par : {funder} (€)",
+        "en": "Cost per year paid by: {funder} (EUR)",
+    },
+    "funder.drihl": {"fr": "État, DRIHL (Prif)", "en": "State, DRIHL (Prif)"},
+    "funder.ars": {"fr": "ARS Île-de-France", "en": "ARS (regional health agency)"},
+    "funder.city": {"fr": "Ville de Paris", "en": "City of Paris"},
+    "funder.mildeca": {"fr": "Mildeca", "en": "Mildeca"},
+    "funder.assurance_maladie": {"fr": "Assurance maladie", "en": "Health insurance"},
+    "funder.other": {"fr": "autres financeurs", "en": "other funders"},
+    "funder.unspecified": {"fr": "financeur non précisé", "en": "funder not given"},
     "kpi.positive_share.group": {
         "fr": "Part de sorties positives : {group}",
         "en": "Positive share of exits: {group}",
@@ -579,6 +590,10 @@ LABELS: dict[str, dict[Lang, str]] = {
     "table.node.blocked_time.mean": {
         "fr": "{node} : temps bloqué en attente (jours)",
         "en": "{node}: time blocked waiting (days)",
+    },
+    "table.kpi.cost.by_funder": {
+        "fr": "Coût annuel payé par : {funder} (€)",
+        "en": "Cost per year paid by: {funder} (EUR)",
     },
     "table.node.cost.per_year": {
         "fr": "{node} : coût annuel (€)",
@@ -935,6 +950,9 @@ def kpi_label(
             continue
         if "group" in fields:
             return _group_label(entry.label, fields["group"], lang, groups)
+        if "funder" in fields:
+            key = f"funder.{fields['funder']}"
+            return t(entry.label, lang, funder=t(key, lang) if key in LABELS else fields["funder"])
         return t(entry.label, lang)
     return kpi
 

@@ -114,6 +114,7 @@ def markdown(root: Path) -> str:
     for name in shipped_scenarios(scenarios):
         frame = pd.DataFrame(parameter_rows(scenarios / name))
         if frame.empty:
+            tables += [f"### `{name}`", "", "No number of its own: dates and observations.", ""]
             continue
         frame["line"] = frame["line"].map(lambda n, f=name: f"{f}:{n}")
         tables += [f"### `{name}`", "", *_md_table(frame, ["path", "value", "source", "line"]), ""]

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from sim.inputs.scenario import (
+    FUNDERS,
+    UNSPECIFIED,
     AccommodationNode,
     DownstreamNode,
     ExitNode,
@@ -22,6 +24,8 @@ from sim.inputs.scenario import (
     RestSpaceNode,
     Scenario,
     StreetNode,
+    funder_shares,
+    is_costed,
 )
 
 Unit = Literal["share", "euro", "number"]
@@ -30,6 +34,8 @@ Family = tuple[str, ...]
 
 SHARE_METRICS = frozenset({"positive_share", "share_stay_over", "share_street_time_over"})
 """Observation metrics whose values are shares."""
+EURO_METRICS = frozenset({"spending"})
+"""Observation metrics whose values are euros."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +112,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "outcomes",
     ),
     Kpi("cost.total.per_year", "euro", "kpi.cost.total.per_year", "costs"),
+    Kpi("cost.by_funder.{funder}.per_year", "euro", "kpi.cost.by_funder.per_year", "costs"),
     Kpi("cost.places.per_year", "euro", "kpi.cost.places.per_year", "costs"),
     Kpi("housed.costed_places.mean", "number", "kpi.housed.costed_places.mean", "costs"),
     Kpi("cost.per_person_year_housed", "euro", "kpi.cost.per_person_year_housed", "costs"),
@@ -150,14 +157,12 @@ def plan(scenario: Scenario) -> Iterator[tuple[str, Kpi, Family]]:
         ]
         for pattern in patterns:
             yield one(pattern, family, node=node_id)
-        if node.cost_per_place_day is not None:
+        if is_costed(node):
             yield one("cost.{node}.per_year", ("cost", node_id), node=node_id)
-    for node_id, rest in sc.nodes_of(RestSpaceNode).items():
-        if rest.cost_per_place_day is not None:
-            yield one("cost.{node}.per_year", ("cost", node_id), node=node_id)
-    for node_id, outreach in sc.nodes.items():
-        if isinstance(outreach, OutreachNode) and outreach.cost_per_year is not None:
-            yield one("cost.{node}.per_year", ("cost", node_id), node=node_id)
+    for kind in (RestSpaceNode, OutreachNode):
+        for node_id, other in sc.nodes_of(kind).items():
+            if is_costed(other):
+                yield one("cost.{node}.per_year", ("cost", node_id), node=node_id)
     yield one("housed.mean", ("housed",))
     for pattern in (
         "exits.pathway.per_month",
@@ -179,8 +184,10 @@ def plan(scenario: Scenario) -> Iterator[tuple[str, Kpi, Family]]:
                 exit=exit_id,
                 node=node_id,
             )
+    yield one("cost.total.per_year", ("costs",))
+    for funder in funders(sc):
+        yield one("cost.by_funder.{funder}.per_year", ("costs",), funder=funder)
     for pattern in (
-        "cost.total.per_year",
         "cost.places.per_year",
         "housed.costed_places.mean",
         "cost.per_person_year_housed",
@@ -216,6 +223,18 @@ def outcome_routes(scenario: Scenario) -> dict[str, list[str]]:
         if reached:
             routes[node_id] = reached
     return routes
+
+
+def funders(scenario: Scenario) -> list[str]:
+    """The funders named by the scenario's costed nodes, in the order of ``FUNDERS``, then
+    ``unspecified`` if a costed node names none."""
+    named = {
+        funder
+        for node in scenario.nodes.values()
+        if is_costed(node)
+        for funder in funder_shares(getattr(node, "funder", None))
+    }
+    return [f for f in (*FUNDERS, UNSPECIFIED) if f in named]
 
 
 def names(scenario: Scenario) -> list[str]:
@@ -259,6 +278,8 @@ def unit(
         if name in set(share_observations):
             return "share"
         obs = scenario.observations.get(name) if scenario is not None else None
+        if obs is not None and obs.metric in EURO_METRICS:
+            return "euro"
         return "share" if obs is not None and obs.metric in SHARE_METRICS else "number"
     if kpi.startswith("cost."):
         return "euro"

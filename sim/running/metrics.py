@@ -26,6 +26,8 @@ from sim.inputs.scenario import (
     RestSpaceNode,
     Scenario,
     StreetNode,
+    funder_shares,
+    is_costed,
 )
 from sim.running import catalogue
 from sim.running.statistics import describe
@@ -106,26 +108,46 @@ class Measures:
         return self.cached(f"at.{node}", lambda: self.ep.node == code)  # type: ignore[no-any-return]
 
     def node_cost(self, node_id: str) -> float:
-        """A node's cost per year over ``[warmup, end)`` (its cost per place-day times its
-        place-days: the capacity, or the occupancy of a release-rate node)."""
+        """A node's cost per year over ``[warmup, end)``: its place-days times its cost per
+        place-day (places, capacity, or the occupancy of a release-rate node), plus its
+        admissions times its cost per admission; a patrol's cost per year."""
 
         def make() -> float:
             node = self.sc.nodes[node_id]
-            s = self.record.series
-            if isinstance(node, RestSpaceNode):
-                assert node.cost_per_place_day is not None
-                steps = Steps.of(node.places, self.sc.start)
-                days = Series(np.asarray(steps.days), np.asarray(steps.values))
-                return days.integral(self.a, self.b) * node.cost_per_place_day / self.years
             if isinstance(node, OutreachNode):
                 assert node.cost_per_year is not None
                 return node.cost_per_year
-            assert isinstance(node, AccommodationNode | DownstreamNode)
-            assert node.cost_per_place_day is not None
-            base = s[f"occupancy.{node_id}"] if _on_release(node) else s[f"capacity.{node_id}"]
-            return base.integral(self.a, self.b) * node.cost_per_place_day / self.years
+            return self.spent(node_id, self.a, self.b) / self.years
 
         return self.cached(f"cost.{node_id}", make)  # type: ignore[no-any-return]
+
+    def place_cost(self, node_id: str) -> float:
+        """The place-day part of a place's cost per year over ``[warmup, end)``."""
+        return self.spent(node_id, self.a, self.b, entries=False) / self.years
+
+    def spent(
+        self, node_id: str, a: float, b: float, new_only: bool = False, entries: bool = True
+    ) -> float:
+        """Euros a costed node costs over ``[a, b)``; ``new_only`` leaves out its
+        ``existing_places``, ``entries=False`` its cost per admission."""
+        node = self.sc.nodes[node_id]
+        if isinstance(node, OutreachNode):
+            return (node.cost_per_year or 0.0) * (b - a) / DAYS_PER_YEAR
+        assert isinstance(node, RestSpaceNode | AccommodationNode | DownstreamNode)
+        euros = 0.0
+        if node.cost_per_place_day is not None:
+            if isinstance(node, RestSpaceNode):
+                steps = Steps.of(node.places, self.sc.start)
+                base = Series(np.asarray(steps.days), np.asarray(steps.values))
+            else:
+                base = self.record.series[f"{_cost_basis(node)}.{node_id}"]
+            if new_only and node.existing_places:
+                base = Series(base.times, np.maximum(base.values - node.existing_places, 0.0))
+            euros = base.integral(a, b) * node.cost_per_place_day
+        if entries and not isinstance(node, RestSpaceNode) and node.cost_per_entry is not None:
+            entered = self.at(node_id) & (self.ep.entry >= a) & (self.ep.entry < b)
+            euros += float(np.count_nonzero(entered)) * node.cost_per_entry
+        return euros
 
     def occupancy_mean(self, node_id: str) -> float:
         occ = self.record.series[f"occupancy.{node_id}"]
@@ -133,6 +155,11 @@ class Measures:
 
 
 _MISSING = object()
+
+
+def _cost_basis(node: AccommodationNode | DownstreamNode) -> str:
+    """The series a place's cost per place-day is paid on: capacity or occupancy."""
+    return node.cost_basis or ("occupancy" if _on_release(node) else "capacity")
 
 
 def _on_release(node: AccommodationNode | DownstreamNode) -> bool:
@@ -293,24 +320,25 @@ def _person_years(sc: Scenario, record: RunRecord, node_id: str, a: float, b: fl
 def _costs(m: Measures) -> dict[str, float]:
     sc = m.sc
     total = places = in_costed_places = 0.0
-    for node_id, node in sc.nodes_of(AccommodationNode, DownstreamNode).items():
-        if node.cost_per_place_day is not None:
-            cost = m.node_cost(node_id)
-            total += cost
-            places += cost
-            in_costed_places += m.occupancy_mean(node_id)
-    for node_id, rest in sc.nodes_of(RestSpaceNode).items():
-        if rest.cost_per_place_day is not None:
-            total += m.node_cost(node_id)
+    by_funder = dict.fromkeys(catalogue.funders(sc), 0.0)
     for node_id, node in sc.nodes.items():
-        if isinstance(node, OutreachNode) and node.cost_per_year is not None:
-            total += m.node_cost(node_id)
+        if not is_costed(node):
+            continue
+        cost = m.node_cost(node_id)
+        total += cost
+        for funder, share in funder_shares(getattr(node, "funder", None)).items():
+            by_funder[funder] += cost * share
+        place_costed = getattr(node, "cost_per_place_day", None) is not None
+        if isinstance(node, AccommodationNode | DownstreamNode) and place_costed:
+            places += m.place_cost(node_id)
+            in_costed_places += m.occupancy_mean(node_id)
     positive = _leaving(m)[1]
     positives_per_year = float(np.count_nonzero(positive)) / m.months * 12.0
     return {
         "cost.total.per_year": total,
-        # the places' cost over the person-years spent in those same places (rest spaces and
-        # patrols house nobody: they are in the total, not here)
+        **{f"cost.by_funder.{f}.per_year": cost for f, cost in by_funder.items()},
+        # the places' cost over the person-years spent in those same places (rest spaces,
+        # patrols and costs per admission house nobody: they are in the total, not here)
         "cost.places.per_year": places,
         "housed.costed_places.mean": in_costed_places,
         "cost.per_person_year_housed": (
@@ -320,6 +348,22 @@ def _costs(m: Measures) -> dict[str, float]:
         if positives_per_year > 0
         else math.nan,
     }
+
+
+def _spending(m: Measures, obs: Observation, a: float, b: float) -> float:
+    """Euros spent over ``[a, b)`` by the observation's nodes (default: every costed one), the
+    share its funders pay (default: all of it), new places only if it says so."""
+    sc = m.sc
+    chosen = obs.spending_nodes
+    ids = chosen if chosen is not None else [k for k, n in sc.nodes.items() if is_costed(n)]
+    funders = obs.funders
+    euros = 0.0
+    for node_id in ids:
+        shares = funder_shares(getattr(sc.nodes[node_id], "funder", None))
+        share = math.fsum(shares.get(f, 0.0) for f in funders) if funders else 1.0
+        if share > 0:
+            euros += share * m.spent(node_id, a, b, new_only=obs.new_places_only)
+    return euros
 
 
 def _deadlocks(m: Measures) -> dict[str, float]:
@@ -410,6 +454,8 @@ def _observe(m: Measures, obs: Observation) -> float:
             occupancy = record.series[f"occupancy.{obs.node}"].mean(a, b)
             return occupancy * (b - a) / count if count else math.nan
         return _mean(ep.exit[rows] - ep.entry[rows])
+    if metric == "spending":
+        return _spending(m, obs, *win.span(obs))
     if metric in ("visits", "visitors", "visits_per_day"):
         return _visits(scenario, record, obs, *win.span(obs))
     if metric in ("share_stay_over", "share_street_time_over"):
@@ -532,6 +578,9 @@ def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilte
 
     for name in names:
         obs = scenario.observations[name]
+        if obs.metric == "spending":
+            _keep_spending(scenario, obs, keep, series)
+            continue
         if obs.series is not None or obs.metric in ("turnover_time", "exits_per_100_person_years"):
             column = obs.series
             if column is None:
@@ -554,6 +603,28 @@ def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilte
                 for node_id in scenario.nodes_of(StreetNode, AccommodationNode, DownstreamNode):
                     keep(node_id, a, b)
     return EpisodeFilter(since, until, series)
+
+
+def _keep_spending(
+    sc: Scenario,
+    obs: Observation,
+    keep: Callable[[str, float, float], None],
+    series: dict[str, float],
+) -> None:
+    """What a spending observation reads: the places' capacity (occupancy for a release
+    node) up to the end of its window, and the admissions inside it for a cost per entry."""
+    assert obs.start is not None and obs.end is not None
+    a, b = max(0.0, sc.day(obs.start)), sc.day(obs.end) + 1.0
+    chosen = obs.spending_nodes
+    for node_id in chosen if chosen is not None else list(sc.nodes):
+        node = sc.nodes[node_id]
+        if not isinstance(node, AccommodationNode | DownstreamNode):
+            continue
+        if node.cost_per_place_day is not None:
+            column = f"{_cost_basis(node)}.{node_id}"
+            series[column] = max(series.get(column, -math.inf), b)
+        if node.cost_per_entry is not None:
+            keep(node_id, a, b)
 
 
 def observations(
