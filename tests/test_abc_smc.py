@@ -231,3 +231,20 @@ def test_calibrate_abc_writes_a_folder_with_its_verdict(tmp_path: Path) -> None:
     widths = report.split("## Parameters")[1].split("## Posterior correlations")[0]
     assert "| arrivals |" in widths
     assert "| stay |" in widths
+
+
+def test_interval_widths_accept_a_uniform_prior_from_zero() -> None:
+    """A uniform prior may start at 0 (a share): only log-uniform ones get a log-scale width."""
+    from types import SimpleNamespace
+
+    from sim.outputs.abc_output import interval_widths
+
+    table = pd.DataFrame(
+        {"parameter": ["arrivals", "stay"], "prior_lower": [200.0, 0.0],
+         "prior_upper": [2000.0, 60.0], "q05": [400.0, 15.0], "q50": [700.0, 20.0],
+         "q95": [800.0, 45.0]}
+    )  # fmt: skip
+    widths = interval_widths(SimpleNamespace(scenario=_scenario()), table)  # type: ignore[arg-type]
+    assert widths["width_ratio"].tolist() == pytest.approx([400 / 1800, 0.5])
+    assert widths["log_width_ratio"].iloc[0] == pytest.approx(np.log(2.0) / np.log(10.0))
+    assert np.isnan(widths["log_width_ratio"].iloc[1])

@@ -182,9 +182,10 @@ def interval_widths(result: AbcResult, table: pd.DataFrame) -> pd.DataFrame:
         table["parameter"], table["q05"], table["q95"], table["prior_lower"],
         table["prior_upper"], strict=True,
     ):  # fmt: skip
-        log = spec.parameters[str(name)].prior == "loguniform"
-        ratio = math.log(float(q95) / float(q05)) / math.log(float(high) / float(low))
-        logged.append(ratio if log else math.nan)
+        if spec.parameters[str(name)].prior != "loguniform":  # bounds may be 0
+            logged.append(math.nan)
+            continue
+        logged.append(math.log(float(q95) / float(q05)) / math.log(float(high) / float(low)))
     return table.assign(width_ratio=linear, log_width_ratio=logged)
 
 
