@@ -49,6 +49,15 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Flux de personnes dans le parcours, {start} – {end}",
         "en": "People moving through the pathway, {start} – {end}",
     },
+    # --- daily series (the tables by month and year) -------------------------------------------
+    "series.street": {"fr": "Personnes à la rue", "en": "People on the street"},
+    "series.waiting": {"fr": "{node} : liste d'attente", "en": "{node}: waiting list"},
+    "series.occupancy": {"fr": "{node} : occupation", "en": "{node}: occupancy"},
+    "series.capacity": {"fr": "{node} : places", "en": "{node}: places"},
+    "series.blocked": {
+        "fr": "{node} : résidents bloqués faute de place d'aval",
+        "en": "{node}: residents blocked for lack of a downstream place",
+    },
     "chart.diagram": {
         "fr": "Le parcours modélisé (capacités au {date})",
         "en": "The modelled pathway (capacities on {date})",
@@ -919,6 +928,16 @@ def node_name(names: Any, lang: Lang) -> str:
     if isinstance(names, dict):
         return str(names.get(lang) or names.get("en") or "")
     return str(getattr(names, lang))
+
+
+def series_label(series: str, lang: Lang, node_names: dict[str, str] | None = None) -> str:
+    """A daily series' label (``waiting.assore`` -> "ASSORE (hôtels) : liste d'attente"), or
+    its name when it has none."""
+    family, _, node = series.partition(".")
+    key = f"series.{family}"
+    if key not in LABELS or bool(node) != ("{node}" in LABELS[key][lang]):
+        return series
+    return t(key, lang, node=(node_names or {}).get(node, node))
 
 
 def kpi_label(
