@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sim.outputs.i18n import LANGS
+from sim.cli.common import lang_option
 from sim.outputs.style import FORMATS, METRICS, SIZE_NAMES
 
 EXIT_INPUT = 2  # as sim.cli.main: bad input
@@ -52,7 +52,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
     help="Place for the per-node charts (repeatable; default: the open places).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)
-@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
+@lang_option("the charts")
 @click.option(
     "--size",
     type=click.Choice(SIZE_NAMES),
@@ -102,7 +102,7 @@ def plot(
 
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
+@lang_option("the report")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -128,7 +128,7 @@ def report(folder: Path, lang: str, out: Path | None, force: bool) -> None:
     default="svg",
     show_default=True,
 )
-@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
+@lang_option("the diagram")
 @click.option("--size", type=click.Choice(SIZE_NAMES), default="slide", show_default=True)
 @click.option(
     "--out",

@@ -21,6 +21,7 @@ from sim.cli.common import (
     check_limits,
     executor_for,
     executor_options,
+    lang_option,
     user_errors,
 )
 from sim.inputs.loading import load_scenario, validate_data
@@ -334,10 +335,7 @@ def _workers(n: int) -> str:
     help="Finish an interrupted analysis in DIR (same arguments).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
-@click.option(
-    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-    help="Language of the charts.",
-)  # fmt: skip
+@lang_option("the charts")
 def sensitivity(
     scenario: Path,
     bounds: tuple[str, ...],
@@ -457,10 +455,7 @@ def _indices_table(indices: Any, tornado: Any, kpi: str, method: str) -> Table:
     help="Chart file(s), .png or .svg (default FOLDER/plots/<kpi>.png).",
 )
 @click.option("--force", is_flag=True, help="Replace existing chart files.")
-@click.option(
-    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-    help="Language of the chart.",
-)  # fmt: skip
+@lang_option("the chart")
 def plot_sweep(
     folder: Path,
     kpi: str,
