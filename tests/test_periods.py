@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-from sim.cli import main
 from sim.analysis.compare import compare_runs
+from sim.cli import main
 from sim.outputs.comparison import write_comparison
 from sim.running.periods import (
     PeriodError,
