@@ -925,3 +925,31 @@ def test_legends_use_a_scenarios_short_label_when_it_has_one(
         assert text in _texts(plots.chart(other, "street", lang=lang, size="a4"))
         assert text not in _texts(plots.chart(folder, "street", lang=lang, size="a4"))
     assert charts.legend_label(run.scenario, "en") == charts.scenario_label(run.scenario, "en")
+
+
+def _sankey_boxes(fig: Any) -> list[str]:
+    """The Sankey's box labels (without their counts), column by column, top first."""
+    import re
+
+    ax = fig.axes[0]
+    labels = []
+    for text in ax.texts:
+        x, y = text.get_position()
+        name = re.sub(r"\s*\([\d\s\u202f,.]+\)$", "", text.get_text().replace("\n", " "))
+        labels.append((round(x, 3), -y, name))
+    return [name for *_, name in sorted(labels)]
+
+
+def test_sankey_boxes_keep_one_order_across_scenarios(loaded: dict[str, plots.Folder]) -> None:
+    from sim.outputs.sankey import box_order, sankey_chart
+
+    folder = loaded["compare"]
+    orders = [_sankey_boxes(plots.chart(folder, "sankey", scenario=name)) for name in folder.runs]
+    assert len(orders) == 2
+    assert orders[0] == [name for name in orders[1] if name in orders[0]]
+    # the order is honoured, not a coincidence of the flows: reversed, the boxes follow
+    run = folder.reference
+    natural = _sankey_boxes(sankey_chart(run))
+    reverse = _sankey_boxes(sankey_chart(run, order=box_order(run)[::-1]))
+    assert natural != reverse
+    assert sorted(natural) == sorted(reverse)

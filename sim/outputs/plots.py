@@ -953,10 +953,11 @@ def chart(
     if metric == "time-to-housing":
         return time_to_housing_chart(folder, lang, size, replication, start, end, compact)
     if metric == "sankey":
-        from sim.outputs.sankey import sankey_chart
+        from sim.outputs.sankey import box_order, sankey_chart
 
         run = folder.runs[scenario] if scenario else folder.reference
-        return sankey_chart(run, lang, size, replication, start, end)
+        order = box_order(folder.reference, start, end)  # the same boxes order in every one
+        return sankey_chart(run, lang, size, replication, start, end, order)
     raise FolderError(f"unknown metric {metric!r} (use one of {', '.join(METRICS)})")
 
 
