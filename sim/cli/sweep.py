@@ -466,19 +466,20 @@ def plot_sweep(
     force: bool,
     lang: str,
 ) -> None:
-    """Chart a KPI of the sweep in FOLDER over one or two swept parameters."""
+    """Chart a KPI of the sweep in FOLDER over one or two swept parameters (axes named after
+    the scenario's places; points not yet done are marked and counted)."""
     from sim.analysis.sweep import load_sweep
-    from sim.outputs.sweep_plots import plot_sweep as draw
-    from sim.outputs.sweep_plots import save_figure
+    from sim.outputs.sweep_plots import save_figure, sweep_chart
 
     with _sweep_errors():
-        rows = load_sweep(folder)
-        parameters = list(rows.attrs.get("parameters", []))
+        loaded = load_sweep(folder)
+        rows = loaded.rows
+        parameters = list(loaded.parameters)
         if not len(rows):
             click.echo(f"error: {folder} has no finished points yet", err=True)
             sys.exit(EXIT_INPUT)
         for name, value, choices in (
-            ("--kpi", kpi, rows.attrs.get("kpis", [])),
+            ("--kpi", kpi, loaded.kpis),
             ("--x", x, parameters),
             ("--y", y, parameters),
         ):
@@ -490,7 +491,7 @@ def plot_sweep(
                 sys.exit(EXIT_INPUT)
         if y is None and x is None and len(parameters) > 1:
             x, y = parameters[0], parameters[1]
-        figure = draw(rows, kpi, parameters, x, y, lines, check_lang(lang))
+        figure = sweep_chart(loaded, kpi, x, y, lines, check_lang(lang))
         slug = kpi if y is None else f"{kpi}-by-{x}-{y}"
         targets = outs or (folder / "plots" / f"{slug.replace('/', '_')}.png",)
         for target in targets:

@@ -193,6 +193,31 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "{name}: {share} over {days} days",
     },
     # --- sweep and sensitivity charts --------------------------------------------------------
+    "sweep.done": {
+        "fr": "{done}/{total} combinaisons terminées (hachuré : pas encore)",
+        "en": "{done}/{total} points done (hatched: not yet)",
+    },
+    "sweep.done_line": {
+        "fr": "{done}/{total} combinaisons terminées (cercle vide : incomplet ; × : pas encore)",
+        "en": "{done}/{total} points done (open circle: not all done; ×: none yet)",
+    },
+    "param.node": {"fr": "{node} : {field}", "en": "{node}: {field}"},
+    "param.from": {"fr": "{label} (à partir de {date})", "en": "{label} (from {date})"},
+    "param.capacity": {"fr": "places", "en": "places"},
+    "param.places": {"fr": "places", "en": "places"},
+    "param.releases_per_month": {"fr": "places libérées par mois", "en": "releases per month"},
+    "param.negative_exit_rate_per_year": {
+        "fr": "taux annuel de sortie négative",
+        "en": "negative exits per resident-year",
+    },
+    "param.exit_rate_per_year": {"fr": "taux annuel de sortie", "en": "exits per person-year"},
+    "param.arrivals_per_year": {"fr": "arrivées par an", "en": "arrivals per year"},
+    "param.contacts_per_week": {"fr": "contacts par semaine", "en": "contacts per week"},
+    "param.referral_probability": {
+        "fr": "probabilité d'orientation",
+        "en": "referral probability",
+    },
+    "param.cost_per_place_day": {"fr": "coût par place et par jour", "en": "cost per place-day"},
     "sweep.mean_over": {"fr": "(moyenne sur {names})", "en": "(mean over {names})"},
     "sweep.ci_note": {
         "fr": "moyenne et IC 95 % sur les réplications",
