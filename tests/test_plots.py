@@ -10,6 +10,7 @@ baseline`` and look at them before committing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -358,7 +359,11 @@ def _assert_bars(fig: Any, folder: plots.Folder) -> None:
     for ax, column in ((top, "entry"), (bottom, "exit")):
         assert len(ax.containers) == n
         bars = ax.containers[0].patches
-        months = np.array([b.get_width() * n / 0.8 for b in bars]) / plots.DAYS_PER_MONTH
+        # the shared months are one bar as wide as a group, the others one bar per scenario
+        shared = len(bars) - min(len(c.patches) for c in ax.containers)
+        share = [1 if k < shared else n for k in range(len(bars))]
+        months = np.array([b.get_width() * k / 0.8 for b, k in zip(bars, share, strict=True)])
+        months = months / plots.DAYS_PER_MONTH
         total = float(np.sum([b.get_height() for b in bars] * months))
         moves = ep[column].between(0, folder.scenario.horizon, inclusive="left").sum()
         assert total == pytest.approx(moves / folder.replications)
@@ -953,3 +958,67 @@ def test_sankey_boxes_keep_one_order_across_scenarios(loaded: dict[str, plots.Fo
     reverse = _sankey_boxes(sankey_chart(run, order=box_order(run)[::-1]))
     assert natural != reverse
     assert sorted(natural) == sorted(reverse)
+
+
+def test_entries_and_exits_draw_the_shared_months_once(loaded: dict[str, plots.Folder]) -> None:
+    folder = loaded["compare"]
+    with style.context("a4"):
+        fig = plots.chart(folder, "entries-exits", "hotel", "en", "a4")
+    top = fig.axes[0]
+    reference, other = (c.patches for c in top.containers)
+    shared = len(reference) - len(other)
+    assert shared > 0, "the two scenarios share their first months"
+    assert other[0].get_x() > reference[shared - 1].get_x()
+    # after the shared months, the two bars of a month sit side by side, as wide as each other
+    after = reference[shared]
+    assert other[0].get_x() == pytest.approx(after.get_x() + after.get_width())
+    assert other[0].get_width() == pytest.approx(after.get_width())
+    # before, the reference's bar is as wide as the pair (the totals: _assert_bars)
+    assert "shared history drawn once" in _texts(fig)
+
+
+def test_bands_are_light_outlined_and_one_can_be_asked_for(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    from matplotlib.colors import to_hex
+
+    folder = loaded["compare"]
+    names = list(folder.runs)
+    with style.context("a4"):
+        every = plots.chart(folder, "street", None, "en", "a4").axes[0]
+        one = plots.chart(folder, "street", None, "en", "a4", band=names[1]).axes[0]
+        none = plots.chart(folder, "street", None, "en", "a4", band="none").axes[0]
+    bands = _bands(every)
+    assert len(bands) == 2
+    colours = [to_hex(b.get_facecolor()[0][:3]) for b in bands]
+    assert colours[0] != colours[1]
+    assert all(b.get_alpha() <= 0.12 for b in bands)  # stacked, they keep their colours
+    edges = [line for line in every.get_lines() if line.get_label() == "_band edge"]
+    assert sorted({to_hex(line.get_color()) for line in edges}) == sorted(set(colours))
+    assert [b.get_gid() for b in _bands(one)] == [f"band:{names[1]}"]
+    assert _bands(one)[0].get_alpha() == style.BAND_ALPHA  # alone: the usual fill
+    assert _bands(none) == []
+    with pytest.raises(plots.FolderError, match="no such scenario"):
+        plots.chart(folder, "street", None, "en", "a4", band="nowhere")
+
+
+def test_a_line_hidden_under_another_is_dashed_on_top_and_named(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    folder = loaded["compare"]
+    reference = folder.reference
+    twin = dataclasses.replace(
+        reference, scenario=reference.scenario.model_copy(update={"name": "twin", "title": None})
+    )
+    same = dataclasses.replace(folder, runs={**folder.runs, "twin": twin})
+    with style.context("a4"):
+        fig = plots.chart(same, "waiting", "hotel", "en", "a4")
+    ax = fig.axes[0]
+    lines = {str(line.get_label()): line for line in ax.get_lines()}
+    first, hidden = lines[charts.legend_label(reference.scenario, "en")], lines["twin"]
+    assert hidden.get_linestyle() == "--"
+    assert hidden.get_zorder() > first.get_zorder()
+    assert len(hidden.get_xdata()) == len(first.get_xdata())  # drawn whole, not cut
+    assert "'twin' coincides with" in ax.get_title(loc="left").replace("\n", " ")
+    differing = lines[charts.legend_label(folder.runs[list(folder.runs)[1]].scenario, "en")]
+    assert differing.get_linestyle() == "-"

@@ -72,6 +72,13 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
     default=None,
     help="Draw this replication's trajectory instead of the mean and 90% band.",
 )
+@click.option(
+    "--band",
+    default=None,
+    metavar="SCENARIO|none",
+    help="Draw the 90% band of this scenario only, or of none (default: every scenario's, "
+    "light and outlined).",
+)
 @click.option("--from", "start", type=_DATE, default=None, help="First day shown (YYYY-MM-DD).")
 @click.option("--to", "end", type=_DATE, default=None, help="Last day shown (YYYY-MM-DD).")
 @click.option("--force", is_flag=True, help="Replace existing chart files.")
@@ -84,6 +91,7 @@ def plot(
     size: str,
     out: Path | None,
     replication: int | None,
+    band: str | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
     force: bool,
@@ -94,7 +102,7 @@ def plot(
     with _folder_errors():
         paths = plot_folder(
             folder, out, lang, metrics or None, nodes or None, fmt, size, replication,
-            _date(start), _date(end), force,
+            _date(start), _date(end), force, band,
         )  # fmt: skip
     for path in paths:
         click.echo(str(path))

@@ -67,6 +67,14 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Trait : moyenne de {n} réplications ; bande : 90 % des réplications",
         "en": "Line: mean of {n} replications; band: 90% of replications",
     },
+    "sub.mean": {
+        "fr": "Trait : moyenne de {n} réplications",
+        "en": "Line: mean of {n} replications",
+    },
+    "sub.coincide": {
+        "fr": " ; « {line} » se confond avec « {other} » (tirets)",
+        "en": "; '{line}' coincides with '{other}' (dashed)",
+    },
     "sub.shared": {
         "fr": " ; histoire commune tracée une fois",
         "en": "; shared history drawn once",
