@@ -1022,3 +1022,45 @@ def test_a_line_hidden_under_another_is_dashed_on_top_and_named(
     assert "'twin' coincides with" in ax.get_title(loc="left").replace("\n", " ")
     differing = lines[charts.legend_label(folder.runs[list(folder.runs)[1]].scenario, "en")]
     assert differing.get_linestyle() == "-"
+
+
+def test_sim_plot_draws_results_in_memory_as_from_their_folder(
+    folders: dict[str, Path], loaded: dict[str, plots.Folder], tmp_path: Path
+) -> None:
+    import sim
+    from sim.analysis.compare import compare_runs
+
+    run_result = loaded["run"].reference
+    written = sim.plot(run_result, out=tmp_path / "run", metrics=["street"], fmt="svg")
+    from_folder = sim.plot(folders["run"], out=tmp_path / "folder", metrics=["street"], fmt="svg")
+    assert [p.name for p in written] == [p.name for p in from_folder] == ["street.svg"]
+    assert written[0].read_bytes() == from_folder[0].read_bytes()
+    comp = compare_runs([folders["compare"]])
+    with style.context("a4"):
+        fig = plots.chart(plots.folder_of(comp), "street", None, "en", "a4")
+    assert len(_scenario_lines(fig.axes[0], loaded["compare"], "en")) == 2
+    with pytest.raises(plots.FolderError, match="need out="):
+        sim.plot(run_result)
+    with pytest.raises(plots.FolderError, match="cannot draw charts of int"):
+        sim.plot(3, out=tmp_path / "x")  # type: ignore[arg-type]
+    long = comp.series_long()
+    assert list(long.columns[:2]) == ["scenario", "replication"]
+    assert set(long["scenario"]) == set(comp.runs)
+    assert len(long) == sum(len(r.series_long()) for r in comp.runs.values())
+    yearly = comp.by_period("year")
+    assert set(yearly["scenario"]) == set(comp.runs)
+
+
+def test_loading_the_wrong_kind_of_folder_names_the_kind_expected(
+    folders: dict[str, Path],
+) -> None:
+    import sim
+    from sim.analysis.compare import CompareError
+    from sim.analysis.sweep import SweepError
+
+    with pytest.raises(plots.FolderError, match="a compare folder, not a run folder"):
+        sim.load_run(folders["compare"])
+    with pytest.raises(CompareError, match="a run folder, not a compare folder"):
+        sim.load_compare(folders["run"])
+    with pytest.raises(SweepError, match=r"not a sweep folder \(its manifest is a compare\)"):
+        sim.load_sweep(folders["compare"])

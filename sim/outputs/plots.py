@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from sim.analysis.compare import Comparison
 from sim.inputs.scenario import (
     DAYS_PER_MONTH,
     AccommodationNode,
@@ -50,7 +51,13 @@ from sim.outputs.charts import (
 )
 from sim.outputs.i18n import Lang, t
 from sim.outputs.style import METRICS, Metric
-from sim.running.results import FolderError, load_run, read_manifest, run_paths
+from sim.running.results import (
+    FolderError,
+    load_run,
+    read_manifest,
+    run_paths,
+    summary_with_targets,
+)
 from sim.running.runner import RunResult
 
 NODE_METRICS: tuple[Metric, ...] = ("waiting", "occupancy", "blocked", "entries-exits", "stay")
@@ -161,9 +168,42 @@ def _met(x: Any) -> bool | None:
     return None
 
 
+Results = RunResult | Comparison | Mapping[str, RunResult]
+"""Results in memory that charts can be drawn from, as from their folder."""
+
+
+def folder_of(results: Results) -> Folder:
+    """In-memory results (a run, a comparison, or runs by name, the reference first) as the
+    :class:`Folder` the charts draw from; nothing is read from disk."""
+    if isinstance(results, Comparison):
+        runs, table = dict(results.runs), results.table
+    elif isinstance(results, RunResult):
+        runs, table = {results.scenario.name: results}, None
+    elif isinstance(results, Mapping) and results:
+        runs, table = dict(results), None
+    else:
+        raise FolderError(
+            f"cannot draw charts of {type(results).__name__}: give a results folder, a "
+            "RunResult, a Comparison or runs by scenario name"
+        )
+    reference = next(iter(runs.values()))
+    if len(runs) > 1:
+        return Folder(MEMORY, "compare", {}, runs, {}, table, [])
+    summary = summary_with_targets(reference)
+    return Folder(MEMORY, "run", {}, runs, {}, None, _targets(summary, reference.scenario))
+
+
+MEMORY = Path("<in memory>")
+"""The path of a :class:`Folder` built from results in memory (in messages only)."""
+
+
 def _summary_targets(folder: Path, scenario: Scenario) -> list[Target]:
     """Targets of a run folder: observations whose role is fit or validate."""
-    summary = pd.read_csv(folder / "summary.csv")
+    return _targets(pd.read_csv(folder / "summary.csv"), scenario)
+
+
+def _targets(summary: pd.DataFrame, scenario: Scenario) -> list[Target]:
+    """Targets of a run's summary (with targets): observations whose role is fit or validate."""
     if "target" not in summary.columns:
         return []
     out = []
@@ -1084,7 +1124,7 @@ def plan(
 
 
 def plot_folder(
-    folder: Path | str,
+    folder: Path | str | Results,
     out: Path | str | None = None,
     lang: str = "fr",
     metrics: Sequence[str] | None = None,
@@ -1097,8 +1137,9 @@ def plot_folder(
     force: bool = False,
     band: str | None = None,
 ) -> list[Path]:
-    """Draw the charts of a run, compare or calibration folder into ``out`` (default
-    ``<folder>/charts``); return the files written, in order. Existing chart files are
+    """Draw the charts of a run, compare or calibration folder, or of results in memory (a
+    ``RunResult``, a ``Comparison``), into ``out`` (default ``<folder>/charts``; required for
+    results in memory); return the files written, in order. Existing chart files are
     replaced only with ``force`` (nothing is drawn otherwise). ``band``: every scenario's
     90% band (``None``), one scenario's only (its name), or none (``"none"``)."""
     language = i18n.check_lang(lang)
@@ -1108,7 +1149,12 @@ def plot_folder(
         raise FolderError(f"unknown size {size!r} (use {', '.join(style.SIZE_NAMES)})")
     file_format = fmt
     size_name = size
-    loaded = load_folder(folder)
+    if isinstance(folder, Path | str):
+        loaded = load_folder(folder)
+    else:
+        loaded = folder_of(folder)
+        if out is None:
+            raise FolderError("charts of results in memory need out= (the folder to write to)")
     band_scenarios(loaded, band)  # an unknown scenario is an error before anything is drawn
     target = Path(out) if out is not None else loaded.path / "charts"
     planned = list(plan(loaded, metrics, nodes))
