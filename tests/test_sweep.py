@@ -975,3 +975,16 @@ def test_an_unfinished_sweep_marks_and_counts_its_missing_points(tmp_path: Path)
     line = sweep_chart(loaded, kpi, x="nodes.queue.readiness.mean").axes[0]
     circles = [mark for mark in line.lines if mark.get_label() == "_unfinished"]
     assert list(circles[0].get_xdata()) == [300, 400]
+
+
+def test_sensitivity_charts_name_parameters_as_the_sweep_axes() -> None:
+    from sim.outputs.sweep_plots import tornado_chart
+
+    scenario = load_scenario(SCENARIOS / "etape2-610.yaml")
+    path = "nodes.assore.capacity.-1.value"
+    table = pd.DataFrame(
+        [{"kpi": "street.mean", "parameter": path, "swing": 5.0, "kpi_base": 10.0,
+          "kpi_low": 8.0, "kpi_high": 13.0, "low": 400, "high": 800}]
+    )  # fmt: skip
+    ax = tornado_chart(table, "street.mean", "en", scenario).axes[0]
+    assert ax.get_yticklabels()[0].get_text().startswith(parameter_label(path, scenario))

@@ -353,10 +353,14 @@ def sweep_chart(
     return plot_sweep(sweep.rows, kpi, parameters, x, y, lines, lang, context)
 
 
-def tornado_chart(table: pd.DataFrame, kpi: str, lang: Lang = "en") -> Figure:
-    """Bars from the KPI at each parameter's low bound to its high bound, around the base."""
+def tornado_chart(
+    table: pd.DataFrame, kpi: str, lang: Lang = "en", scenario: Scenario | None = None
+) -> Figure:
+    """Bars from the KPI at each parameter's low bound to its high bound, around the base
+    (parameters and KPI named from ``scenario`` when given)."""
+    context = Context(scenario, None, lang)
     data = table[table["kpi"] == kpi].sort_values("swing", ascending=True)
-    label = i18n.kpi_label(kpi, lang)
+    label = context.kpi(kpi)
     with style.context(SIZE):
         fig = _figure(7.5, 0.6 * len(data) + 1.8)
         ax = fig.add_subplot()
@@ -370,7 +374,7 @@ def tornado_chart(table: pd.DataFrame, kpi: str, lang: Lang = "en") -> Figure:
         ax.barh(ys - h / 2, high, h, left=base, color=style.OKABE_ITO["vermillion"],
                 label=t("sweep.high", lang))  # fmt: skip
         labels = [
-            f"{r.parameter}\n[{_tick(r.low, lang)} – {_tick(r.high, lang)}]"
+            f"{context.name(str(r.parameter))}\n[{_tick(r.low, lang)} – {_tick(r.high, lang)}]"
             for r in data.itertuples(index=False)
         ]
         ax.set_yticks(ys, labels, fontsize=8)
@@ -385,10 +389,18 @@ def tornado_chart(table: pd.DataFrame, kpi: str, lang: Lang = "en") -> Figure:
     return fig
 
 
-def indices_chart(table: pd.DataFrame, kpi: str, method: str, lang: Lang = "en") -> Figure:
-    """Morris mu* (with CI) or Sobol' S1 and ST (with CIs) per parameter."""
+def indices_chart(
+    table: pd.DataFrame,
+    kpi: str,
+    method: str,
+    lang: Lang = "en",
+    scenario: Scenario | None = None,
+) -> Figure:
+    """Morris mu* (with CI) or Sobol' S1 and ST (with CIs) per parameter (parameters and KPI
+    named from ``scenario`` when given)."""
+    context = Context(scenario, None, lang)
     data = table[table["kpi"] == kpi].iloc[::-1]
-    label = i18n.kpi_label(kpi, lang)
+    label = context.kpi(kpi)
     with style.context(SIZE):
         fig = _figure(7.5, 0.6 * len(data) + 1.8)
         ax = fig.add_subplot()
@@ -407,7 +419,7 @@ def indices_chart(table: pd.DataFrame, kpi: str, method: str, lang: Lang = "en")
                     color=style.OKABE_ITO["vermillion"], label=t("sweep.total", lang))  # fmt: skip
             ax.set_xlabel(t("sweep.sobol_axis", lang, kpi=label))
             fig.legend(loc="outside lower center", ncols=2)
-        ax.set_yticks(ys, list(data["parameter"]), fontsize=8)
+        ax.set_yticks(ys, [context.name(str(p)) for p in data["parameter"]], fontsize=8)
         ax.grid(True, axis="x")
         ax.grid(False, axis="y")
         ax.set_title(t("sweep.indices_title", lang, kpi=label))
