@@ -278,6 +278,8 @@ def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
         "Tous les indicateurs",
         "Réplications",
         "Scénarios",
+        "Par mois",
+        "Par année",
     ]
     values = book["Valeurs"]
     assert values["A2"].value == "Personnes à la rue, moyenne 2025"
