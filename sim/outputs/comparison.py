@@ -591,6 +591,7 @@ def _period_sheet(
     ws.freeze_panes = "D2"
     wide = table.set_index(["series", "period", "scenario"])
     fmt = "#,##0.0"
+    row = 1  # counted: ws.max_row scans every cell, quadratic over thousands of rows
     for (series, period), rows in wide.groupby(level=[0, 1], sort=False):
         rows = rows.droplevel([0, 1])
         values: list[Any] = [series_label(str(series), lang, nodes), series, period]
@@ -600,8 +601,9 @@ def _period_sheet(
             for column in ("diff", "diff_ci"):
                 values.append(_plain(rows[column].get(name)) if column in rows else None)
         ws.append(values)
-        for cell in ws[ws.max_row][3:]:
-            cell.number_format = fmt
+        row += 1
+        for column in range(4, len(values) + 1):
+            ws.cell(row=row, column=column).number_format = fmt
 
 
 def _plain(x: Any) -> float | None:
