@@ -602,8 +602,8 @@ def _period_sheet(
                 values.append(_plain(rows[column].get(name)) if column in rows else None)
         ws.append(values)
         row += 1
-        for column in range(4, len(values) + 1):
-            ws.cell(row=row, column=column).number_format = fmt
+        for index in range(4, len(values) + 1):
+            ws.cell(row=row, column=index).number_format = fmt
 
 
 def _plain(x: Any) -> float | None:
