@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.calibrate import calibrate
-from sim.analysis.compare import compare, load_compare
+from sim.analysis.compare import Comparison, compare, load_compare
 from sim.analysis.sensitivity import SensitivitySpec
-from sim.analysis.sweep import load_points, load_sweep, sweep
+from sim.analysis.sweep import SweepData, load_points, load_sweep, sweep
 from sim.engine.model import run_once
 from sim.inputs.loading import ScenarioError, load_scenario
 from sim.inputs.scenario import Scenario
@@ -29,10 +29,13 @@ from sim.running.results import load_run, write_run
 from sim.running.runner import RunResult, run
 
 
-def plot(folder: str | Path, **options: Any) -> list[Path]:
-    """Charts of a run, compare or calibration folder (see :func:`sim.outputs.plots.plot_folder`).
+def plot(folder: str | Path | RunResult | Comparison, **options: Any) -> list[Path]:
+    """Charts of a run, compare or calibration folder, or of a ``RunResult`` or
+    ``Comparison`` in memory (then ``out=`` says where): see
+    :func:`sim.outputs.plots.plot_folder`.
 
     >>> sim.plot("results/etape2-compare", lang="fr")  # doctest: +SKIP
+    >>> sim.plot(sim.run(scenario, 5), out="charts", metrics=["street"])  # doctest: +SKIP
     """
     from sim.outputs.plots import plot_folder  # matplotlib loads only when charts are drawn
 
@@ -45,10 +48,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "Comparison",
     "RunResult",
     "Scenario",
     "ScenarioError",
     "SensitivitySpec",
+    "SweepData",
     "__version__",
     "calibrate",
     "compare",

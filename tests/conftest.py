@@ -43,3 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         else:
             continue
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True)
+def _default_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in their default language whatever the shell sets (``PARCOURS_LANG``)."""
+    monkeypatch.delenv("PARCOURS_LANG", raising=False)

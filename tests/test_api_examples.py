@@ -120,9 +120,11 @@ def test_sweep_example(tmp_path: Path) -> None:
     # ...       ranges={"nodes.housing.releases_per_month": (1, 6, 6)}, workers=2)
     capacity = "nodes.queue.capacity"
     ranges = {capacity: (362.0, 400.0, 3)}
-    table = sim.sweep(
+    swept = sim.sweep(
         MMC, tmp_path / "s", ranges=ranges, replications=2, overrides=SHORT, workers=2
     )
+    assert (swept.done, swept.total, swept.parameters) == (3, 3, (capacity,))
+    table = swept.rows
     assert len(table) == 3 * 2
     assert table.attrs["parameters"] == [capacity]
     assert set(table.attrs["kpis"]) <= set(table.columns)
@@ -135,7 +137,7 @@ def test_sweep_example(tmp_path: Path) -> None:
     at_400 = table[table[capacity] == 400].sort_values("replication")
     assert at_400["occupancy.queue.mean"].tolist() == plain.kpis["occupancy.queue.mean"].tolist()
     # same numbers on one worker; an existing folder is not overwritten without force
-    serial = sim.sweep(MMC, tmp_path / "s1", ranges=ranges, replications=2, overrides=SHORT)
+    serial = sim.sweep(MMC, tmp_path / "s1", ranges=ranges, replications=2, overrides=SHORT).rows
     kpis = table.attrs["kpis"]
     order = ["point", "replication"]
     pd.testing.assert_frame_equal(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -53,6 +54,8 @@ def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None
         "kpis.csv",
         "summary.csv",
         "scenario.yaml",
+        "series-by-month.csv",
+        "series-by-year.csv",
     }
     assert expected <= files
     manifest = json.loads((out / "manifest.json").read_text())
@@ -199,3 +202,32 @@ def test_every_command_that_runs_replications_offers_every_executor(command: str
     assert result.exit_code == 0, result.output
     for option in ("--workers", "--dask-local", "--scheduler"):
         assert option in result.output, (command, option)
+
+
+def _lang_options() -> dict[str, click.Option]:
+    options = {}
+    for name, command in main.commands.items():
+        for param in command.params:
+            if param.name == "lang" and isinstance(param, click.Option):
+                options[name] = param
+    return options
+
+
+def test_every_command_that_writes_words_takes_lang_with_one_default() -> None:
+    options = _lang_options()
+    drawing = {"plot", "plot-sweep", "report", "diagram", "calibrate", "sensitivity"}
+    assert drawing | {"compare", "table"} <= set(options)
+    for name, option in options.items():
+        assert (option.default, option.envvar) == ("en", "PARCOURS_LANG"), name
+
+
+def test_the_language_can_be_set_once_for_a_session() -> None:
+    path = SCENARIOS / "etape2-610.yaml"
+    english = CliRunner().invoke(main, ["diagram", str(path), "--format", "mermaid"])
+    french = CliRunner(env={"PARCOURS_LANG": "fr"}).invoke(
+        main, ["diagram", str(path), "--format", "mermaid"]
+    )
+    assert english.exit_code == french.exit_code == 0, english.output + french.output
+    assert "Street" in english.output
+    assert "Street" not in french.output
+    assert "Rue" in french.output

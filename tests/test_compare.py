@@ -278,6 +278,8 @@ def test_etape2_family_runs_end_to_end(tmp_path: Path) -> None:
         "Tous les indicateurs",
         "Réplications",
         "Scénarios",
+        "Par mois",
+        "Par année",
     ]
     values = book["Valeurs"]
     assert values["A2"].value == "Personnes à la rue, moyenne 2025"
@@ -809,7 +811,11 @@ def test_xlsx_formats_in_english_and_french(paris_pair: Comparison, tmp_path: Pa
         assert reduction.number_format == share
         title = paris_pair.runs["paris-2019"].scenario.title
         assert title is not None
-        assert book.worksheets[-1]["B2"].value == (title.fr if lang == "fr" else title.en)
+        scenarios = book["Scénarios" if lang == "fr" else "Scenarios"]
+        assert scenarios["B2"].value == (title.fr if lang == "fr" else title.en)
+        monthly = book["Par mois" if lang == "fr" else "By month"]
+        assert monthly["B2"].value == "street"
+        assert monthly["D2"].number_format == "#,##0.0"
 
 
 def test_compare_with_parameter_draws_uses_the_per_draw_means() -> None:

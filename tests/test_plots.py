@@ -10,6 +10,7 @@ baseline`` and look at them before committing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -358,7 +359,11 @@ def _assert_bars(fig: Any, folder: plots.Folder) -> None:
     for ax, column in ((top, "entry"), (bottom, "exit")):
         assert len(ax.containers) == n
         bars = ax.containers[0].patches
-        months = np.array([b.get_width() * n / 0.8 for b in bars]) / plots.DAYS_PER_MONTH
+        # the shared months are one bar as wide as a group, the others one bar per scenario
+        shared = len(bars) - min(len(c.patches) for c in ax.containers)
+        share = [1 if k < shared else n for k in range(len(bars))]
+        months = np.array([b.get_width() * k / 0.8 for b, k in zip(bars, share, strict=True)])
+        months = months / plots.DAYS_PER_MONTH
         total = float(np.sum([b.get_height() for b in bars] * months))
         moves = ep[column].between(0, folder.scenario.horizon, inclusive="left").sum()
         assert total == pytest.approx(moves / folder.replications)
@@ -925,3 +930,137 @@ def test_legends_use_a_scenarios_short_label_when_it_has_one(
         assert text in _texts(plots.chart(other, "street", lang=lang, size="a4"))
         assert text not in _texts(plots.chart(folder, "street", lang=lang, size="a4"))
     assert charts.legend_label(run.scenario, "en") == charts.scenario_label(run.scenario, "en")
+
+
+def _sankey_boxes(fig: Any) -> list[str]:
+    """The Sankey's box labels (without their counts), column by column, top first."""
+    import re
+
+    ax = fig.axes[0]
+    labels = []
+    for text in ax.texts:
+        x, y = text.get_position()
+        name = re.sub(r"\s*\([\d\s\u202f,.]+\)$", "", text.get_text().replace("\n", " "))
+        labels.append((round(x, 3), -y, name))
+    return [name for *_, name in sorted(labels)]
+
+
+def test_sankey_boxes_keep_one_order_across_scenarios(loaded: dict[str, plots.Folder]) -> None:
+    from sim.outputs.sankey import box_order, sankey_chart
+
+    folder = loaded["compare"]
+    orders = [_sankey_boxes(plots.chart(folder, "sankey", scenario=name)) for name in folder.runs]
+    assert len(orders) == 2
+    assert orders[0] == [name for name in orders[1] if name in orders[0]]
+    # the order is honoured, not a coincidence of the flows: reversed, the boxes follow
+    run = folder.reference
+    natural = _sankey_boxes(sankey_chart(run))
+    reverse = _sankey_boxes(sankey_chart(run, order=box_order(run)[::-1]))
+    assert natural != reverse
+    assert sorted(natural) == sorted(reverse)
+
+
+def test_entries_and_exits_draw_the_shared_months_once(loaded: dict[str, plots.Folder]) -> None:
+    folder = loaded["compare"]
+    with style.context("a4"):
+        fig = plots.chart(folder, "entries-exits", "hotel", "en", "a4")
+    top = fig.axes[0]
+    reference, other = (c.patches for c in top.containers)
+    shared = len(reference) - len(other)
+    assert shared > 0, "the two scenarios share their first months"
+    assert other[0].get_x() > reference[shared - 1].get_x()
+    # after the shared months, the two bars of a month sit side by side, as wide as each other
+    after = reference[shared]
+    assert other[0].get_x() == pytest.approx(after.get_x() + after.get_width())
+    assert other[0].get_width() == pytest.approx(after.get_width())
+    # before, the reference's bar is as wide as the pair (the totals: _assert_bars)
+    assert "shared history drawn once" in _texts(fig)
+
+
+def test_bands_are_light_outlined_and_one_can_be_asked_for(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    from matplotlib.colors import to_hex
+
+    folder = loaded["compare"]
+    names = list(folder.runs)
+    with style.context("a4"):
+        every = plots.chart(folder, "street", None, "en", "a4").axes[0]
+        one = plots.chart(folder, "street", None, "en", "a4", band=names[1]).axes[0]
+        none = plots.chart(folder, "street", None, "en", "a4", band="none").axes[0]
+    bands = _bands(every)
+    assert len(bands) == 2
+    colours = [to_hex(b.get_facecolor()[0][:3]) for b in bands]
+    assert colours[0] != colours[1]
+    assert all(b.get_alpha() <= 0.12 for b in bands)  # stacked, they keep their colours
+    edges = [line for line in every.get_lines() if line.get_label() == "_band edge"]
+    assert sorted({to_hex(line.get_color()) for line in edges}) == sorted(set(colours))
+    assert [b.get_gid() for b in _bands(one)] == [f"band:{names[1]}"]
+    assert _bands(one)[0].get_alpha() == style.BAND_ALPHA  # alone: the usual fill
+    assert _bands(none) == []
+    with pytest.raises(plots.FolderError, match="no such scenario"):
+        plots.chart(folder, "street", None, "en", "a4", band="nowhere")
+
+
+def test_a_line_hidden_under_another_is_dashed_on_top_and_named(
+    loaded: dict[str, plots.Folder],
+) -> None:
+    folder = loaded["compare"]
+    reference = folder.reference
+    twin = dataclasses.replace(
+        reference, scenario=reference.scenario.model_copy(update={"name": "twin", "title": None})
+    )
+    same = dataclasses.replace(folder, runs={**folder.runs, "twin": twin})
+    with style.context("a4"):
+        fig = plots.chart(same, "waiting", "hotel", "en", "a4")
+    ax = fig.axes[0]
+    lines = {str(line.get_label()): line for line in ax.get_lines()}
+    first, hidden = lines[charts.legend_label(reference.scenario, "en")], lines["twin"]
+    assert hidden.get_linestyle() == "--"
+    assert hidden.get_zorder() > first.get_zorder()
+    assert len(hidden.get_xdata()) == len(first.get_xdata())  # drawn whole, not cut
+    assert "'twin' coincides with" in ax.get_title(loc="left").replace("\n", " ")
+    differing = lines[charts.legend_label(folder.runs[list(folder.runs)[1]].scenario, "en")]
+    assert differing.get_linestyle() == "-"
+
+
+def test_sim_plot_draws_results_in_memory_as_from_their_folder(
+    folders: dict[str, Path], loaded: dict[str, plots.Folder], tmp_path: Path
+) -> None:
+    import sim
+    from sim.analysis.compare import compare_runs
+
+    run_result = loaded["run"].reference
+    written = sim.plot(run_result, out=tmp_path / "run", metrics=["street"], fmt="svg")
+    from_folder = sim.plot(folders["run"], out=tmp_path / "folder", metrics=["street"], fmt="svg")
+    assert [p.name for p in written] == [p.name for p in from_folder] == ["street.svg"]
+    assert written[0].read_bytes() == from_folder[0].read_bytes()
+    comp = compare_runs([folders["compare"]])
+    with style.context("a4"):
+        fig = plots.chart(plots.folder_of(comp), "street", None, "en", "a4")
+    assert len(_scenario_lines(fig.axes[0], loaded["compare"], "en")) == 2
+    with pytest.raises(plots.FolderError, match="need out="):
+        sim.plot(run_result)
+    with pytest.raises(plots.FolderError, match="cannot draw charts of int"):
+        sim.plot(3, out=tmp_path / "x")  # type: ignore[arg-type]
+    long = comp.series_long()
+    assert list(long.columns[:2]) == ["scenario", "replication"]
+    assert set(long["scenario"]) == set(comp.runs)
+    assert len(long) == sum(len(r.series_long()) for r in comp.runs.values())
+    yearly = comp.by_period("year")
+    assert set(yearly["scenario"]) == set(comp.runs)
+
+
+def test_loading_the_wrong_kind_of_folder_names_the_kind_expected(
+    folders: dict[str, Path],
+) -> None:
+    import sim
+    from sim.analysis.compare import CompareError
+    from sim.analysis.sweep import SweepError
+
+    with pytest.raises(plots.FolderError, match="a compare folder, not a run folder"):
+        sim.load_run(folders["compare"])
+    with pytest.raises(CompareError, match="a run folder, not a compare folder"):
+        sim.load_compare(folders["run"])
+    with pytest.raises(SweepError, match=r"not a sweep folder \(its manifest is a compare\)"):
+        sim.load_sweep(folders["compare"])

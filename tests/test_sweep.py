@@ -29,6 +29,7 @@ from sim.analysis.sweep import (
     SweepSpec,
     Task,
     load_points,
+    load_rows,
     load_sweep,
     load_sweep_file,
     make_tasks,
@@ -46,6 +47,7 @@ from sim.analysis.sweep import (
 from sim.cli.sweep import plot_sweep, sweep
 from sim.inputs import loading
 from sim.inputs.loading import ScenarioError, load_scenario
+from sim.outputs.sweep_plots import parameter_label, sweep_chart
 from sim.running.executors import PoolExecutor, WorkerCrashedError, chunk_size
 from tests.conftest import ROOT, SCENARIOS
 
@@ -446,7 +448,7 @@ def test_serial_pool_and_dask_give_identical_tables(tmp_path: Path, crn: str) ->
         out = tmp_path / name
         result = invoke(*common, *extra, "--out", str(out))
         assert result.exit_code == 0, result.output
-        tables[name] = (load_sweep(out), pd.read_csv(out / "points.csv"))
+        tables[name] = (load_rows(out), pd.read_csv(out / "points.csv"))
         assert read_manifest(out)["executor"]["name"] == {"pool": "processes"}.get(name, name)
     rows, points = tables["serial"]
     assert len(rows) == 6 * 3
@@ -500,8 +502,8 @@ def test_a_running_dask_cluster_runs_every_point_even_identical_ones(tmp_path: P
             executor.close()
     assert sorted(draws) == [0, 1, 2]
     assert len(set(draws.values())) == 3
-    rows = load_sweep(out)
-    pd.testing.assert_frame_equal(rows, load_sweep(tmp_path / "serial"))
+    rows = load_rows(out)
+    pd.testing.assert_frame_equal(rows, load_rows(tmp_path / "serial"))
     assert rows["point"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     assert rows["seed"].nunique() == 4  # independent seeds per point
     twins = [rows[rows["point"] == p][rows.attrs["kpis"]].to_numpy() for p in (1, 2)]
@@ -546,7 +548,7 @@ def test_a_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path: Path, work
     assert "already done" in resumed.output
     whole = tmp_path / "whole"
     assert invoke(*args, "--workers", "1", "--out", str(whole)).exit_code == 0
-    pd.testing.assert_frame_equal(load_sweep(killed), load_sweep(whole))
+    pd.testing.assert_frame_equal(load_rows(killed), load_rows(whole))
     pd.testing.assert_frame_equal(load_points(killed), load_points(whole))
     assert not (killed / "parts").exists()
 
@@ -581,12 +583,12 @@ def test_a_crash_between_a_part_and_the_manifest_resumes_exactly(
     monkeypatch.undo()
     assert len(list((out / "parts").glob("*.parquet"))) == 1
     assert read_manifest(out)["finished"] == []
-    assert len(load_sweep(out)) == 0  # a part the manifest does not list is not a result
+    assert len(load_rows(out)) == 0  # a part the manifest does not list is not a result
 
     result = run_sweep(plan_from_folder(out), out, resume=True, checkpoint_seconds=0)
     assert (result.resumed, result.finished, result.runs) == (0, 6, 6 * 3)
     whole = run_sweep(plan, tmp_path / "whole")
-    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(whole.out))
+    pd.testing.assert_frame_equal(load_rows(out), load_rows(whole.out))
     pd.testing.assert_frame_equal(load_points(out), load_points(whole.out))
     assert not (out / "parts").exists()  # the unlisted part was removed at the end
 
@@ -618,10 +620,10 @@ def test_a_crash_after_merging_the_parts_drops_the_duplicate_rows(
     assert len(on_disk) == 6 * 3 + 3  # point 2's three rows twice
 
     whole = run_sweep(plan, tmp_path / "whole")
-    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(whole.out))  # read mid-crash
+    pd.testing.assert_frame_equal(load_rows(out), load_rows(whole.out))  # read mid-crash
     result = run_sweep(plan_from_folder(out), out, resume=True)
     assert (result.finished, result.runs, result.failed) == (6, 0, {})
-    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(whole.out))
+    pd.testing.assert_frame_equal(load_rows(out), load_rows(whole.out))
     pd.testing.assert_frame_equal(load_points(out), load_points(whole.out))
     assert read_manifest(out)["parts"] == ["sweep.parquet"]
 
@@ -639,7 +641,7 @@ def test_ctrl_c_saves_finished_points_and_resume_skips_them(tmp_path: Path) -> N
     info = read_manifest(out)
     assert info["status"] == "interrupted"
     assert info["finished"] == [0, 1]
-    assert len(load_sweep(out)) == 2 * 3  # readable while unfinished
+    assert len(load_rows(out)) == 2 * 3  # readable while unfinished
 
     seen: list[SweepProgress] = []
     result = run_sweep(plan_from_folder(out), out, resume=True, progress=seen.append)
@@ -648,7 +650,7 @@ def test_ctrl_c_saves_finished_points_and_resume_skips_them(tmp_path: Path) -> N
     assert seen[-1].points_done == 6
     whole = run_sweep(plan, tmp_path / "whole")
     assert whole.finished == 6
-    pd.testing.assert_frame_equal(load_sweep(out), load_sweep(whole.out))
+    pd.testing.assert_frame_equal(load_rows(out), load_rows(whole.out))
 
 
 def test_resume_refuses_a_different_design(tmp_path: Path) -> None:
@@ -737,7 +739,7 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> No
     info = read_manifest(out)
     assert info["status"] == "complete"
     assert list(info["failed"]) == ["1"]
-    rows = load_sweep(out)
+    rows = load_rows(out)
     assert sorted(rows["point"].unique()) == [0, 2]
     assert (rows["deadlocks"] == 1).all()
     points = pd.read_csv(out / "points.csv")
@@ -817,8 +819,8 @@ def test_a_point_that_kills_its_worker_is_failed_and_the_others_finish(
     assert list(result.failed) == [2]
     assert "WorkerCrashedError: its worker process died 2 times" in result.failed[2]
     assert result.finished == 5
-    rows = load_sweep(result.out)
-    expected = load_sweep(serial.out)
+    rows = load_rows(result.out)
+    expected = load_rows(serial.out)
     expected = expected[expected["point"] != 2].reset_index(drop=True)
     pd.testing.assert_frame_equal(rows, expected)
     points = load_points(result.out)
@@ -839,7 +841,7 @@ def test_results_hold_every_kpi_per_replication_and_point_summaries(tmp_path: Pa
         "scenario.yaml",
         "design.json",
     }
-    rows = load_sweep(out)
+    rows = load_rows(out)
     assert rows.attrs["parameters"] == ["nodes.queue.capacity"]
     assert {"point", "replication", "seed", "street.mean", "waiting.queue.mean"} <= set(rows)
     assert rows[["point", "replication"]].values.tolist() == [
@@ -885,13 +887,19 @@ def test_plot_sweep_draws_lines_and_heatmaps(
     # The heatmap shows the point means of points.csv over the two swept parameters (the
     # first, --grid comes before --range, across; the second up).
     stay, capacity = "nodes.queue.readiness.mean", "nodes.queue.capacity"
-    assert load_sweep(out).attrs["parameters"] == [stay, capacity]
+    assert load_rows(out).attrs["parameters"] == [stay, capacity]
     points = pd.read_csv(out / "points.csv")
     grid = points.pivot(index=capacity, columns=stay)[kpi].sort_index().sort_index(axis=1)
     assert grid.shape == (3, 2)
     assert grid.to_numpy().std() > 0
     axes = drawn[0].axes[0]
-    assert (axes.get_xlabel(), axes.get_ylabel()) == (stay, capacity)
+    base = load_sweep(out).scenario
+    named = (parameter_label(stay, base), parameter_label(capacity, base))
+    assert (
+        (axes.get_xlabel(), axes.get_ylabel())
+        == named
+        == ("Queue: readiness mean", "Queue: places")
+    )
     assert np.allclose(np.asarray(axes.images[0].get_array()), grid.to_numpy())
     assert [t.get_text() for t in axes.get_xticklabels()] == ["300", "400"]
     assert [t.get_text() for t in axes.get_yticklabels()] == ["25", "35", "45"]
@@ -918,3 +926,65 @@ def test_plot_sweep_draws_lines_and_heatmaps(
     assert runner.invoke(plot_sweep, french).exit_code == 0
     assert len(words(drawn[0])) == len(english)
     assert words(drawn[0]) != english
+
+
+def test_sweep_axes_carry_display_names_from_the_base_scenario() -> None:
+    scenario = load_scenario(SCENARIOS / "etape2-610.yaml")
+    path = "nodes.assore.capacity.-1.value"
+    assert parameter_label(path, scenario) == "ASSORE (hotels): places (from Jan 2023)"
+    french = parameter_label(path, scenario, "fr").replace("\xa0", " ")
+    assert french == "ASSORE (hôtels) : places (à partir de janv. 2023)"
+    assert parameter_label("nodes.housing.releases_per_month", scenario, "en").endswith(
+        ": releases per month"
+    )
+    assert parameter_label("seed_offset", scenario) == "seed_offset"  # no name: as written
+
+
+def test_an_unfinished_sweep_marks_and_counts_its_missing_points(tmp_path: Path) -> None:
+    axes = (
+        parse_range("nodes.queue.capacity=25:45:3"),
+        parse_grid("nodes.queue.readiness.mean=300,400"),
+    )
+    plan = plan_sweep(tiny_spec(axes=axes, replications=2))
+    out = tmp_path / "sweep"
+
+    def interrupt(p: SweepProgress) -> None:
+        if p.points_done >= 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(plan, out, progress=interrupt, checkpoint_seconds=3600)
+    loaded = load_sweep(out)
+    assert (loaded.done, loaded.total, loaded.status) == (2, 6, "interrupted")
+    assert len(loaded.long()) == len(loaded.rows) * len(loaded.kpis)
+    kpi = "occupancy.queue.mean"
+    heat = sweep_chart(loaded, kpi).axes[0]
+    hatched = [p for p in heat.patches if p.get_gid() == "unfinished"]
+    assert len(hatched) == 4
+    assert heat.images[0].get_array().shape == (2, 3)  # the whole design's grid, not 2 cells
+    assert "2/6 points done" in heat.get_title(loc="left")
+    french = sweep_chart(loaded, kpi, lang="fr").axes[0]
+    assert "2/6 combinaisons terminées" in french.get_title(loc="left")
+    # over the capacity: 25 done, 35 and 45 not started (crosses on the axis)
+    line = sweep_chart(loaded, kpi, x="nodes.queue.capacity").axes[0]
+    assert "2/6 points done" in line.get_title(loc="left")
+    crosses = [mark for mark in line.lines if mark.get_label() == "_missing"]
+    assert list(crosses[0].get_xdata()) == [35, 45]
+    assert not [mark for mark in line.lines if mark.get_label() == "_unfinished"]
+    # over the stay: both values have a finished point and missing ones (open circles)
+    line = sweep_chart(loaded, kpi, x="nodes.queue.readiness.mean").axes[0]
+    circles = [mark for mark in line.lines if mark.get_label() == "_unfinished"]
+    assert list(circles[0].get_xdata()) == [300, 400]
+
+
+def test_sensitivity_charts_name_parameters_as_the_sweep_axes() -> None:
+    from sim.outputs.sweep_plots import tornado_chart
+
+    scenario = load_scenario(SCENARIOS / "etape2-610.yaml")
+    path = "nodes.assore.capacity.-1.value"
+    table = pd.DataFrame(
+        [{"kpi": "street.mean", "parameter": path, "swing": 5.0, "kpi_base": 10.0,
+          "kpi_low": 8.0, "kpi_high": 13.0, "low": 400, "high": 800}]
+    )  # fmt: skip
+    ax = tornado_chart(table, "street.mean", "en", scenario).axes[0]
+    assert ax.get_yticklabels()[0].get_text().startswith(parameter_label(path, scenario))

@@ -52,6 +52,7 @@ from sim.inputs.loading import Problem, ScenarioError, load_scenario, peek
 from sim.inputs.scenario import DAYS_PER_MONTH, ExitNode, FreeParameter, Scenario
 from sim.running import catalogue
 from sim.running.executors import Executor, make_executor
+from sim.running.periods import Period, series_table
 from sim.running.results import FolderError, load_run, read_manifest, run_paths
 from sim.running.runner import DEFAULT_SEED, RunResult, run
 from sim.running.statistics import mean_ci, paired_difference
@@ -172,6 +173,19 @@ class Comparison:
     def scenarios(self) -> list[str]:
         """Scenario names, the reference first."""
         return list(self.runs)
+
+    def series_long(self) -> pd.DataFrame:
+        """Every run's daily series in tidy long form: ``scenario``, then the columns of
+        :meth:`RunResult.series_long` (``replication, day, date, series, value``)."""
+        frames = [r.series_long().assign(scenario=n) for n, r in self.runs.items()]
+        long = pd.concat(frames, ignore_index=True)
+        return long[["scenario", *[c for c in long.columns if c != "scenario"]]]
+
+    def by_period(self, by: Period = "month") -> pd.DataFrame:
+        """Every daily series by month or year: each scenario's mean, 95% interval and paired
+        difference to the reference (:func:`sim.running.periods.series_table`, the table of
+        ``series-by-month.csv``)."""
+        return series_table(self.runs, by)
 
     def headline(self) -> pd.DataFrame:
         """The long table restricted to the shown KPIs, in their order."""

@@ -42,7 +42,7 @@ from sim.analysis.sweep import (
     current_value,
     design_rng,
     kpi_names,
-    load_sweep,
+    load_rows,
     mean_ci,
     plan_sweep,
     resolve_point,
@@ -201,7 +201,7 @@ def _unknown_kpi(kpi: str, known: Sequence[str]) -> str:
 
 def responses(result: SweepResult, kpis: Sequence[str]) -> pd.DataFrame:
     """Mean and CI of each KPI per point (NaN for failed points), indexed by point."""
-    table = load_sweep(result.out)
+    table = load_rows(result.out)
     known = list(table.attrs.get("kpis", []))
     missing = [(i, k) for i, k in enumerate(kpis) if k not in table.columns]
     if missing and len(table):

@@ -1186,14 +1186,11 @@ def read_manifest(folder: Path | str) -> dict[str, Any]:
     return info
 
 
-def load_sweep(folder: Path | str) -> pd.DataFrame:
+def load_rows(folder: Path | str) -> pd.DataFrame:
     """The rows of a sweep (one per point x replication), finished points only.
 
     Works on a running or interrupted sweep too. ``df.attrs`` holds ``parameters``
     (the swept paths, which are also columns), ``kpis`` and ``status``.
-
-    >>> df = sim.load_sweep("results/sweep-etape2-610")           # doctest: +SKIP
-    >>> df.groupby("nodes.assore.capacity")["street.mean"].mean()  # doctest: +SKIP
     """
     folder = Path(folder)
     info = read_manifest(folder)
@@ -1206,12 +1203,74 @@ def load_sweep(folder: Path | str) -> pd.DataFrame:
     return table
 
 
+@dataclasses.dataclass(frozen=True)
+class SweepData:
+    """A sweep folder read back (finished, running or interrupted): its rows, one per point
+    and replication, its points with their status, and the base scenario the paths edit."""
+
+    folder: Path
+    rows: pd.DataFrame
+    """One row per finished point and replication: ``point, replication, seed``, the swept
+    parameters, every KPI (``rows.attrs`` as :func:`load_rows`)."""
+    points: pd.DataFrame
+    """One row per point of the design: parameters, ``status`` (done, failed, missing),
+    ``error``, mean and 95% CI of every KPI over the finished replications."""
+    parameters: tuple[str, ...]
+    kpis: tuple[str, ...]
+    status: str
+    """``complete``, ``running`` or ``interrupted`` (the manifest's)."""
+    scenario: Scenario
+    """The base scenario (with the sweep's fixed ``--set``) that the parameter paths edit."""
+
+    @property
+    def done(self) -> int:
+        """Points whose replications all finished."""
+        return int((self.points["status"] == "done").sum())
+
+    @property
+    def total(self) -> int:
+        """Points in the design."""
+        return len(self.points)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+    def long(self) -> pd.DataFrame:
+        """The rows in tidy long form: ``point, replication``, the parameters, ``kpi, value``."""
+        ids = ["point", "replication", *self.parameters]
+        return self.rows.melt(
+            id_vars=ids, value_vars=list(self.kpis), var_name="kpi", value_name="value"
+        )
+
+
+def load_sweep(folder: Path | str) -> SweepData:
+    """A sweep folder read back as :class:`SweepData` (:class:`SweepError` naming the kind of
+    folder it is when it is not a sweep).
+
+    >>> s = sim.load_sweep("results/sweep-etape2-610")                  # doctest: +SKIP
+    >>> s.rows.groupby("nodes.assore.capacity")["street.mean"].mean()   # doctest: +SKIP
+    >>> f"{s.done}/{s.total} points done"                                # doctest: +SKIP
+    """
+    folder = Path(folder)
+    rows = load_rows(folder)
+    return SweepData(
+        folder=folder,
+        rows=rows,
+        points=load_points(folder),
+        parameters=tuple(rows.attrs["parameters"]),
+        kpis=tuple(rows.attrs["kpis"]),
+        status=str(rows.attrs.get("status") or ""),
+        scenario=load_scenario(folder / SCENARIO_FILE),
+    )
+
+
 def load_points(folder: Path | str) -> pd.DataFrame:
     """One row per point (``points.csv``; computed from the finished rows while running)."""
     folder = Path(folder)
     if (folder / POINTS_FILE).exists() and read_manifest(folder).get("status") == "complete":
         return pd.read_csv(folder / POINTS_FILE)
-    return summarise_points(load_sweep(folder), plan_from_folder(folder, check=False))
+    return summarise_points(load_rows(folder), plan_from_folder(folder, check=False))
 
 
 def plan_from_folder(folder: Path | str, check: bool = True) -> SweepPlan:
@@ -1253,9 +1312,9 @@ def sweep(
     dask_local: int | None = None,
     resume: bool = False,
     force: bool = False,
-) -> pd.DataFrame:
+) -> SweepData:
     """The Python face of ``parcours sweep``: run a full-factorial design and return
-    :func:`load_sweep` of the results folder.
+    :func:`load_sweep` of the results folder (its ``rows`` one per point and replication).
 
     >>> sweep("scenarios/etape2-610.yaml", "results/s",
     ...       ranges={"nodes.housing.releases_per_month": (1, 6, 6)}, workers=2)  # doctest: +SKIP

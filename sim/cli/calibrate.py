@@ -16,6 +16,7 @@ from sim.cli.common import (
     check_limits,
     executor_for,
     executor_options,
+    lang_option,
     progress_bar,
     user_errors,
 )
@@ -92,10 +93,7 @@ class CalibrationProgress:
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
 @click.option("--resume", is_flag=True, help="Continue an interrupted calibration into --out.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
-@click.option(
-    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-    help="Language of the charts.",
-)  # fmt: skip
+@lang_option("the charts")
 @click.option(
     "--abc", "abc_smc", is_flag=True,
     help="ABC-SMC (pyabc) instead of the search and rejection sample.",

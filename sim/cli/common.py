@@ -16,10 +16,30 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sim.engine.pathway import DeadlockError
 from sim.inputs.loading import ScenarioError
 from sim.inputs.scenario import Scenario
+from sim.outputs.i18n import LANGS
 from sim.running.executors import Executor, make_executor
 from sim.running.folders import FolderBusyError, OutputExistsError
 
 EXIT_INPUT = 2  # bad input: scenario file, option or existing output
+
+
+LANG_ENVVAR = "PARCOURS_LANG"
+DEFAULT_LANG = "en"
+
+
+def lang_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--lang en|fr`` with one default on every command that writes words: English, or the
+    ``PARCOURS_LANG`` environment variable (``export PARCOURS_LANG=fr`` once for a French
+    session); ``what`` says what the language applies to."""
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGS),
+        default=DEFAULT_LANG,
+        envvar=LANG_ENVVAR,
+        show_default=True,
+        show_envvar=True,
+        help=f"Language of {what}; fr also gives French number formats.",
+    )
 
 
 def parameter_options(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -17,6 +17,7 @@ from sim.cli.common import (
     check_limits,
     executor_for,
     executor_options,
+    lang_option,
     parameter_options,
     posterior_file,
     progress_bar,
@@ -82,13 +83,7 @@ def _kpi_list(values: Sequence[str]) -> list[str] | None:
 )
 @executor_options
 @window_option
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "fr"]),
-    default="en",
-    show_default=True,
-    help="Language of the tables and chart; fr also gives French number formats.",
-)
+@lang_option("the tables, chart and spreadsheet")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar or table.")
 @parameter_options

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sim.outputs.i18n import LANGS
+from sim.cli.common import lang_option
 from sim.outputs.style import FORMATS, METRICS, SIZE_NAMES
 
 EXIT_INPUT = 2  # as sim.cli.main: bad input
@@ -52,7 +52,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
     help="Place for the per-node charts (repeatable; default: the open places).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)
-@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
+@lang_option("the charts")
 @click.option(
     "--size",
     type=click.Choice(SIZE_NAMES),
@@ -72,6 +72,13 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
     default=None,
     help="Draw this replication's trajectory instead of the mean and 90% band.",
 )
+@click.option(
+    "--band",
+    default=None,
+    metavar="SCENARIO|none",
+    help="Draw the 90% band of this scenario only, or of none (default: every scenario's, "
+    "light and outlined).",
+)
 @click.option("--from", "start", type=_DATE, default=None, help="First day shown (YYYY-MM-DD).")
 @click.option("--to", "end", type=_DATE, default=None, help="Last day shown (YYYY-MM-DD).")
 @click.option("--force", is_flag=True, help="Replace existing chart files.")
@@ -84,6 +91,7 @@ def plot(
     size: str,
     out: Path | None,
     replication: int | None,
+    band: str | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
     force: bool,
@@ -94,7 +102,7 @@ def plot(
     with _folder_errors():
         paths = plot_folder(
             folder, out, lang, metrics or None, nodes or None, fmt, size, replication,
-            _date(start), _date(end), force,
+            _date(start), _date(end), force, band,
         )  # fmt: skip
     for path in paths:
         click.echo(str(path))
@@ -102,7 +110,7 @@ def plot(
 
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
+@lang_option("the report")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -128,7 +136,7 @@ def report(folder: Path, lang: str, out: Path | None, force: bool) -> None:
     default="svg",
     show_default=True,
 )
-@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
+@lang_option("the diagram")
 @click.option("--size", type=click.Choice(SIZE_NAMES), default="slide", show_default=True)
 @click.option(
     "--out",

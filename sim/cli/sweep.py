@@ -21,6 +21,7 @@ from sim.cli.common import (
     check_limits,
     executor_for,
     executor_options,
+    lang_option,
     user_errors,
 )
 from sim.inputs.loading import load_scenario, validate_data
@@ -334,10 +335,7 @@ def _workers(n: int) -> str:
     help="Finish an interrupted analysis in DIR (same arguments).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
-@click.option(
-    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-    help="Language of the charts.",
-)  # fmt: skip
+@lang_option("the charts")
 def sensitivity(
     scenario: Path,
     bounds: tuple[str, ...],
@@ -457,10 +455,7 @@ def _indices_table(indices: Any, tornado: Any, kpi: str, method: str) -> Table:
     help="Chart file(s), .png or .svg (default FOLDER/plots/<kpi>.png).",
 )
 @click.option("--force", is_flag=True, help="Replace existing chart files.")
-@click.option(
-    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-    help="Language of the chart.",
-)  # fmt: skip
+@lang_option("the chart")
 def plot_sweep(
     folder: Path,
     kpi: str,
@@ -471,19 +466,20 @@ def plot_sweep(
     force: bool,
     lang: str,
 ) -> None:
-    """Chart a KPI of the sweep in FOLDER over one or two swept parameters."""
+    """Chart a KPI of the sweep in FOLDER over one or two swept parameters (axes named after
+    the scenario's places; points not yet done are marked and counted)."""
     from sim.analysis.sweep import load_sweep
-    from sim.outputs.sweep_plots import plot_sweep as draw
-    from sim.outputs.sweep_plots import save_figure
+    from sim.outputs.sweep_plots import save_figure, sweep_chart
 
     with _sweep_errors():
-        rows = load_sweep(folder)
-        parameters = list(rows.attrs.get("parameters", []))
+        loaded = load_sweep(folder)
+        rows = loaded.rows
+        parameters = list(loaded.parameters)
         if not len(rows):
             click.echo(f"error: {folder} has no finished points yet", err=True)
             sys.exit(EXIT_INPUT)
         for name, value, choices in (
-            ("--kpi", kpi, rows.attrs.get("kpis", [])),
+            ("--kpi", kpi, loaded.kpis),
             ("--x", x, parameters),
             ("--y", y, parameters),
         ):
@@ -495,7 +491,7 @@ def plot_sweep(
                 sys.exit(EXIT_INPUT)
         if y is None and x is None and len(parameters) > 1:
             x, y = parameters[0], parameters[1]
-        figure = draw(rows, kpi, parameters, x, y, lines, check_lang(lang))
+        figure = sweep_chart(loaded, kpi, x, y, lines, check_lang(lang))
         slug = kpi if y is None else f"{kpi}-by-{x}-{y}"
         targets = outs or (folder / "plots" / f"{slug.replace('/', '_')}.png",)
         for target in targets:

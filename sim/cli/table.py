@@ -8,7 +8,7 @@ from typing import cast
 
 import click
 
-from sim.cli.common import EXIT_INPUT, console
+from sim.cli.common import EXIT_INPUT, console, lang_option
 from sim.outputs.i18n import Lang
 
 
@@ -22,7 +22,7 @@ from sim.outputs.i18n import Lang
     default=None,
     help="CSV file (default FOLDER/<series>-by-<month|year>.csv).",
 )
-@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@lang_option("the table")
 @click.option("--force", is_flag=True, help="Replace an existing CSV file.")
 def table(folder: Path, series: str, by: str, out: Path | None, lang: str, force: bool) -> None:
     """Print and write SERIES by month or year for a run or compare FOLDER: each scenario's

@@ -91,8 +91,12 @@ def plot_queues(
                 last = dates[-1] if last is None else max(last, dates[-1])
                 colour = style.SCENARIO_COLOURS[i % len(style.SCENARIO_COLOURS)]
                 top = 3.5 if scenario == comp.reference else 3  # the reference over the others
-                ax.fill_between(dates, band["low"], band["high"], color=colour,
-                                alpha=style.BAND_ALPHA, lw=0)  # fmt: skip
+                alpha = style.BAND_ALPHA if len(series) < 2 else style.BANDS_ALPHA
+                ax.fill_between(dates, band["low"], band["high"], facecolor=colour,
+                                alpha=alpha, lw=0)  # fmt: skip
+                for edge in ("low", "high"):  # outlined: overlapping bands stay apart
+                    ax.plot(dates, band[edge], color=colour, lw=s.line * style.BAND_EDGE,
+                            alpha=style.BAND_EDGE_ALPHA, label="_band edge")  # fmt: skip
                 label = legend_label(comp.runs[scenario].scenario, lang)
                 (line,) = ax.plot(dates, band["mean"], color=colour, zorder=top, label=label)
                 if column == panels[0][0]:

@@ -8,7 +8,7 @@ import json
 import math
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,9 +21,11 @@ from sim.analysis.compare import (
     kpi_kind,
 )
 from sim.inputs.scenario import Scenario
-from sim.outputs.i18n import DASH, LABELS, MINUS, NNBSP, Lang, node_name, number
+from sim.outputs.i18n import DASH, LABELS, MINUS, NNBSP, Lang, node_name, number, series_label
 from sim.outputs.i18n import kpi_label as i18n_kpi_label
-from sim.running.results import atomic_dir, manifest, write_run
+from sim.running.periods import Period, series_table
+from sim.running.results import atomic_dir, manifest, write_period_tables, write_run
+from sim.running.runner import RunResult
 
 
 def _t(key: str, lang: Lang) -> str:
@@ -303,8 +305,9 @@ def write_comparison(
     comp: Comparison, out: Path | str, force: bool = False, lang: Lang = "en"
 ) -> Path:
     """Write a comparison folder atomically: ``comparison.csv`` (long), ``comparison.md``,
-    ``comparison.xlsx``, ``queues.png``, ``manifest.json`` and ``runs/<scenario>/`` (full run
-    folders, copied when the runs were read from folders)."""
+    ``comparison.xlsx``, the series by month and by year (``series-by-month.csv``,
+    ``series-by-year.csv``), ``queues.png``, ``manifest.json`` and ``runs/<scenario>/`` (full
+    run folders, copied when the runs were read from folders)."""
     from sim.outputs.compare_chart import plot_queues
 
     out = Path(out)
@@ -316,6 +319,7 @@ def write_comparison(
         meta = comp.meta()
         title = "# " + _t("title", lang).format(ref=comp.reference) + "\n\n"
         (tmp / "comparison.md").write_text(title + markdown(labelled(comp), meta, lang), "utf-8")
+        periods = write_period_tables(ordered_runs(comp), tmp)
         write_xlsx(comp, tmp / "comparison.xlsx", lang)
         for name, result in comp.runs.items():
             target = tmp / "runs" / folders[name]
@@ -332,7 +336,7 @@ def write_comparison(
             "lang": lang,
             "run_folders": [folders[n] for n in comp.scenarios],
             "sources": {n: str(p) for n, p in comp.sources.items()},
-            "files": ["comparison.csv", "comparison.md", "comparison.xlsx"]
+            "files": ["comparison.csv", "comparison.md", "comparison.xlsx", *periods]
             + ([charts.name] if charts else []),
         }
         info = manifest(
@@ -353,6 +357,8 @@ _SHEETS: dict[str, tuple[str, str]] = {
     "all": ("All KPIs", "Tous les indicateurs"),
     "replications": ("Replications", "Réplications"),
     "scenarios": ("Scenarios", "Scénarios"),
+    "month": ("By month", "Par mois"),
+    "year": ("By year", "Par année"),
 }
 
 _HEADERS: dict[str, tuple[str, str]] = {
@@ -372,6 +378,13 @@ _HEADERS: dict[str, tuple[str, str]] = {
     "description": ("description (as written in the file)", "description (telle qu'écrite)"),
     "sha256": ("SHA-256", "SHA-256"),
     "source": ("run folder", "dossier de simulation"),
+    "series": ("series", "série"),
+    "series_label": (
+        "daily series (mean over the period)",
+        "série quotidienne (moyenne sur la période)",
+    ),
+    "month": ("month", "mois"),
+    "year": ("year", "année"),
     "yes": ("yes", "oui"),
     "no": ("no", "non"),
 }
@@ -536,7 +549,61 @@ def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
         source = comp.sources.get(name)
         ws.append([name, question(sc, lang), sc.description or "", sc.digest(), str(source or "")])
     widths(ws, 24, 60)
+
+    # by month, by year: every daily series, one row per series and period
+    runs = ordered_runs(comp)
+    nodes = {
+        k: node_name(n.name, lang)
+        for r in reversed(list(runs.values()))
+        for k, n in r.scenario.nodes.items()
+    }
+    periods: tuple[Period, ...] = ("month", "year")
+    for by in periods:
+        if any(r.timeseries.empty for r in runs.values()):
+            break
+        _period_sheet(sheet, series_table(runs, by), by, names, nodes, lang)
+        widths(wb[_SHEETS[by][1 if lang == "fr" else 0]], 48, 14)
     wb.save(path)
+
+
+def ordered_runs(comp: Comparison) -> dict[str, RunResult]:
+    """The runs of a comparison, the reference first."""
+    return {name: comp.runs[name] for name in comp.scenarios}
+
+
+def _period_sheet(
+    sheet: Callable[[str, list[str]], Any],
+    table: pd.DataFrame,
+    by: str,
+    names: Sequence[str],
+    nodes: dict[str, str],
+    lang: Lang,
+) -> None:
+    """A sheet of :func:`sim.running.periods.series_table`, wide: one row per series and
+    period, mean and 95% CI per scenario, then the difference to the reference per
+    alternative."""
+    header = [_h("series_label", lang), _h("series", lang), _h(by, lang)]
+    for name in names:
+        header += [f"{name}: {_h('mean', lang)}", f"{name}: {_h('ci', lang)}"]
+    for name in names[1:]:
+        header += [f"{name}: {_h('diff', lang)}", f"{name}: {_h('diff_ci', lang)}"]
+    ws = sheet(by, header)
+    ws.freeze_panes = "D2"
+    wide = table.set_index(["series", "period", "scenario"])
+    fmt = "#,##0.0"
+    row = 1  # counted: ws.max_row scans every cell, quadratic over thousands of rows
+    for (series, period), rows in wide.groupby(level=[0, 1], sort=False):
+        rows = rows.droplevel([0, 1])
+        values: list[Any] = [series_label(str(series), lang, nodes), series, period]
+        for name in names:
+            values += [_plain(rows["mean"].get(name)), _plain(rows["ci95"].get(name))]
+        for name in names[1:]:
+            for column in ("diff", "diff_ci"):
+                values.append(_plain(rows[column].get(name)) if column in rows else None)
+        ws.append(values)
+        row += 1
+        for index in range(4, len(values) + 1):
+            ws.cell(row=row, column=index).number_format = fmt
 
 
 def _plain(x: Any) -> float | None:

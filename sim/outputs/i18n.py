@@ -49,6 +49,15 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Flux de personnes dans le parcours, {start} – {end}",
         "en": "People moving through the pathway, {start} – {end}",
     },
+    # --- daily series (the tables by month and year) -------------------------------------------
+    "series.street": {"fr": "Personnes à la rue", "en": "People on the street"},
+    "series.waiting": {"fr": "{node} : liste d'attente", "en": "{node}: waiting list"},
+    "series.occupancy": {"fr": "{node} : occupation", "en": "{node}: occupancy"},
+    "series.capacity": {"fr": "{node} : places", "en": "{node}: places"},
+    "series.blocked": {
+        "fr": "{node} : résidents bloqués faute de place d'aval",
+        "en": "{node}: residents blocked for lack of a downstream place",
+    },
     "chart.diagram": {
         "fr": "Le parcours modélisé (capacités au {date})",
         "en": "The modelled pathway (capacities on {date})",
@@ -57,6 +66,14 @@ LABELS: dict[str, dict[Lang, str]] = {
     "sub.band": {
         "fr": "Trait : moyenne de {n} réplications ; bande : 90 % des réplications",
         "en": "Line: mean of {n} replications; band: 90% of replications",
+    },
+    "sub.mean": {
+        "fr": "Trait : moyenne de {n} réplications",
+        "en": "Line: mean of {n} replications",
+    },
+    "sub.coincide": {
+        "fr": " ; « {line} » se confond avec « {other} » (tirets)",
+        "en": "; '{line}' coincides with '{other}' (dashed)",
     },
     "sub.shared": {
         "fr": " ; histoire commune tracée une fois",
@@ -184,6 +201,31 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "{name}: {share} over {days} days",
     },
     # --- sweep and sensitivity charts --------------------------------------------------------
+    "sweep.done": {
+        "fr": "{done}/{total} combinaisons terminées (hachuré : pas encore)",
+        "en": "{done}/{total} points done (hatched: not yet)",
+    },
+    "sweep.done_line": {
+        "fr": "{done}/{total} combinaisons terminées (cercle vide : incomplet ; × : pas encore)",
+        "en": "{done}/{total} points done (open circle: not all done; ×: none yet)",
+    },
+    "param.node": {"fr": "{node} : {field}", "en": "{node}: {field}"},
+    "param.from": {"fr": "{label} (à partir de {date})", "en": "{label} (from {date})"},
+    "param.capacity": {"fr": "places", "en": "places"},
+    "param.places": {"fr": "places", "en": "places"},
+    "param.releases_per_month": {"fr": "places libérées par mois", "en": "releases per month"},
+    "param.negative_exit_rate_per_year": {
+        "fr": "taux annuel de sortie négative",
+        "en": "negative exits per resident-year",
+    },
+    "param.exit_rate_per_year": {"fr": "taux annuel de sortie", "en": "exits per person-year"},
+    "param.arrivals_per_year": {"fr": "arrivées par an", "en": "arrivals per year"},
+    "param.contacts_per_week": {"fr": "contacts par semaine", "en": "contacts per week"},
+    "param.referral_probability": {
+        "fr": "probabilité d'orientation",
+        "en": "referral probability",
+    },
+    "param.cost_per_place_day": {"fr": "coût par place et par jour", "en": "cost per place-day"},
     "sweep.mean_over": {"fr": "(moyenne sur {names})", "en": "(mean over {names})"},
     "sweep.ci_note": {
         "fr": "moyenne et IC 95 % sur les réplications",
@@ -919,6 +961,16 @@ def node_name(names: Any, lang: Lang) -> str:
     if isinstance(names, dict):
         return str(names.get(lang) or names.get("en") or "")
     return str(getattr(names, lang))
+
+
+def series_label(series: str, lang: Lang, node_names: dict[str, str] | None = None) -> str:
+    """A daily series' label (``waiting.assore`` -> "ASSORE (hôtels) : liste d'attente"), or
+    its name when it has none."""
+    family, _, node = series.partition(".")
+    key = f"series.{family}"
+    if key not in LABELS or bool(node) != ("{node}" in LABELS[key][lang]):
+        return series
+    return t(key, lang, node=(node_names or {}).get(node, node))
 
 
 def kpi_label(

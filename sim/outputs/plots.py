@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from sim.analysis.compare import Comparison
 from sim.inputs.scenario import (
     DAYS_PER_MONTH,
     AccommodationNode,
@@ -50,7 +51,13 @@ from sim.outputs.charts import (
 )
 from sim.outputs.i18n import Lang, t
 from sim.outputs.style import METRICS, Metric
-from sim.running.results import FolderError, load_run, read_manifest, run_paths
+from sim.running.results import (
+    FolderError,
+    load_run,
+    read_manifest,
+    run_paths,
+    summary_with_targets,
+)
 from sim.running.runner import RunResult
 
 NODE_METRICS: tuple[Metric, ...] = ("waiting", "occupancy", "blocked", "entries-exits", "stay")
@@ -161,9 +168,42 @@ def _met(x: Any) -> bool | None:
     return None
 
 
+Results = RunResult | Comparison | Mapping[str, RunResult]
+"""Results in memory that charts can be drawn from, as from their folder."""
+
+
+def folder_of(results: Results) -> Folder:
+    """In-memory results (a run, a comparison, or runs by name, the reference first) as the
+    :class:`Folder` the charts draw from; nothing is read from disk."""
+    if isinstance(results, Comparison):
+        runs, table = dict(results.runs), results.table
+    elif isinstance(results, RunResult):
+        runs, table = {results.scenario.name: results}, None
+    elif isinstance(results, Mapping) and results:
+        runs, table = dict(results), None
+    else:
+        raise FolderError(
+            f"cannot draw charts of {type(results).__name__}: give a results folder, a "
+            "RunResult, a Comparison or runs by scenario name"
+        )
+    reference = next(iter(runs.values()))
+    if len(runs) > 1:
+        return Folder(MEMORY, "compare", {}, runs, {}, table, [])
+    summary = summary_with_targets(reference)
+    return Folder(MEMORY, "run", {}, runs, {}, None, _targets(summary, reference.scenario))
+
+
+MEMORY = Path("<in memory>")
+"""The path of a :class:`Folder` built from results in memory (in messages only)."""
+
+
 def _summary_targets(folder: Path, scenario: Scenario) -> list[Target]:
     """Targets of a run folder: observations whose role is fit or validate."""
-    summary = pd.read_csv(folder / "summary.csv")
+    return _targets(pd.read_csv(folder / "summary.csv"), scenario)
+
+
+def _targets(summary: pd.DataFrame, scenario: Scenario) -> list[Target]:
+    """Targets of a run's summary (with targets): observations whose role is fit or validate."""
     if "target" not in summary.columns:
         return []
     out = []
@@ -408,12 +448,12 @@ def _legend(fig: Figure, handles: Sequence[Any], size: style.Size, scenarios: in
     )  # fmt: skip
 
 
-def _subtitle_band(folder: Folder, replication: int | None, lang: Lang) -> str:
+def _subtitle_band(folder: Folder, replication: int | None, lang: Lang, bands: bool = True) -> str:
     if replication is not None:
         return t("sub.single", lang, i=replication)
     if folder.replications < 2:
         return t("sub.one_run", lang)
-    return t("sub.band", lang, n=folder.replications)
+    return t("sub.band" if bands else "sub.mean", lang, n=folder.replications)
 
 
 def _no_data(ax: Axes, lang: Lang) -> None:
@@ -444,17 +484,25 @@ def series_chart(
     start: dt.date | None = None,
     end: dt.date | None = None,
     compact: bool = False,
+    band: str | None = None,
 ) -> Figure:
     """A daily series per scenario: the street count, or a node's waiting list, occupancy
     (with its capacity as a dashed step line) or residents blocked waiting downstream.
     ``compact`` draws weekly means instead of every day (for charts embedded in a report);
-    capacity steps stay exact."""
+    capacity steps stay exact. ``band``: ``None`` draws every scenario's 90% band (light and
+    outlined when there are several), a scenario's name only its band, ``"none"`` no band.
+    A line that coincides with one drawn before it is dashed on top of it, and the subtitle
+    says so."""
     if metric != "street" and node is None:
         raise FolderError(f"the {metric} chart needs a node")
     column = "street" if metric == "street" else f"{metric}.{node}"
     if not any(column in run.timeseries.columns for run in folder.runs.values()):
         frames = [run.timeseries for run in folder.runs.values()]
         raise FolderError(_no_series(str(folder.path), column, frames))
+    banded = band_scenarios(folder, band)
+    alpha = style.BAND_ALPHA if len(banded) < 2 else style.BANDS_ALPHA
+    drawn: list[tuple[str, np.ndarray, np.ndarray]] = []  # label, dates, mean of lines so far
+    coincide: list[tuple[str, str]] = []
     with style.context(size) as s:
         fig = style.figure(size)
         ax = fig.add_subplot()
@@ -480,6 +528,9 @@ def series_chart(
             series: list[np.ndarray | None] = [dates, mean, lo, hi, capacity]
             # the days a scenario shares with the reference are drawn once, by the reference
             cut = 0 if reference is None else max(0, _shared_days(reference, series) - 1)
+            twin = _coinciding(drawn, dates[cut:], mean[cut:])
+            if twin is not None and cut >= len(dates) - 1:
+                cut = 0  # the same line throughout: drawn whole, dashed over the other
             shared = shared or cut > 0
             reference = reference or series
             dates, mean = dates[cut:], mean[cut:]
@@ -488,13 +539,25 @@ def series_chart(
             label = legend_label(run.scenario, lang)
             above = 0.5 if i == 0 else 0.0  # the reference over the others where they coincide
             shown = _weekly(dates, mean, lo, hi) if compact else (dates, mean, lo, hi)
-            (line,) = ax.plot(shown[0], shown[1], color=colour, label=label, zorder=3 + above)
+            linestyle: Any = "-" if twin is None else (0, (3, 3))
+            (line,) = ax.plot(
+                shown[0], shown[1], color=colour, label=label, linestyle=linestyle,
+                zorder=3 + above if twin is None else 5.0,
+            )  # fmt: skip
             handles.append(line)
-            if shown[2] is not None and shown[3] is not None:
+            if twin is not None:
+                coincide.append((label, twin))
+            drawn.append((label, dates, mean))
+            if shown[2] is not None and shown[3] is not None and run.scenario.name in banded:
                 ax.fill_between(
-                    shown[0], shown[2], shown[3], color=colour, alpha=style.BAND_ALPHA, lw=0,
-                    zorder=1 + above,
+                    shown[0], shown[2], shown[3], facecolor=colour, alpha=alpha, lw=0,
+                    zorder=1 + above, gid=f"band:{run.scenario.name}",
                 )  # fmt: skip
+                for edge in (shown[2], shown[3]):
+                    ax.plot(
+                        shown[0], edge, color=colour, lw=s.line * style.BAND_EDGE,
+                        alpha=style.BAND_EDGE_ALPHA, zorder=1.5 + above, label="_band edge",
+                    )  # fmt: skip
             if capacity is not None and node is not None:
                 steps_at, steps = _steps(dates, capacity[cut:])
                 ax.plot(
@@ -520,24 +583,60 @@ def series_chart(
         ax.set_ylabel(t("axis.places" if metric == "occupancy" else "axis.people", lang))
         title_key = f"chart.{metric}"
         title = t(title_key, lang, node=node_label(folder, node, lang) if node else "")
-        if replication is None and folder.replications > 1:
-            band = Patch(
-                color=style.MUTED, alpha=style.BAND_ALPHA * 1.5, label=t("legend.band", lang)
+        if replication is None and folder.replications > 1 and banded:
+            patch = Patch(
+                facecolor=style.MUTED, alpha=style.BAND_ALPHA * 1.5, label=t("legend.band", lang)
             )
-            handles.append(band)
+            handles.append(patch)
         if metric == "occupancy":
             handles.append(
                 Line2D([], [], color=style.TEXT, linestyle=(0, (4, 2)), linewidth=s.line * 0.7,
                        label=t("legend.capacity", lang))
             )  # fmt: skip
-        subtitle = _subtitle_band(folder, replication, lang)
+        subtitle = _subtitle_band(folder, replication, lang, bool(banded))
         if shared:
             subtitle += t("sub.shared", lang)
+        labels = [str(h.get_label()) for h in handles[:scenarios]]
+        short = dict(zip(labels, short_labels(labels)[1], strict=True))  # as the legend has them
+        for label, twin in coincide:
+            subtitle += t("sub.coincide", lang, line=short[label], other=short[twin])
         _titles(fig, ax, title, subtitle, s)
         _legend(fig, handles, s, scenarios)
         _headroom(fig, ax, rows)
         style.freeze_ticks(fig)
     return fig
+
+
+COINCIDE = 0.01
+"""Two mean lines coincide when they differ by less than this share of the larger one's peak."""
+
+
+def _coinciding(
+    drawn: Sequence[tuple[str, np.ndarray, np.ndarray]], dates: np.ndarray, mean: np.ndarray
+) -> str | None:
+    """The label of a line already drawn that ``mean`` would hide or be hidden by: over the
+    same dates, never further apart than :data:`COINCIDE` of the peak."""
+    for label, other_dates, other in drawn:
+        if len(dates) == 0 or not np.isin(dates, other_dates).all():
+            continue
+        aligned = other[np.searchsorted(other_dates, dates)]
+        peak = max(float(np.nanmax(np.abs(aligned))), float(np.nanmax(np.abs(mean))), 1.0)
+        if float(np.nanmax(np.abs(aligned - mean))) <= COINCIDE * peak:
+            return label
+    return None
+
+
+def band_scenarios(folder: Folder, band: str | None) -> set[str]:
+    """The scenarios whose 90% band is drawn: all (``None``), none (``"none"``) or the one
+    named (:class:`FolderError` naming the scenarios otherwise)."""
+    if band is None:
+        return set(folder.runs)
+    if band == "none":
+        return set()
+    if band not in folder.runs:
+        known = ", ".join(folder.runs)
+        raise FolderError(f"--band {band}: no such scenario (use one of {known}, or none)")
+    return {band}
 
 
 def _shared_days(reference: list[np.ndarray | None], series: list[np.ndarray | None]) -> int:
@@ -656,6 +755,26 @@ def _monthly_counts(
     return np.asarray(counts.mean(axis=0) / months, dtype=float)
 
 
+COLUMNS = ("entry", "exit")
+
+
+def _shared_bins(counts: Sequence[tuple[np.ndarray, dict[str, np.ndarray]]]) -> int:
+    """How many first bins every scenario has exactly as the reference (bin edges, entries
+    and exits): the shared history, drawn once. None when there is one scenario, or when
+    they are the same throughout (then every bar is drawn)."""
+    if len(counts) < 2:
+        return 0
+    ref_edges, ref = counts[0]
+    same = np.ones(len(ref_edges) - 1, dtype=np.bool_)
+    for edges, values in counts[1:]:
+        if not np.array_equal(edges, ref_edges):
+            return 0
+        for column in COLUMNS:
+            same &= np.isclose(values[column], ref[column], rtol=0.0, atol=1e-9)
+    shared = len(same) if bool(same.all()) else int(np.argmin(same))
+    return 0 if shared == len(same) else shared
+
+
 def entries_exits_chart(
     folder: Folder,
     node: str,
@@ -665,7 +784,9 @@ def entries_exits_chart(
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> Figure:
-    """Entries into and exits from a node per month (bars), one colour per scenario."""
+    """Entries into and exits from a node per month (bars), one colour per scenario; the
+    months every scenario shares with the reference (the history before they differ) are
+    one bar, the reference's."""
     with style.context(size) as s:
         fig = style.figure(size)
         top, bottom = fig.subplots(2, 1, sharex=True)
@@ -674,19 +795,29 @@ def entries_exits_chart(
         n = len(folder.runs)
         first = last = None
         rows = 0
-        for i, run in enumerate(folder.runs.values()):
+        counts = []
+        for run in folder.runs.values():
             a, b = chart_window(run.scenario, start, end)
             edges, period = _month_edges(run.scenario, a, b)
-            lefts = _to_dates(run.scenario, edges[:-1])
+            values = {c: _monthly_counts(run, node, c, edges, replication) for c in COLUMNS}
+            counts.append((run, edges, values))
+        shared = _shared_bins([(edges, values) for _, edges, values in counts])
+        for i, (run, edges, values) in enumerate(counts):
+            lefts = date_num(_to_dates(run.scenario, edges[:-1]))
             widths = np.diff(edges)
-            x0 = date_num(lefts) + widths * (0.1 + 0.8 * i / n)
+            x0 = lefts + widths * (0.1 + 0.8 * i / n)
+            width = widths * 0.8 / n
+            own = np.arange(len(widths)) >= shared  # months after the shared history
+            if i == 0:  # the shared months: one bar as wide as a group, the reference's
+                x0 = np.where(own, x0, lefts + widths * 0.1)
+                width = np.where(own, width, widths * 0.8)
+                own = np.ones(len(widths), dtype=np.bool_)
             first = _to_dates(run.scenario, edges[:1])[0] if first is None else first
             last = _to_dates(run.scenario, edges[-1:])[0]
             for ax, column in ((top, "entry"), (bottom, "exit")):
-                values = _monthly_counts(run, node, column, edges, replication)
                 bars = ax.bar(
-                    x0, values, width=widths * 0.8 / n, align="edge", color=_colour(i),
-                    label=legend_label(run.scenario, lang),
+                    x0[own], values[column][own], width=width[own], align="edge",
+                    color=_colour(i), label=legend_label(run.scenario, lang),
                 )  # fmt: skip
             handles.append(bars)
         for ax, key in ((top, "legend.entries"), (bottom, "legend.exits")):
@@ -707,7 +838,7 @@ def entries_exits_chart(
             t("sub.single", lang, i=replication)
             if replication is not None
             else t("sub.bars", lang, n=folder.replications, period=t(f"period.{period}", lang))
-        )
+        ) + (t("sub.shared", lang) if shared else "")
         label = node_label(folder, node, lang)
         _titles(fig, top, t("chart.entries_exits", lang, node=label), subtitle, s)
         _legend(fig, handles, s, scenarios)
@@ -937,11 +1068,15 @@ def chart(
     end: dt.date | None = None,
     scenario: str | None = None,
     compact: bool = False,
+    band: str | None = None,
 ) -> Figure:
     """One chart by metric name (``scenario`` picks the run of a Sankey; ``compact`` draws
-    fewer points: weekly means of time series, distributions at a few hundred quantiles)."""
+    fewer points: weekly means of time series, distributions at a few hundred quantiles;
+    ``band`` as :func:`series_chart`)."""
     if metric in ("street", "waiting", "occupancy", "blocked"):
-        return series_chart(folder, metric, node, lang, size, replication, start, end, compact)
+        return series_chart(
+            folder, metric, node, lang, size, replication, start, end, compact, band
+        )
     if node is None and metric in NODE_METRICS:
         raise FolderError(f"the {metric} chart needs a node")
     if metric == "entries-exits":
@@ -953,10 +1088,11 @@ def chart(
     if metric == "time-to-housing":
         return time_to_housing_chart(folder, lang, size, replication, start, end, compact)
     if metric == "sankey":
-        from sim.outputs.sankey import sankey_chart
+        from sim.outputs.sankey import box_order, sankey_chart
 
         run = folder.runs[scenario] if scenario else folder.reference
-        return sankey_chart(run, lang, size, replication, start, end)
+        order = box_order(folder.reference, start, end)  # the same boxes order in every one
+        return sankey_chart(run, lang, size, replication, start, end, order)
     raise FolderError(f"unknown metric {metric!r} (use one of {', '.join(METRICS)})")
 
 
@@ -988,7 +1124,7 @@ def plan(
 
 
 def plot_folder(
-    folder: Path | str,
+    folder: Path | str | Results,
     out: Path | str | None = None,
     lang: str = "fr",
     metrics: Sequence[str] | None = None,
@@ -999,10 +1135,13 @@ def plot_folder(
     start: dt.date | None = None,
     end: dt.date | None = None,
     force: bool = False,
+    band: str | None = None,
 ) -> list[Path]:
-    """Draw the charts of a run, compare or calibration folder into ``out`` (default
-    ``<folder>/charts``); return the files written, in order. Existing chart files are
-    replaced only with ``force`` (nothing is drawn otherwise)."""
+    """Draw the charts of a run, compare or calibration folder, or of results in memory (a
+    ``RunResult``, a ``Comparison``), into ``out`` (default ``<folder>/charts``; required for
+    results in memory); return the files written, in order. Existing chart files are
+    replaced only with ``force`` (nothing is drawn otherwise). ``band``: every scenario's
+    90% band (``None``), one scenario's only (its name), or none (``"none"``)."""
     language = i18n.check_lang(lang)
     if fmt not in style.FORMATS:
         raise FolderError(f"unknown format {fmt!r} (use {', '.join(style.FORMATS)})")
@@ -1010,7 +1149,13 @@ def plot_folder(
         raise FolderError(f"unknown size {size!r} (use {', '.join(style.SIZE_NAMES)})")
     file_format = fmt
     size_name = size
-    loaded = load_folder(folder)
+    if isinstance(folder, Path | str):
+        loaded = load_folder(folder)
+    else:
+        loaded = folder_of(folder)
+        if out is None:
+            raise FolderError("charts of results in memory need out= (the folder to write to)")
+    band_scenarios(loaded, band)  # an unknown scenario is an error before anything is drawn
     target = Path(out) if out is not None else loaded.path / "charts"
     planned = list(plan(loaded, metrics, nodes))
     existing = [
@@ -1023,7 +1168,8 @@ def plot_folder(
     for metric, node, scenario, stem in planned:
         with style.context(size_name):
             fig = chart(
-                loaded, metric, node, language, size_name, replication, start, end, scenario
-            )
+                loaded, metric, node, language, size_name, replication, start, end, scenario,
+                band=band,
+            )  # fmt: skip
             written.append(style.save(fig, target / f"{stem}.{fmt}", file_format, salt=stem))
     return written

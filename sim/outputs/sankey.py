@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -60,8 +61,11 @@ class _Node:
     in_offset: float = 0.0
 
 
-def _layout(sc: Scenario, table: pd.DataFrame) -> tuple[dict[str, _Node], int, float]:
-    """Columns, sizes and positions of the nodes; returns nodes, column count and scale."""
+def _layout(
+    sc: Scenario, table: pd.DataFrame, order: Sequence[str] | None = None
+) -> tuple[dict[str, _Node], int, float]:
+    """Columns, sizes and positions of the nodes; returns nodes, column count and scale.
+    Boxes in a column follow ``order`` (top first) where given, the flows otherwise."""
     ranks = place_ranks(sc)
     exits = exit_order(sc)
     last = max(ranks.values(), default=0) + 1
@@ -89,6 +93,9 @@ def _layout(sc: Scenario, table: pd.DataFrame) -> tuple[dict[str, _Node], int, f
         if column_index > 0:  # order by where the inflows come from, to limit crossings
             centre = {i: _barycentre(i, table, nodes) for i in ids}
             ids.sort(key=lambda i: (i not in positive if i in exits else 0, -centre[i]))
+        if order is not None:  # then a fixed order, the same in every scenario's diagram
+            rank = {node_id: k for k, node_id in enumerate(order)}
+            ids.sort(key=lambda i: rank.get(i, len(rank)))
         heights = [max(MIN_HEIGHT, nodes[i].size * scale) for i in ids]
         free = 1.0 - sum(heights)
         gap = min(free / (len(ids) - 1), 0.2) if len(ids) > 1 else 0.0
@@ -99,6 +106,18 @@ def _layout(sc: Scenario, table: pd.DataFrame) -> tuple[dict[str, _Node], int, f
             nodes[node_id].height = height
             y -= height + gap
     return nodes, len(used), scale
+
+
+def box_order(
+    run: RunResult, start: dt.date | None = None, end: dt.date | None = None
+) -> list[str]:
+    """The nodes of ``run``'s Sankey, column by column, top first: pass it as ``order`` to draw
+    other scenarios' diagrams with their boxes in the same order."""
+    table = flows(run, start, end)
+    if not len(table):
+        return []
+    nodes, _, _ = _layout(run.scenario, table)
+    return sorted(nodes, key=lambda i: (nodes[i].column, -nodes[i].y))
 
 
 def _barycentre(node_id: str, table: pd.DataFrame, nodes: dict[str, _Node]) -> float:
@@ -147,13 +166,15 @@ def sankey_chart(
     replication: int | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    order: Sequence[str] | None = None,
 ) -> Figure:
-    """The Sankey of one run's flows over the window (the whole run by default)."""
+    """The Sankey of one run's flows over the window (the whole run by default); ``order``
+    (:func:`box_order` of the reference) puts the boxes of each column in a fixed order."""
 
     sc = run.scenario
     table = flows(run, start, end, replication)
     a, b = chart_window(sc, start, end)
-    nodes, n_columns, scale = _layout(sc, table) if len(table) else ({}, 0, 0.0)
+    nodes, n_columns, scale = _layout(sc, table, order) if len(table) else ({}, 0, 0.0)
     with style.context(size) as s:
         fig = style.figure(size)
         ax = fig.add_subplot()

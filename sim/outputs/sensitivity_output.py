@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sim.analysis.sensitivity import SensitivityResult, SensitivitySpec, sensitivity
 from sim.analysis.sweep import SweepProgress
+from sim.inputs.loading import load_scenario
 from sim.outputs.i18n import Lang
 from sim.running.executors import Executor
 
@@ -36,16 +37,17 @@ def run_sensitivity(
         progress=progress,
         chunk_runs=chunk_runs,
     )
+    base = load_scenario(spec.scenario, spec.overrides)  # names the parameters on the charts
     for kpi in spec.kpis:
         slug = kpi.replace("/", "_")
         for fmt in formats:
             save_figure(
-                tornado_chart(result.tornado, kpi, lang),
+                tornado_chart(result.tornado, kpi, lang, base),
                 result.out / f"tornado-{slug}.{fmt}",
                 force=True,
             )
             save_figure(
-                indices_chart(result.indices, kpi, spec.method, lang),
+                indices_chart(result.indices, kpi, spec.method, lang, base),
                 result.out / f"indices-{slug}.{fmt}",
                 force=True,
             )

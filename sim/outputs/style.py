@@ -64,6 +64,13 @@ MUTED = "#666666"
 GRID = "#D9D9D9"
 EVENT = "#555555"
 BAND_ALPHA = 0.22
+"""Fill of a 90% band drawn alone (one scenario, or the one band asked for)."""
+BANDS_ALPHA = 0.1
+"""Fill of each band when several overlap: light enough that two or three stacked stay their
+own colours (no grey-brown); each band is also outlined in its scenario's colour."""
+BAND_EDGE = 0.25
+"""Width of a band's outline, as a share of the mean line's."""
+BAND_EDGE_ALPHA = 0.7
 POSITIVE = OKABE_ITO["bluish_green"]
 NEGATIVE = OKABE_ITO["vermillion"]
 TARGET = OKABE_ITO["black"]

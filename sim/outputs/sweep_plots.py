@@ -9,6 +9,7 @@ the labels of :mod:`sim.outputs.i18n` (English by default, ``lang="fr"`` for Fre
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Sequence
@@ -18,9 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-from sim.analysis.sweep import mean_ci
+from sim.analysis.sweep import SweepData, mean_ci
+from sim.inputs.paths import path_parts
+from sim.inputs.scenario import Scenario
 from sim.outputs import i18n, style
+from sim.outputs.charts import node_names
 from sim.outputs.i18n import Lang, t
 from sim.running.results import OutputExistsError
 
@@ -30,10 +35,69 @@ MAX_GRID_VALUES = 25
 """A parameter with more distinct values than this is drawn as a scatter, not a line/grid."""
 
 
-def _title(kpi: str, shown: Sequence[str], parameters: Sequence[str], lang: Lang) -> str:
-    others = [p for p in parameters if p not in shown]
-    label = i18n.kpi_label(kpi, lang)
-    return label + ("\n" + t("sweep.mean_over", lang, names=", ".join(others)) if others else "")
+def parameter_label(path: str, scenario: Scenario | None, lang: Lang = "en") -> str:
+    """A swept path as a reader names it, from the base scenario: ``nodes.assore.capacity.-1
+    .value`` -> "ASSORE (hotels): places (from Jan 2023)"; the path itself otherwise."""
+    parts = path_parts(path)
+    if scenario is None or len(parts) < 3 or parts[0] != "nodes":
+        return path
+    node = scenario.nodes.get(str(parts[1]))
+    if node is None:
+        return path
+    field = str(parts[2])
+    key = f"param.{field}"
+    text = t(key, lang) if key in i18n.LABELS else field.replace("_", " ")
+    words = [str(p).replace("_", " ") for p in parts[3:] if isinstance(p, str) and p != "value"]
+    text = " ".join([text, *words])  # nodes.x.readiness.mean: "readiness mean"
+    label = t("param.node", lang, node=i18n.node_name(node.name, lang), field=text)
+    schedule = getattr(node, field, None)
+    index = parts[3] if len(parts) > 3 else None
+    if (
+        isinstance(index, int)
+        and isinstance(schedule, list)
+        and -len(schedule) <= index < len(schedule)
+    ):
+        when = schedule[index].start
+        label = t("param.from", lang, label=label, date=i18n.month_year(when, lang))
+    return label
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a sweep chart needs besides its rows: the base scenario (display names) and the
+    design's points with their status (unfinished points marked)."""
+
+    scenario: Scenario | None = None
+    points: pd.DataFrame | None = None
+    lang: Lang = "en"
+
+    def name(self, path: str) -> str:
+        return parameter_label(path, self.scenario, self.lang)
+
+    def kpi(self, kpi: str) -> str:
+        nodes = {} if self.scenario is None else node_names(self.scenario, self.lang)
+        return i18n.kpi_label(kpi, self.lang, nodes)
+
+    def unfinished(self, by: Sequence[str]) -> set[tuple[Any, ...]]:
+        """The values of ``by`` that some point not yet done has."""
+        if self.points is None or "status" not in self.points.columns:
+            return set()
+        todo = self.points[self.points["status"] != "done"]
+        return {tuple(r) for r in todo[list(by)].itertuples(index=False)}
+
+    def progress(self, key: str) -> str:
+        """``26/45 points done`` when the design is not finished, else nothing."""
+        if self.points is None or "status" not in self.points.columns:
+            return ""
+        done, total = int((self.points["status"] == "done").sum()), len(self.points)
+        return "" if done == total else "\n" + t(key, self.lang, done=done, total=total)
+
+
+def _title(kpi: str, shown: Sequence[str], parameters: Sequence[str], context: Context) -> str:
+    others = [context.name(p) for p in parameters if p not in shown]
+    label = context.kpi(kpi)
+    names = ", ".join(others)
+    return label + ("\n" + t("sweep.mean_over", context.lang, names=names) if others else "")
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -52,13 +116,16 @@ def line_chart(
     hue: str | None = None,
     parameters: Sequence[str] = (),
     lang: Lang = "en",
+    context: Context | None = None,
 ) -> Figure:
-    """Mean of ``kpi`` (with its 95% CI band) against ``x``; one line per value of ``hue``."""
+    """Mean of ``kpi`` (with its 95% CI band) against ``x``; one line per value of ``hue``.
+    Values whose points are not all done are drawn as open circles."""
+    context = context or Context(lang=lang)
     by = [x] if hue is None else [hue, x]
     agg = mean_ci(rows, by, [kpi])
     with style.context(SIZE):
         fig = _figure(7, 4.5)
-        _line_chart(fig, agg, rows, kpi, x, hue, by, parameters, lang)
+        _line_chart(fig, agg, rows, kpi, x, hue, by, parameters, context)
         style.freeze_ticks(fig)
     return fig
 
@@ -72,28 +139,45 @@ def _line_chart(
     hue: str | None,
     by: list[str],
     parameters: Sequence[str],
-    lang: Lang,
+    context: Context,
 ) -> None:
+    lang = context.lang
     ax = fig.add_subplot()
     groups = [(None, agg)] if hue is None else list(agg.groupby(hue, sort=True))
     numeric = _numeric(rows[x])
     labels = sorted(agg[x].unique()) if not numeric else []
+    unfinished = context.unfinished(by)
     for value, frame in groups:
         frame = frame.sort_values(x)
         xs = frame[x].to_numpy() if numeric else [labels.index(v) for v in frame[x]]
         mean = frame[kpi].to_numpy(dtype=float)
         half = np.nan_to_num(frame[f"{kpi}.ci95"].to_numpy(dtype=float))
-        label = None if hue is None else f"{hue} = {value!s}"
+        label = None if hue is None else f"{context.name(hue)} = {_tick(value, lang)}"
         (line,) = ax.plot(xs, mean, marker="o", label=label)
         ax.fill_between(xs, mean - half, mean + half, color=line.get_color(), alpha=0.2, lw=0)
+        partial = np.array([tuple(r) in unfinished for r in frame[by].itertuples(index=False)])
+        if partial.any():
+            ax.plot(
+                np.asarray(xs)[partial], mean[partial], linestyle="none", marker="o",
+                markerfacecolor="white", markeredgecolor=line.get_color(), zorder=4,
+                label="_unfinished",
+            )  # fmt: skip
+    drawn = set(agg[x])
+    missing = sorted({v[-1] for v in unfinished} - drawn) if numeric else []
+    if missing:  # values of x with no finished point at all: a cross on the axis
+        ax.plot(
+            missing, [0.0] * len(missing), linestyle="none", marker="x", color=style.MUTED,
+            transform=ax.get_xaxis_transform(), clip_on=False, zorder=4, label="_missing",
+        )  # fmt: skip
     if not numeric:
         ax.set_xticks(range(len(labels)), [str(v) for v in labels])
-    ax.set_xlabel(x)
-    ax.set_ylabel(kpi)
+    ax.set_xlabel(context.name(x))
+    ax.set_ylabel(context.kpi(kpi))
     ax.grid(True, axis="both")
     if hue is not None:
         ax.legend()
-    ax.set_title(_title(kpi, by, parameters, lang) + "\n" + t("sweep.ci_note", lang))
+    title = _title(kpi, by, parameters, context) + "\n" + t("sweep.ci_note", lang)
+    ax.set_title(title + context.progress("sweep.done_line"))
 
 
 def heatmap(
@@ -103,13 +187,23 @@ def heatmap(
     y: str,
     parameters: Sequence[str] = (),
     lang: Lang = "en",
+    context: Context | None = None,
 ) -> Figure:
-    """Mean of ``kpi`` over the grid of ``x`` (columns) and ``y`` (rows)."""
+    """Mean of ``kpi`` over the grid of ``x`` (columns) and ``y`` (rows); cells whose points
+    are not all done are hatched."""
+    context = context or Context(lang=lang)
     agg = mean_ci(rows, [y, x], [kpi])
-    grid = agg.pivot(index=y, columns=x, values=kpi).sort_index().sort_index(axis=1)
+    grid = agg.pivot(index=y, columns=x, values=kpi)
+    if context.points is not None:  # the design's whole grid, finished or not
+        design = context.points
+        grid = grid.reindex(
+            index=sorted(set(grid.index) | set(design[y])),
+            columns=sorted(set(grid.columns) | set(design[x])),
+        )
+    grid = grid.sort_index().sort_index(axis=1)
     with style.context(SIZE):
         fig = _figure(7, 5)
-        _heatmap(fig, grid, kpi, x, y, parameters, lang)
+        _heatmap(fig, grid, kpi, x, y, parameters, context)
         style.freeze_ticks(fig)
     return fig
 
@@ -121,15 +215,26 @@ def _heatmap(
     x: str,
     y: str,
     parameters: Sequence[str],
-    lang: Lang,
+    context: Context,
 ) -> None:
+    lang = context.lang
     ax = fig.add_subplot()
     image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(grid.shape[1]), [_tick(v, lang) for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [_tick(v, lang) for v in grid.index])
     ax.grid(False)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(context.name(x))
+    ax.set_ylabel(context.name(y))
+    unfinished = context.unfinished([y, x])
+    for i, row in enumerate(grid.index):
+        for j, column in enumerate(grid.columns):
+            if (row, column) in unfinished:
+                ax.add_patch(
+                    Rectangle(
+                        (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
+                        edgecolor=style.MUTED, lw=0, gid="unfinished",
+                    )
+                )  # fmt: skip
     if grid.size <= 150:
         values = grid.to_numpy(dtype=float)
         finite = values[np.isfinite(values)]
@@ -139,8 +244,9 @@ def _heatmap(
                 colour = "black" if v > middle else "white"
                 text = _tick(float(f"{v:.3g}"), lang)
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
-    fig.colorbar(image, ax=ax, label=kpi)
-    ax.set_title(_title(kpi, [x, y], parameters, lang) + "\n" + t("sweep.mean_note", lang))
+    fig.colorbar(image, ax=ax, label=context.kpi(kpi))
+    title = _title(kpi, [x, y], parameters, context) + "\n" + t("sweep.mean_note", lang)
+    ax.set_title(title + context.progress("sweep.done"))
 
 
 def _tick(value: Any, lang: Lang = "en") -> str:
@@ -159,13 +265,15 @@ def scatter_chart(
     y: str | None = None,
     parameters: Sequence[str] = (),
     lang: Lang = "en",
+    context: Context | None = None,
 ) -> Figure:
     """Point means of ``kpi`` against ``x`` (coloured by the KPI over ``x`` and ``y``)."""
+    context = context or Context(lang=lang)
     points = mean_ci(rows, ["point"], [kpi])
     first = rows.drop_duplicates("point").set_index("point")
     with style.context(SIZE):
         fig = _figure(7, 4.5)
-        _scatter(fig, points, first, kpi, x, y, parameters, lang)
+        _scatter(fig, points, first, kpi, x, y, parameters, context)
         style.freeze_ticks(fig)
     return fig
 
@@ -178,23 +286,24 @@ def _scatter(
     x: str,
     y: str | None,
     parameters: Sequence[str],
-    lang: Lang,
+    context: Context,
 ) -> None:
     ax = fig.add_subplot()
     xs = first.loc[points["point"], x].to_numpy()
     if y is None:
         ax.scatter(xs, points[kpi], s=14)
-        ax.set_ylabel(kpi)
+        ax.set_ylabel(context.kpi(kpi))
         shown = [x]
     else:
         ys = first.loc[points["point"], y].to_numpy()
         sc = ax.scatter(xs, ys, c=points[kpi], s=20, cmap="viridis")
-        fig.colorbar(sc, ax=ax, label=kpi)
-        ax.set_ylabel(y)
+        fig.colorbar(sc, ax=ax, label=context.kpi(kpi))
+        ax.set_ylabel(context.name(y))
         shown = [x, y]
-    ax.set_xlabel(x)
+    ax.set_xlabel(context.name(x))
     ax.grid(True, axis="both")
-    ax.set_title(_title(kpi, shown, parameters, lang) + "\n" + t("sweep.dot_note", lang))
+    title = _title(kpi, shown, parameters, context) + "\n" + t("sweep.dot_note", context.lang)
+    ax.set_title(title + context.progress("sweep.done_line"))
 
 
 def plot_sweep(
@@ -205,8 +314,10 @@ def plot_sweep(
     y: str | None = None,
     lines: bool = False,
     lang: Lang = "en",
+    context: Context | None = None,
 ) -> Figure:
     """The chart that suits the sweep: line, lines, heatmap or scatter."""
+    context = context or Context(lang=lang)
     if kpi not in rows.columns:
         raise KeyError(kpi)
     x = x or (parameters[0] if parameters else None)
@@ -217,18 +328,39 @@ def plot_sweep(
             raise KeyError(p)
     dense = all(p is None or rows[p].nunique(dropna=False) <= MAX_GRID_VALUES for p in (x, y))
     if not dense:
-        return scatter_chart(rows, kpi, x, y, parameters, lang)
+        return scatter_chart(rows, kpi, x, y, parameters, lang, context)
     if y is None:
-        return line_chart(rows, kpi, x, None, parameters, lang)
+        return line_chart(rows, kpi, x, None, parameters, lang, context)
     if lines:
-        return line_chart(rows, kpi, x, y, parameters, lang)
-    return heatmap(rows, kpi, x, y, parameters, lang)
+        return line_chart(rows, kpi, x, y, parameters, lang, context)
+    return heatmap(rows, kpi, x, y, parameters, lang, context)
 
 
-def tornado_chart(table: pd.DataFrame, kpi: str, lang: Lang = "en") -> Figure:
-    """Bars from the KPI at each parameter's low bound to its high bound, around the base."""
+def sweep_chart(
+    sweep: SweepData,
+    kpi: str,
+    x: str | None = None,
+    y: str | None = None,
+    lines: bool = False,
+    lang: Lang = "en",
+) -> Figure:
+    """:func:`plot_sweep` of a loaded sweep: axes named from its base scenario, unfinished
+    points marked and counted; by default the first two parameters, as a heatmap."""
+    context = Context(sweep.scenario, sweep.points, lang)
+    parameters = list(sweep.parameters)
+    if x is None and y is None and len(parameters) > 1:
+        x, y = parameters[0], parameters[1]
+    return plot_sweep(sweep.rows, kpi, parameters, x, y, lines, lang, context)
+
+
+def tornado_chart(
+    table: pd.DataFrame, kpi: str, lang: Lang = "en", scenario: Scenario | None = None
+) -> Figure:
+    """Bars from the KPI at each parameter's low bound to its high bound, around the base
+    (parameters and KPI named from ``scenario`` when given)."""
+    context = Context(scenario, None, lang)
     data = table[table["kpi"] == kpi].sort_values("swing", ascending=True)
-    label = i18n.kpi_label(kpi, lang)
+    label = context.kpi(kpi)
     with style.context(SIZE):
         fig = _figure(7.5, 0.6 * len(data) + 1.8)
         ax = fig.add_subplot()
@@ -242,7 +374,7 @@ def tornado_chart(table: pd.DataFrame, kpi: str, lang: Lang = "en") -> Figure:
         ax.barh(ys - h / 2, high, h, left=base, color=style.OKABE_ITO["vermillion"],
                 label=t("sweep.high", lang))  # fmt: skip
         labels = [
-            f"{r.parameter}\n[{_tick(r.low, lang)} – {_tick(r.high, lang)}]"
+            f"{context.name(str(r.parameter))}\n[{_tick(r.low, lang)} – {_tick(r.high, lang)}]"
             for r in data.itertuples(index=False)
         ]
         ax.set_yticks(ys, labels, fontsize=8)
@@ -257,10 +389,18 @@ def tornado_chart(table: pd.DataFrame, kpi: str, lang: Lang = "en") -> Figure:
     return fig
 
 
-def indices_chart(table: pd.DataFrame, kpi: str, method: str, lang: Lang = "en") -> Figure:
-    """Morris mu* (with CI) or Sobol' S1 and ST (with CIs) per parameter."""
+def indices_chart(
+    table: pd.DataFrame,
+    kpi: str,
+    method: str,
+    lang: Lang = "en",
+    scenario: Scenario | None = None,
+) -> Figure:
+    """Morris mu* (with CI) or Sobol' S1 and ST (with CIs) per parameter (parameters and KPI
+    named from ``scenario`` when given)."""
+    context = Context(scenario, None, lang)
     data = table[table["kpi"] == kpi].iloc[::-1]
-    label = i18n.kpi_label(kpi, lang)
+    label = context.kpi(kpi)
     with style.context(SIZE):
         fig = _figure(7.5, 0.6 * len(data) + 1.8)
         ax = fig.add_subplot()
@@ -279,7 +419,7 @@ def indices_chart(table: pd.DataFrame, kpi: str, method: str, lang: Lang = "en")
                     color=style.OKABE_ITO["vermillion"], label=t("sweep.total", lang))  # fmt: skip
             ax.set_xlabel(t("sweep.sobol_axis", lang, kpi=label))
             fig.legend(loc="outside lower center", ncols=2)
-        ax.set_yticks(ys, list(data["parameter"]), fontsize=8)
+        ax.set_yticks(ys, [context.name(str(p)) for p in data["parameter"]], fontsize=8)
         ax.grid(True, axis="x")
         ax.grid(False, axis="y")
         ax.set_title(t("sweep.indices_title", lang, kpi=label))

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import yaml
 
 from sim.inputs.scenario import Scenario
 from sim.running.folders import OutputExistsError, check_replaceable, folder_lock
+from sim.running.periods import Period, series_table
 from sim.running.runner import RunResult
 
 __all__ = ["OutputExistsError", "atomic_dir", "load_run", "write_run"]
@@ -213,15 +214,34 @@ def target_met(mean: float, ci95: float, target: float, tolerance: float | None)
     return tolerance is not None and abs(mean - target) <= tolerance
 
 
+PERIOD_FILES: dict[Period, str] = {"month": "series-by-month.csv", "year": "series-by-year.csv"}
+"""Every daily series by month and by year, in every run and comparison folder."""
+
+
+def write_period_tables(runs: Mapping[str, RunResult], folder: Path) -> list[str]:
+    """Write :data:`PERIOD_FILES` into ``folder`` (each scenario's mean and 95% interval of
+    every series per period, and the paired difference to the first run); return the names
+    written (none when the runs kept no daily series)."""
+    if any(r.timeseries.empty for r in runs.values()):
+        return []
+    written = []
+    for by, name in PERIOD_FILES.items():
+        write_text_atomic(folder / name, series_table(runs, by).to_csv(index=False))
+        written.append(name)
+    return written
+
+
 def write_run(
     result: RunResult, out: Path, force: bool = False, extra: dict[str, Any] | None = None
 ) -> Path:
-    """Write a run folder: manifest, scenario, time series, episodes, KPIs, summary."""
+    """Write a run folder: manifest, scenario, time series, episodes, KPIs, summary, and the
+    series by month and by year (:data:`PERIOD_FILES`)."""
     with atomic_dir(out, force) as tmp:
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         result.episodes.to_parquet(tmp / "episodes.parquet", index=False)
         result.kpis.to_csv(tmp / "kpis.csv", index=False)
         summary_with_targets(result).to_csv(tmp / "summary.csv", index=False)
+        write_period_tables({result.scenario.name: result}, tmp)
         (tmp / "scenario.yaml").write_text(scenario_yaml(result.scenario), encoding="utf-8")
         info = manifest(
             "run",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -72,6 +73,26 @@ def mean_ci(
     if x.size < 2:
         return float(x.mean()), math.nan, n
     return float(x.mean()), half_width(float(x.std(ddof=1)), int(x.size), confidence), n
+
+
+def columns_mean_ci(
+    values: np.ndarray, groups: np.ndarray | None = None, confidence: float = CONFIDENCE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mean_ci` of every column of ``values`` (one row per replication) at once: mean,
+    half-width and count of the finite values, over per-draw means with ``groups``. The mean
+    and half-width of ``alternative - reference`` are those of :func:`paired_difference`."""
+    x = np.asarray(values, dtype=float)
+    n = np.isfinite(x).sum(axis=0)
+    if groups is not None:
+        x = pd.DataFrame(x).groupby(np.asarray(groups), sort=True).mean().to_numpy(float)
+    units = np.isfinite(x).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
+        mean = np.nanmean(x, axis=0)
+        sd = np.nanstd(x, axis=0, ddof=1)
+        half = t_quantile(np.maximum(units, 2), confidence) * sd / np.sqrt(units)
+    half = np.where(units < 2, np.nan, half)
+    return mean, half, n
 
 
 def grouped_mean_ci(
