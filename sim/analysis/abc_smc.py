@@ -373,14 +373,15 @@ def _result(scenario: Scenario, settings: AbcSettings, db: Path) -> AbcResult:
 
 
 def generations_frame(history: Any) -> pd.DataFrame:
-    """Per generation: epsilon, proposals, accepted, acceptance rate and effective sample size."""
+    """Per generation: epsilon, proposals, accepted, acceptance rate, effective sample size
+    and wall-clock seconds (as the history recorded them, across resumed runs)."""
     import pyabc
 
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0]
     rows = []
-    for t, eps, samples, particles in zip(
-        pops.t, pops.epsilon, pops.samples, pops.particles, strict=True
+    for t, eps, samples, particles, wall in zip(
+        pops.t, pops.epsilon, pops.samples, pops.particles, pops.wall_time, strict=True
     ):
         weights = history.get_distribution(m=0, t=int(t))[1]
         rows.append(
@@ -391,6 +392,7 @@ def generations_frame(history: Any) -> pd.DataFrame:
                 "accepted": int(particles),
                 "acceptance_rate": float(particles) / float(samples) if samples else math.nan,
                 "ess": float(pyabc.effective_sample_size(weights)),
+                "seconds": float(wall) if wall is not None else math.nan,
             }
         )
     return pd.DataFrame(rows)

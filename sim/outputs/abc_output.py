@@ -232,7 +232,9 @@ def report_markdown(
         "",
         f"pyabc ABC-SMC, seed {s.seed}: {s.generations} generations at most, of "
         f"{', '.join(str(n) for n in population_sizes(s))} particles, "
-        f"{s.replications} replication(s) per particle; {seconds / 60:.1f} min. "
+        f"{s.replications} replication(s) per particle; "
+        f"{float(result.generations['seconds'].sum()) / 60:.1f} min of sampling in all "
+        f"generations (this command: {seconds / 60:.1f} min). "
         "Parameters are sampled and perturbed as the logit of their place in the prior "
         "range (log scale for log-uniform priors).",
         "The distance is the Euclidean norm of (simulated - target) / tolerance over the fit "
