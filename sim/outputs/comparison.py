@@ -405,7 +405,7 @@ def question(sc: Scenario, lang: Lang = "en") -> str:
     in both languages), else its description, else its name."""
     if sc.title is not None:
         return sc.title.fr if lang == "fr" else sc.title.en
-    return (sc.description or sc.name).strip()
+    return sc.described(lang) or sc.name
 
 
 def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
@@ -534,7 +534,7 @@ def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
     for name, result in comp.runs.items():
         sc = result.scenario
         source = comp.sources.get(name)
-        ws.append([name, question(sc, lang), sc.description or "", sc.digest(), str(source or "")])
+        ws.append([name, question(sc, lang), sc.described(lang), sc.digest(), str(source or "")])
     widths(ws, 24, 60)
     wb.save(path)
 

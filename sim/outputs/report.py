@@ -251,7 +251,7 @@ def scenario_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "title": scenario_label(sc, lang),
-                "description": sc.description or "",
+                "description": sc.described(lang),
                 "period": f"{i18n.date_long(sc.start, lang)} – {i18n.date_long(last, lang)}",
                 "reference": i == 0 and len(folder.runs) > 1,
                 "colour": style.SCENARIO_COLOURS[i % len(style.SCENARIO_COLOURS)],
@@ -427,7 +427,7 @@ def render(folder: Folder, lang: Lang = "fr") -> str:
     else:
         title = t("report.title_run", lang, title=scenario_title)
     questions = [
-        (scenario_label(run.scenario, lang), run.scenario.description or "")
+        (scenario_label(run.scenario, lang), run.scenario.described(lang))
         for run in folder.runs.values()
     ]
     prov = provenance(folder)
