@@ -268,12 +268,6 @@ def _prior(parameters: dict[str, FreeParameter]) -> Any:
     return pyabc.Distribution(**rvs)
 
 
-def population_sizes(settings: AbcSettings) -> list[int]:
-    """Particles accepted in each generation (the first may be larger)."""
-    first = settings.first_population or settings.population
-    return [first] + [settings.population] * (settings.generations - 1)
-
-
 def _abc(
     scenario: Scenario,
     settings: AbcSettings,
