@@ -121,9 +121,12 @@ def test_report_content_compare(reports: dict[str, Path], folders: dict[str, Pat
     assert "nodes." not in differs  # no dotted path, no raw JSON
     assert "{" not in differs
     limits = " ".join(outline(html.split('id="limits"')[1].split("</section>")[0]).text)
-    assert "Street 2021" in limits  # the street count it is fitted to, from the scenario
-    assert "1er juin 2022" in limits  # and the last count (the held-out one)
-    assert "street_mid_2022" in limits
+    # the street count it is fitted to, in words from the scenario, the one held out, and
+    # the date after which no count constrains the street
+    assert f"du 1er janvier 2021 au 31 décembre 2021 (1{NNBSP}250 ±\u00a050)" in limits
+    assert "le nombre de personnes à la rue le 1er juin 2022 (800 ±\u00a0100)" in limits
+    assert "Aucun comptage ne contraint la rue après le 1er juin 2022" in limits
+    assert "Street 2021" not in limits  # the scenario's English label stays out
     reading = " ".join(outline(html.split('id="reading"')[1].split("</section>")[0]).text)
     assert f"90{NNBSP}% des réplications" in reading  # what a chart band is
     assert "intervalle de confiance à 95" in reading  # what a table interval is

@@ -36,8 +36,18 @@ def _street(obs: Observation) -> bool:
     return obs.series == "street" and obs.target is not None
 
 
-def _figure(name: str, obs: Observation) -> str:
-    return obs.label or name
+def _figure(obs: Observation, lang: Lang) -> str:
+    """A street count in words, from its fields: ``the mean from 1 January 2021 to
+    26 September 2021: 325 ± 25``."""
+    target = i18n.number(obs.target, lang)
+    if obs.tolerance:
+        target += f" ±\u00a0{i18n.number(obs.tolerance, lang)}"
+    if obs.on is not None:
+        return t("report.figure_on", lang, date=i18n.date_long(obs.on, lang), target=target)
+    if obs.start is not None and obs.end is not None:
+        start, end = (i18n.date_long(d, lang) for d in (obs.start, obs.end))
+        return t("report.figure_window", lang, start=start, end=end, target=target)
+    return target
 
 
 def street_limits(sc: Scenario, lang: Lang) -> list[str]:
@@ -47,10 +57,12 @@ def street_limits(sc: Scenario, lang: Lang) -> list[str]:
     if not fitted:
         return [t("report.limits_street_none", lang)]
     last = max(o.end or o.on or sc.start for o in (fitted | checked).values())
-    figures = "; ".join(_figure(k, o) for k, o in fitted.items())
-    out = [t("report.limits_street_fit", lang, figures=figures, last=i18n.date_long(last, lang))]
+    figures = "; ".join(_figure(o, lang) for o in fitted.values())
+    last_text = i18n.date_long(last, lang)
+    fit_key = "report.limits_street_fit"
+    out = [i18n.count(len(fitted), fit_key, lang, figures=figures, last=last_text)]
     if checked:
-        shown = "; ".join(_figure(k, o) for k, o in checked.items())
+        shown = "; ".join(_figure(o, lang) for o in checked.values())
         out.append(t("report.limits_street_checked", lang, figures=shown))
     return out
 

@@ -18,6 +18,7 @@ NOT_COMPARED = ("name", "title", "legend", "description", "observations", "calib
 
 PLACES = ("capacity", "places", "initial_occupancy")
 EUROS = ("cost_per_place_day", "cost_per_year", "cost_per_stay")
+ROUTINGS = ("routing", "negative_routing", "arrival_routing", "exit_routing")
 SHARES = (
     "referral_probability",
     "referral_probability_per_visit",
@@ -117,8 +118,10 @@ def setting_label(
         names.append(_node_name(parts[1], reference, alternative, lang=lang))
         parts = parts[2:]
     words: list[str] = []
-    for part in parts:
-        if part.lstrip("-").isdigit():  # a list position: a schedule's step
+    for i, part in enumerate(parts):
+        if i > 0 and parts[i - 1] in ROUTINGS:  # a routing's destination: a node
+            words.append(_node_name(part, reference, alternative, lang=lang))
+        elif part.lstrip("-").isdigit():  # a list position: a schedule's step
             if words:
                 index = int(part)
                 step = (
@@ -143,7 +146,6 @@ def _steps(value: Any) -> list[tuple[dt.date, Any]] | None:
     return [(dt.date.fromisoformat(str(s["from"])), s["value"]) for s in value]
 
 
-ROUTINGS = ("routing", "negative_routing", "arrival_routing", "exit_routing")
 MAIN_FIELDS = ("capacity", "places", "releases_per_month", "contacts_per_week", "cost_per_year",
                "cost_per_place_day")  # fmt: skip
 """What an added node shows beside its kind."""

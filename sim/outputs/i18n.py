@@ -365,13 +365,31 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "†: the same value in every replication (set by the scenario, like a cost that "
         "follows the number of places): no interval.",
     },
-    "report.limits_street_fit": {
-        "fr": "Personnes à la rue : le modèle n'est ajusté qu'à {figures}. Aucun comptage ne "
-        "contraint la rue après le {last} : lisez les lignes « rue » comme des écarts entre "
-        "scénarios, pas comme des niveaux.",
-        "en": "People on the street: the model is fitted only to {figures}. No count constrains "
+    "report.limits_street_fit.one": {
+        "fr": "Personnes à la rue : le seul chiffre auquel le modèle est ajusté est {figures}. "
+        "Aucun comptage ne contraint la rue après le {last} : lisez les lignes « rue » comme des "
+        "écarts entre scénarios, pas comme des niveaux.",
+        "en": "People on the street: the one figure the model is fitted to is {figures}. No "
+        "count constrains "
         "the street after {last}: read the street rows as differences between scenarios, not "
         "as levels.",
+    },
+    "report.limits_street_fit.other": {
+        "fr": "Personnes à la rue : les seuls chiffres auxquels le modèle est ajusté sont "
+        "{figures}. Aucun comptage ne contraint la rue après le {last} : lisez les lignes "
+        "« rue » comme des écarts entre scénarios, pas comme des niveaux.",
+        "en": "People on the street: the only figures the model is fitted to are {figures}. No "
+        "count constrains "
+        "the street after {last}: read the street rows as differences between scenarios, not "
+        "as levels.",
+    },
+    "report.figure_on": {
+        "fr": "le nombre de personnes à la rue le {date} ({target})",
+        "en": "the number of people on the street on {date} ({target})",
+    },
+    "report.figure_window": {
+        "fr": "le nombre moyen de personnes à la rue du {start} au {end} ({target})",
+        "en": "the mean number of people on the street from {start} to {end} ({target})",
     },
     "report.limits_street_none": {
         "fr": "Personnes à la rue : aucun comptage ne contraint la rue dans ce scénario ; "
