@@ -381,8 +381,13 @@ def welch(
         sc = load_scenario(scenario, overrides)
         if series not in sc.series_names():
             raise click.BadParameter(f"unknown series '{series}'", param_hint="--series")
-        with executor_for(workers, scheduler, dask_local) as executor:
-            result = run(sc, replications, seed, keep_episodes=False, executor=executor)
+        with (
+            executor_for(workers, scheduler, dask_local) as executor,
+            progress_bar(replications, sc.name, False) as advance,
+        ):
+            result = run(
+                sc, replications, seed, keep_episodes=False, progress=advance, executor=executor
+            )
         fig = welch_figure(result.timeseries, series, window)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial{out.suffix}")
