@@ -109,3 +109,15 @@ def test_abc_calibrate_shows_progress_and_keeps_its_history(
     assert lines, result.output
     assert lines[-1].startswith("ABC-SMC particles accepted: 40/40 (100%)"), lines
     assert (out / "history.db").exists()
+
+
+def test_eta_falls_back_on_the_mean_rate_when_rich_has_no_recent_sample() -> None:
+    bar = ProgressLines(Console(file=io.StringIO(), force_terminal=False), interval=60)
+    task_id = bar.add_task("runs", total=10, completed=5)  # no advance: rich has no speed
+    task = bar.tasks[task_id]
+    time.sleep(0.01)
+    assert task.time_remaining is None
+    remaining = ProgressLines.remaining(task)
+    assert remaining is not None
+    assert remaining == pytest.approx(task.elapsed, rel=0.2)  # half done: as long again
+    assert "ETA ?" not in bar.line(task)

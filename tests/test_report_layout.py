@@ -38,6 +38,7 @@ OVERFLOW_JS = """() => {
     if (own > box + 1) found.push({what: 'table', cls: table.className, own, box});
   }
   for (const el of document.querySelectorAll('main *')) {
+    if (el.parentElement.closest('svg')) continue;  // drawing inside a chart: the svg clips it
     const r = el.getBoundingClientRect();
     if (r.width > 0 && r.right > width + 1) {
       found.push({what: el.tagName, cls: el.className.baseVal ?? el.className, right: r.right});

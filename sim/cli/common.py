@@ -144,8 +144,18 @@ class ProgressLines(Progress):
         parts += [str(v) for v in task.fields.values() if str(v).strip()]
         parts.append(f"elapsed {_duration(task.elapsed)}")
         if not task.finished:
-            parts.append(f"ETA {_duration(task.time_remaining)}")
+            parts.append(f"ETA {_duration(self.remaining(task))}")
         return ", ".join(parts)
+
+    @staticmethod
+    def remaining(task: Task) -> float | None:
+        """rich's estimate from the last 30 s, else the mean rate so far (work that comes in
+        chunks can pause longer than rich's window)."""
+        if task.time_remaining is not None:
+            return task.time_remaining
+        if not task.total or not task.completed or not task.elapsed:
+            return None
+        return task.elapsed / task.completed * (task.total - task.completed)
 
     def print_lines(self) -> None:
         with self._lock:

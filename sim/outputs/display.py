@@ -144,8 +144,9 @@ def fitted_tables(
 ) -> list[Table]:
     """``labels`` beside ``columns`` in as few tables of at most ``width`` characters as
     possible: numbers whole on one line, headers and labels wrapped (never cut)."""
-    longest = max((len(w) for label in labels for w in label.split()), default=1)
-    label_width = max(LABEL_WIDTH[0], min(LABEL_WIDTH[1], longest))
+    longest_word = max((len(w) for label in labels for w in label.split()), default=1)
+    longest = max([len(label_header), *(len(label) for label in labels)])
+    label_width = max(min(LABEL_WIDTH[0], longest), min(LABEL_WIDTH[1], longest_word))
     start = 1 + label_width + CELL_EXTRA
     chunks: list[list[NumberColumn]] = [[]]
     used = start

@@ -169,6 +169,12 @@ def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
     }
     headers = names
     by_key = {(str(r["scenario"]), str(r["kpi"])): r for r in frame.to_dict("records")}
+    column = f"label_{lang}"  # a comparison's own labels (observations included) when it has them
+    written = {
+        str(r["kpi"]): str(r[column])
+        for r in frame.to_dict("records")
+        if column in r and isinstance(r[column], str) and r[column]
+    }
     order = list(dict.fromkeys(str(k) for k in frame["kpi"]))
 
     def row(kpi: str) -> dict[str, Any] | None:
@@ -190,12 +196,16 @@ def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
             diffs.append(Cell(text + ("\u00a0*" if significant else ""), significant))
         return {
             "kpi": kpi,
-            "label": i18n.kpi_label(kpi, lang, **labels),
+            "label": written.get(kpi) or i18n.kpi_label(kpi, lang, **labels),
             "values": values,
             "diffs": diffs,
         }
 
-    headline = [r for r in (row(k) for k in headline_kpis(folder)) if r is not None]
+    chosen = headline_kpis(folder)
+    if "headline" in frame.columns:  # a comparison's headline rows: the scenario's own choice
+        marked = frame[frame["headline"].astype(str).str.lower() == "true"]["kpi"]
+        chosen = list(dict.fromkeys(str(k) for k in marked)) or chosen
+    headline = [r for r in (row(k) for k in chosen) if r is not None]
     every = [r for r in (row(k) for k in order) if r is not None]
     return {
         "headers": headers,
