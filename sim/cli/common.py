@@ -20,6 +20,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -113,6 +114,7 @@ class ProgressLines(Progress):
         self.interval = interval
         self.printed = False
         self._stopped = threading.Event()
+        self._done: set[TaskID] = set()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -158,8 +160,10 @@ class ProgressLines(Progress):
         return task.elapsed / task.completed * (task.total - task.completed)
 
     def print_lines(self) -> None:
-        with self._lock:
-            lines = [self.line(task) for task in self.tasks if task.visible]
+        with self._lock:  # a finished task once, then no more
+            tasks = [t for t in self.tasks if t.visible and t.id not in self._done]
+            lines = [self.line(task) for task in tasks]
+            self._done.update(t.id for t in tasks if t.finished)
         for text in lines:
             self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
