@@ -41,9 +41,6 @@ def test_french_words_plurals_and_numbers() -> None:
         f"2{NNBSP}211{NNBSP}702{NNBSP}€",
         f"3{NNBSP}317{NNBSP}553{NNBSP}€",
     )  # not 2211702.0
-    added = outreach["Espace de repos Porte de la Chapelle (agrandissement 2023)"]
-    assert added[0] == "–"
-    assert added[1].startswith("espace de repos; places\u00a0: 0 place, puis 24 à partir du")
 
 
 def test_titles_descriptions_and_observations_are_not_differences() -> None:
