@@ -124,7 +124,8 @@ def test_the_list_has_titles_and_questions(workspace: Workspace) -> None:
     assert "etape2-610.yaml" in entries
     ref = entries["etape2-610.yaml"]
     assert ref.title["en"].startswith("Stage 2: 610 ASSORE places")
-    assert "Reference scenario for étape 2" in ref.description
+    assert "Reference scenario for étape 2" in ref.description["en"]
+    assert "Scénario de référence de l'étape 2" in ref.description["fr"]
     assert entries["etape2-610-downstream.yaml"].extends == "etape2-610.yaml"
 
 

@@ -114,12 +114,28 @@ def test_report_content_compare(reports: dict[str, Path], folders: dict[str, Pat
     assert '<html lang="fr">' in html
     assert "Comparaison de scénarios" in text
     assert "A small pathway for the chart tests." in text  # the question
-    assert "nodes.patrols.referral_probability" in text  # what differs
-    assert "0.05" in text
-    assert "0.08" in text
+    differs = " ".join(outline(html.split('id="differences"')[1].split("</section>")[0]).text)
+    assert "Maraudes\u00a0: probabilité d&#39;orientation" in html  # the node's name, a label
+    assert f"5{NNBSP}%" in differs  # values in words, not 0.05
+    assert f"8{NNBSP}%" in differs
+    assert "nodes." not in differs  # no dotted path, no raw JSON
+    assert "{" not in differs
+    limits = " ".join(outline(html.split('id="limits"')[1].split("</section>")[0]).text)
+    # the street count it is fitted to, in words from the scenario, the one held out, and
+    # the date after which no count constrains the street
+    assert f"du 1er janvier 2021 au 31 décembre 2021 (1{NNBSP}250 ±\u00a050)" in limits
+    assert "le nombre de personnes à la rue le 1er juin 2022 (800 ±\u00a0100)" in limits
+    assert "Aucun comptage ne contraint la rue après le 1er juin 2022" in limits
+    assert "Street 2021" not in limits  # the scenario's English label stays out
+    reading = " ".join(outline(html.split('id="reading"')[1].split("</section>")[0]).text)
+    assert f"90{NNBSP}% des réplications" in reading  # what a chart band is
+    assert "intervalle de confiance à 95" in reading  # what a table interval is
+    assert "appariées" in reading
+    assert "break-all" not in html  # no word cut mid-way
+    assert not re.search(r"±\s0(?![,.\d])", text)  # no "± 0" on a value that varies
     assert "Personnes à la rue (moyenne)" in text
     assert f"{NNBSP}%" in text  # French percentages
-    assert re.search(rf"1{NNBSP}\d{{3}} ± \d", text)  # French thousands with a CI
+    assert re.search(rf"1{NNBSP}\d{{3}} ±\u00a0\d", text)  # French thousands with a CI
     comparison = pd.read_csv(folders["compare"] / "comparison.csv")
     significant = comparison[comparison["significant"].astype(str) == "True"]
     assert html.count('class="num sig"') == len(significant) + sum(

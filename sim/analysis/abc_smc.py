@@ -191,15 +191,22 @@ def _sampler_class() -> type:
     class DeterministicMapSampler(Sampler):  # type: ignore[misc]
         """Samples proposals in waves of seeded chunks over an executor, in proposal order."""
 
-        def __init__(self, executor: Executor, chunk_size: int) -> None:
+        def __init__(
+            self,
+            executor: Executor,
+            chunk_size: int,
+            on_accepted: Callable[[int], None] | None = None,
+        ) -> None:
             super().__init__()
             self.executor = executor
             self.chunk_size = chunk_size
+            self.on_accepted = on_accepted
             self.max_wave = 8 * chunk_size  # fixed, so the draws do not depend on the executor
 
         def __getstate__(self) -> dict[str, Any]:
             state = dict(self.__dict__)
             state["executor"] = None  # executors hold processes and clients
+            state["on_accepted"] = None
             return state
 
         def sample_until_n_accepted(
@@ -244,6 +251,8 @@ def _sampler_class() -> type:
                         if n_acc == n:
                             break
                 rate = max(wave_acc / len(flat), 1e-3)
+                if self.on_accepted is not None:
+                    self.on_accepted(wave_acc)
             self.nr_evaluations_ = n_eval
             if sample.n_accepted < n:
                 sample.ok = False
@@ -259,7 +268,12 @@ def _prior(parameters: dict[str, FreeParameter]) -> Any:
     return pyabc.Distribution(**rvs)
 
 
-def _abc(scenario: Scenario, settings: AbcSettings, executor: Executor) -> Any:
+def _abc(
+    scenario: Scenario,
+    settings: AbcSettings,
+    executor: Executor,
+    on_accepted: Callable[[int], None] | None = None,
+) -> Any:
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.WARNING)
@@ -295,7 +309,7 @@ def _abc(scenario: Scenario, settings: AbcSettings, executor: Executor) -> Any:
         population_size=pyabc.populationstrategy.ListPopulationSize(sizes),
         transitions=pyabc.MultivariateNormalTransition(scaling=KERNEL_SCALING),
         eps=MedianThreshold(initial_epsilon="from_sample", alpha=0.5),
-        sampler=_sampler_class()(executor, settings.chunk_size),
+        sampler=_sampler_class()(executor, settings.chunk_size, on_accepted),
     )
 
 
@@ -318,11 +332,14 @@ def abc_calibrate(
     settings: AbcSettings,
     executor: Executor | None = None,
     resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AbcResult:
     """Run (or, with ``resume``, continue) ABC-SMC; the SQLite history is ``folder/history.db``.
 
     A resumed run continues from the last complete generation; since every generation reseeds
-    from ``(seed, generation)``, it ends with the same posterior as an uninterrupted run."""
+    from ``(seed, generation)``, it ends with the same posterior as an uninterrupted run.
+    ``progress`` is called with the particles accepted so far (finished generations count in
+    full) and the total to accept."""
     import pyabc
 
     if scenario.calibration is None or not scenario.calibration.parameters:
@@ -333,11 +350,20 @@ def abc_calibrate(
     db = folder / HISTORY
     url = f"sqlite:///{db.resolve()}"
     executor = executor or SerialExecutor()
-    abc = _abc(scenario, settings, executor)
+    sizes = population_sizes(settings)
+    accepted = [0]
+
+    def on_accepted(n: int) -> None:
+        accepted[0] += n
+        if progress is not None:
+            progress(min(accepted[0], sum(sizes)), sum(sizes))
+
+    abc = _abc(scenario, settings, executor, on_accepted)
     if resume and db.exists():
         history = pyabc.History(url)
         done = history.max_t + 1 if history.max_t is not None else 0
         abc.load(url, history.id)
+        on_accepted(sum(sizes[:done]))
     else:
         if db.exists():
             raise FileExistsError(f"{db} exists: continue it with --resume, or use a new folder")

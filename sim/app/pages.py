@@ -130,8 +130,8 @@ class Session:
                     ui.label(entry.file).classes("font-mono text-sm")
                     with ui.column().classes("gap-0"):
                         ui.label(title).classes("font-medium")
-                        if entry.description:
-                            ui.label(entry.description).classes("text-xs text-gray-600")
+                        if entry.description.get(lang):
+                            ui.label(entry.description[lang]).classes("text-xs text-gray-600")
                     ui.button(
                         tr("open", lang), on_click=lambda e=entry.file: self.open_scenario(e)
                     ).props(f'flat dense data-testid="open-{entry.file}"')
@@ -173,8 +173,8 @@ class Session:
         with ui.card().classes("w-full").props("data-testid=scenario"):
             ui.label(scenario_label(sc, lang)).classes("text-xl")
             ui.label(draft.file).classes("font-mono text-sm")
-            if sc.description:
-                ui.label(sc.description.strip()).classes("text-sm text-gray-700")
+            if sc.described(lang):
+                ui.label(sc.described(lang)).classes("text-sm text-gray-700")
             with ui.row().classes("w-full no-wrap gap-2 max-lg:flex-wrap"):
                 self.diagram = (
                     ui.image("").classes("w-full lg:w-1/2").props("fit=contain data-testid=diagram")

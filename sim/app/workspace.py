@@ -29,7 +29,8 @@ class ScenarioEntry:
     file: str
     name: str
     title: dict[str, str]
-    description: str
+    description: dict[str, str]
+    """The question by language (a plain text serves both)."""
     extends: str | None
 
 
@@ -117,7 +118,7 @@ class Workspace:
                     file=path.name,
                     name=str(data.get("name") or path.stem),
                     title={k: str(v) for k, v in title.items()} if isinstance(title, dict) else {},
-                    description=str(data.get("description") or "").strip(),
+                    description=_by_language(data.get("description")),
                     extends=str(data["extends"]) if isinstance(data.get("extends"), str) else None,
                 )
             )
@@ -158,6 +159,14 @@ class Workspace:
         if not path.is_file():
             raise PathRefusedError(f"no posterior in '{folder}'")
         return path
+
+
+def _by_language(value: object) -> dict[str, str]:
+    """A ``{fr, en}`` text, or one text for both, as a mapping by language."""
+    if isinstance(value, dict):
+        return {str(k): str(v).strip() for k, v in value.items()}
+    text = str(value or "").strip()
+    return {"fr": text, "en": text} if text else {}
 
 
 def _head(path: Path) -> dict[str, Any]:

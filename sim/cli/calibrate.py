@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim.cli.common import (
@@ -17,6 +24,7 @@ from sim.cli.common import (
     executor_for,
     executor_options,
     lang_option,
+    new_progress,
     progress_bar,
     user_errors,
 )
@@ -153,12 +161,20 @@ def calibrate(
             MofNCompleteColumn(),
             TextColumn("{task.fields[note]}"),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
         )
         with (
             executor_for(workers, scheduler, dask_local) as executor,
-            Progress(*columns, console=Console(stderr=True), transient=True) as bar,
+            new_progress(*columns) as bar,
         ):
             advance = CalibrationProgress(bar, sc, budget or sc.calibration.budget)
+            bar.console.print(
+                f"each evaluation is kept in {partial_folder(target)} as it finishes; "
+                "if stopped, the same command with --resume continues",
+                markup=False,
+                highlight=False,
+            )
             try:
                 folder, result, check = run_calibration(
                     scenario,
@@ -232,9 +248,27 @@ def _abc_command(
     from sim.outputs.abc_output import run_abc_calibration, settings_for
 
     settings = settings_for(sc, seed, population, generations, replications)
-    with executor_for(workers, scheduler, dask_local) as executor:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with (
+        executor_for(workers, scheduler, dask_local) as executor,
+        new_progress(*columns) as bar,
+    ):
+        task = bar.add_task("ABC-SMC particles accepted", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
         try:
-            result, check = run_abc_calibration(sc, target, settings, executor, resume, force)
+            result, check = run_abc_calibration(
+                sc, target, settings, executor, resume, force, progress=advance
+            )
         except FileExistsError as err:
             raise click.UsageError(str(err)) from None
         except KeyboardInterrupt:
@@ -345,8 +379,13 @@ def welch(
         sc = load_scenario(scenario, overrides)
         if series not in sc.series_names():
             raise click.BadParameter(f"unknown series '{series}'", param_hint="--series")
-        with executor_for(workers, scheduler, dask_local) as executor:
-            result = run(sc, replications, seed, keep_episodes=False, executor=executor)
+        with (
+            executor_for(workers, scheduler, dask_local) as executor,
+            progress_bar(replications, sc.name, False) as advance,
+        ):
+            result = run(
+                sc, replications, seed, keep_episodes=False, progress=advance, executor=executor
+            )
         fig = welch_figure(result.timeseries, series, window)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial{out.suffix}")

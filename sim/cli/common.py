@@ -3,7 +3,10 @@ progress bar."""
 
 from __future__ import annotations
 
+import math
+import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +14,16 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from sim.engine.pathway import DeadlockError
 from sim.inputs.loading import ScenarioError
@@ -99,9 +111,104 @@ def os_error_text(err: OSError) -> str:
     return f"{err.strerror}: {' -> '.join(names)}" if names else err.strerror
 
 
+PROGRESS_SECONDS = "PARCOURS_PROGRESS_SECONDS"
+"""Environment variable: seconds between two progress lines when stderr is not a terminal."""
+DEFAULT_PROGRESS_SECONDS = 5.0
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds) or math.isinf(seconds):
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class ProgressLines(Progress):
+    """rich's progress, drawn as one line per task on stderr every few seconds: for logs and
+    CI, where a bar would print nothing until the end. A command shorter than the interval
+    prints nothing; a longer one ends with a last line per task."""
+
+    def __init__(self, err: Console, interval: float) -> None:
+        super().__init__(console=err, disable=True)
+        self.interval = interval
+        self.printed = False
+        self._stopped = threading.Event()
+        self._done: set[TaskID] = set()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        super().start()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._tick, name="progress-lines", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None and not self._stopped.is_set():
+            self._stopped.set()
+            self._thread.join()
+            if self.printed:
+                self.print_lines()
+        super().stop()
+
+    def _tick(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.print_lines()
+            self.printed = True
+
+    def line(self, task: Task) -> str:
+        """``description: done/total (percent), details, elapsed, ETA``."""
+        total = task.total
+        done = f"{task.completed:g}/{total:g}" if total else f"{task.completed:g}"
+        parts = [f"{task.description}: {done}"]
+        if total:
+            parts[0] += f" ({100 * task.completed / total:.0f}%)"
+        parts += [str(v) for v in task.fields.values() if str(v).strip()]
+        parts.append(f"elapsed {_duration(task.elapsed)}")
+        if not task.finished:
+            parts.append(f"ETA {_duration(self.remaining(task))}")
+        return ", ".join(parts)
+
+    @staticmethod
+    def remaining(task: Task) -> float | None:
+        """rich's estimate from the last 30 s, else the mean rate so far (work that comes in
+        chunks can pause longer than rich's window)."""
+        if task.time_remaining is not None:
+            return task.time_remaining
+        if not task.total or not task.completed or not task.elapsed:
+            return None
+        return task.elapsed / task.completed * (task.total - task.completed)
+
+    def print_lines(self) -> None:
+        with self._lock:  # a finished task once, then no more
+            tasks = [t for t in self.tasks if t.visible and t.id not in self._done]
+            lines = [self.line(task) for task in tasks]
+            self._done.update(t.id for t in tasks if t.finished)
+        for text in lines:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def progress_interval() -> float:
+    """Seconds between progress lines off a terminal (``PARCOURS_PROGRESS_SECONDS``)."""
+    try:
+        return max(0.05, float(os.environ.get(PROGRESS_SECONDS, DEFAULT_PROGRESS_SECONDS)))
+    except ValueError:
+        return DEFAULT_PROGRESS_SECONDS
+
+
+def new_progress(*columns: str | ProgressColumn) -> Progress:
+    """Progress on stderr for a long command: bars with the time left on a terminal, a line
+    per task every few seconds otherwise (:class:`ProgressLines`)."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        return ProgressLines(err, progress_interval())
+    return Progress(*columns, console=err, transient=True)
+
+
 @contextmanager
 def progress_bar(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr; yields a function advancing it."""
+    """A progress bar on stderr (lines when it is not a terminal); yields a function
+    advancing it."""
     if quiet:
         yield lambda n: None
         return
@@ -109,9 +216,10 @@ def progress_bar(total: int, label: str, quiet: bool) -> Iterator[Callable[[int]
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+    with new_progress(*columns) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 

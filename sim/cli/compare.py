@@ -134,9 +134,11 @@ def compare_command(
     if not quiet:
         from rich.console import Console
 
-        from sim.outputs.comparison import rich_table
+        from sim.outputs.comparison import rich_tables
 
-        Console(highlight=False, soft_wrap=False).print(rich_table(comp, language))
+        terminal = Console(highlight=False, soft_wrap=False)
+        for table in rich_tables(comp, language, terminal.width):
+            terminal.print(table)
     click.echo(f"results: {target}")
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+from rich.table import Table
 
 from sim.analysis.compare import (
     Comparison,
@@ -23,15 +24,19 @@ from sim.outputs.comparison import (
     format_number,
     labelled,
     markdown,
+    rich_tables,
     update_markdown,
     write_comparison,
 )
+from sim.running.results import write_text_atomic
 from sim.running.runner import RunResult, default_workers, run
 from sim.running.statistics import paired_difference
 
 SCENARIO_DIR = Path("scenarios")
 DEMO_METRICS = ("street", "waiting", "occupancy", "blocked", "entries-exits")
 DOCS = Path("docs") / "compare.md"
+MARKDOWN_TABLE = "comparison-readme.md"
+"""The demo's table in Markdown, as the README shows it (English)."""
 """Regenerated with the README (relative to the README's folder), from the same comparison."""
 DIFF_EXAMPLE = ("etape2-610.yaml", "etape2-610-fluid.yaml")
 HELD_FROM = dt.date(2022, 1, 1)
@@ -234,11 +239,13 @@ def run_demo(
     workers: int | None = None,
     readme: Path | None = None,
     docs: Sequence[Path] | None = None,
-) -> Iterator[str]:
+    width: int = 120,
+) -> Iterator[str | Table]:
     """Compare ``scenarios/etape2-*.yaml`` into ``out/etape2-compare-<timestamp>/`` with charts
     and an HTML report; yield a line per thing written. With ``readme``, regenerate the marked
     blocks of ``readme`` and of ``docs`` (default: ``docs/compare.md`` beside the README)
-    from this one comparison."""
+    from this one comparison. The comparison table comes as rich tables for a terminal
+    ``width`` characters wide; its Markdown goes to ``MARKDOWN_TABLE`` in the folder."""
     from sim.outputs.plots import plot_folder
     from sim.outputs.report import write_report
 
@@ -252,7 +259,10 @@ def run_demo(
     write_comparison(comp, folder, lang="fr")
     drawn = "" if sets is None else f" x {len(sets)} posterior parameter draws"
     yield f"comparison of {len(files)} étape 2 scenarios, {per_draw} replications{drawn}: {folder}"
-    yield markdown(labelled(comp), comp.meta(), "en")
+    yield from rich_tables(comp, "en", width)
+    table = folder / MARKDOWN_TABLE
+    write_text_atomic(table, markdown(labelled(comp), comp.meta(), "en"))
+    yield f"the table in Markdown (as in the README): {table}"
     if readme is not None:
         targets = [readme, *(docs if docs is not None else [readme.parent / DOCS])]
         blocks = doc_blocks(comp, mechanism_runs(comp, workers))

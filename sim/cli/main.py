@@ -243,9 +243,13 @@ def demo(out: Path, replications: int, workers: int | None, readme: Path | None)
     """Run the shipped étape 2 scenarios and write results under OUT."""
     from sim.cli.demo import run_demo
 
+    terminal = console()
     with user_errors():
-        for line in run_demo(out, replications, workers, readme):
-            click.echo(line)
+        for item in run_demo(out, replications, workers, readme, width=terminal.width):
+            if isinstance(item, str):
+                click.echo(item)
+            else:
+                terminal.print(item)
 
 
 def _add_feature_commands() -> None:

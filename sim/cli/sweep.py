@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim.analysis.sweep import SweepError, SweepProgress
@@ -22,6 +22,7 @@ from sim.cli.common import (
     executor_for,
     executor_options,
     lang_option,
+    new_progress,
     user_errors,
 )
 from sim.inputs.loading import load_scenario, validate_data
@@ -53,7 +54,7 @@ def sweep_progress(quiet: bool) -> Iterator[Callable[[str, SweepProgress], None]
         TimeRemainingColumn(),
     )
     tasks: dict[str, TaskID] = {}
-    with Progress(*columns, console=_stderr(), transient=True) as bar:
+    with new_progress(*columns) as bar:
 
         def update(label: str, p: SweepProgress) -> None:
             if label not in tasks:

@@ -31,8 +31,7 @@ def table(folder: Path, series: str, by: str, out: Path | None, lang: str, force
 
     parcours table results/etape2-compare --series waiting.assore --by month
     """
-    from rich.table import Table
-
+    from sim.outputs.display import NumberColumn, fitted_tables
     from sim.outputs.i18n import number, signed
     from sim.running.periods import PeriodError, period_table
     from sim.running.results import FolderError, load_run, run_paths, write_text_atomic
@@ -51,20 +50,21 @@ def table(folder: Path, series: str, by: str, out: Path | None, lang: str, force
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_INPUT)
     names = list(runs)
-    view = Table(title=f"{series} by {by} ({folder})", title_justify="left")
-    view.add_column(by, no_wrap=True)
-    for i, name in enumerate(names):
-        view.add_column(name if i == 0 else f"{name} (Δ)", justify="right", no_wrap=True)
+    periods: list[str] = []
+    cells: dict[str, list[str]] = {name: [] for name in names}
     for period, rows in frame.groupby("period", sort=True):
-        cells = [str(period)]
+        periods.append(str(period))
         for _, row in rows.set_index("scenario").reindex(names).iterrows():
             text = f"{number(row['mean'], language, 1)} ± {number(row['ci95'], language, 1)}"
             if "diff" in row and row.name != names[0]:
-                text += f" ({signed(row['diff'], language, 1)} ± "
-                text += f"{number(row['diff_ci'], language, 1)})"
-            cells.append(text)
-        view.add_row(*cells)
-    console().print(view)
+                text += f"\nΔ {signed(row['diff'], language, 1)} ± "
+                text += f"{number(row['diff_ci'], language, 1)}"
+            cells[str(row.name)].append(text)
+    columns = [NumberColumn(name, cells[name]) for name in names]
+    terminal = console()
+    title = f"{series} by {by} ({folder})"
+    for view in fitted_tables(by, periods, columns, terminal.width, title=title):
+        terminal.print(view)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(target, frame.to_csv(index=False))
     click.echo(f"written: {target}")

@@ -653,8 +653,8 @@ class Scenario(Model):
     """Title for reports."""
     legend: DisplayName | None = None
     """Short label for chart legends, a few words (default: the title)."""
-    description: str | None = None
-    """The question the scenario answers."""
+    description: DisplayName | str | None = None
+    """The question the scenario answers: ``{fr: ..., en: ...}``, or one text for both."""
     start: dt.date
     """First simulated day."""
     end: dt.date
@@ -719,6 +719,14 @@ class Scenario(Model):
         for node_id in self.nodes_of(AccommodationNode, DownstreamNode):
             names += [f"{m}.{node_id}" for m in ("occupancy", "waiting", "blocked", "capacity")]
         return names
+
+    def described(self, lang: str) -> str:
+        """The description in ``lang`` (``fr`` or ``en``; one plain text serves both)."""
+        if self.description is None:
+            return ""
+        if isinstance(self.description, str):
+            return self.description.strip()
+        return str(getattr(self.description, lang, self.description.en)).strip()
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the resolved scenario."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -68,14 +69,16 @@ def run_abc_calibration(
     executor: Executor | None = None,
     resume: bool = False,
     force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[AbcResult, pd.DataFrame]:
-    """Run ABC-SMC into ``out`` and write every output; return the result and the check."""
+    """Run ABC-SMC into ``out`` and write every output; return the result and the check.
+    ``progress`` gets the particles accepted so far and the total (:func:`abc_calibrate`)."""
     if out.exists() and any(out.iterdir()) and not (resume or force):
         raise FileExistsError(f"{out} exists: continue with --resume or replace with --force")
     if force and not resume and (out / HISTORY).exists():
         (out / HISTORY).unlink()
     started = time.perf_counter()
-    result = abc_calibrate(scenario, out, settings, executor, resume=resume)
+    result = abc_calibrate(scenario, out, settings, executor, resume=resume, progress=progress)
     seconds = time.perf_counter() - started
     check = predictive(result, PREDICTIVE_DRAWS, executor)
     save_posterior(result, out / "posterior.parquet", max(settings.population, 500))

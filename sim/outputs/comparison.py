@@ -240,41 +240,43 @@ def markdown(table: pd.DataFrame, meta: Mapping[str, Any], lang: Lang = "en") ->
     return "\n".join(lines) + "\n\n" + _notes(meta, head, lang) + "\n"
 
 
-def rich_table(comp: Comparison, lang: Lang = "en") -> Any:
-    """The headline table for the terminal (a :class:`rich.table.Table`)."""
-    from rich.table import Table
+def rich_tables(comp: Comparison, lang: Lang = "en", width: int = 120) -> list[Any]:
+    """The headline table for a terminal ``width`` characters wide (:class:`rich.table.Table`
+    objects: more than one when the scenarios do not fit side by side)."""
+    from sim.outputs.display import NumberColumn, fitted_tables
 
     labels = labelled(comp)
     head = labels[labels["headline"]].reset_index(drop=True)
     meta = comp.meta()
     label = "label_fr" if lang == "fr" else "label_en"
-    title = _t("title", lang).format(ref=comp.reference)
-    table = Table(
-        title=title,
-        title_justify="left",
-        caption=_notes(meta, head, lang),
-        caption_justify="left",
-        show_lines=True,
-    )
-    table.add_column(_t("kpi", lang), ratio=3)
-    for name in comp.scenarios:
-        header = f"{name}\n({_t('reference', lang)})" if name == comp.reference else name
-        table.add_column(header, justify="right", ratio=2)
-    table.add_column(_t("crn", lang), justify="right")
+    names: list[str] = []
+    cells: dict[str, list[str]] = {name: [] for name in [*comp.scenarios, "crn"]}
     for kpi in comp.kpis:
         rows = head[head["kpi"] == kpi].set_index("scenario")
-        cells = [str(rows[label].iloc[0])]
+        names.append(str(rows[label].iloc[0]))
         style = _row_style(str(rows["kind"].iloc[0]), _number(rows, comp.reference))
         for name in comp.scenarios:
             row = cast(pd.Series, rows.loc[name])
-            cell = _cell(row, lang, name == comp.reference, "\n", "[bold] *[/]", style)
-            cells.append(cell)
+            cells[name].append(_cell(row, lang, name == comp.reference, "\n", "[bold] *[/]", style))
         reduction = rows["variance_reduction"].drop(comp.reference).dropna()
-        cells.append(
+        cells["crn"].append(
             format_number(float(reduction.median()), "share", lang, 0) if len(reduction) else "–"
         )
-        table.add_row(*cells)
-    return table
+    columns = [
+        NumberColumn(f"{name} ({_t('reference', lang)})" if name == comp.reference else name,
+                     cells[name])
+        for name in comp.scenarios
+    ]  # fmt: skip
+    columns.append(NumberColumn(_t("crn", lang), cells["crn"]))
+    return fitted_tables(
+        _t("kpi", lang),
+        names,
+        columns,
+        width,
+        title=_t("title", lang).format(ref=comp.reference),
+        caption=_notes(meta, head, lang),
+        show_lines=True,
+    )
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -418,7 +420,7 @@ def question(sc: Scenario, lang: Lang = "en") -> str:
     in both languages), else its description, else its name."""
     if sc.title is not None:
         return sc.title.fr if lang == "fr" else sc.title.en
-    return (sc.description or sc.name).strip()
+    return sc.described(lang) or sc.name
 
 
 def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
@@ -547,7 +549,7 @@ def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
     for name, result in comp.runs.items():
         sc = result.scenario
         source = comp.sources.get(name)
-        ws.append([name, question(sc, lang), sc.description or "", sc.digest(), str(source or "")])
+        ws.append([name, question(sc, lang), sc.described(lang), sc.digest(), str(source or "")])
     widths(ws, 24, 60)
 
     # by month, by year: every daily series, one row per series and period

@@ -1,12 +1,19 @@
-"""Terminal tables (rich) for run results, with the KPI labels of :mod:`sim.outputs.i18n`."""
+"""Terminal tables (rich) for run results, with the KPI labels of :mod:`sim.outputs.i18n`, and
+the one rule for a table of numbers on a terminal: a number is never broken or cut (its column
+does not wrap and is as wide as its widest line), names wrap; when the columns do not fit the
+terminal, they go into several tables, each under the labels."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 
 from sim.inputs.scenario import AccommodationNode, DownstreamNode, Scenario
 from sim.outputs import i18n
@@ -60,11 +67,11 @@ def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
     """KPIs with mean ± 95% CI half-width, then observations with targets and marks."""
     by_kpi = summary.set_index("kpi")
     table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("KPI")
-    table.add_column("mean", justify="right")
-    table.add_column("± 95% CI", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("", justify="center")
+    table.add_column("KPI", overflow="fold")
+    table.add_column("mean", justify="right", no_wrap=True)
+    table.add_column("± 95% CI", justify="right", no_wrap=True)
+    table.add_column("target", justify="right", no_wrap=True)
+    table.add_column("", justify="center", no_wrap=True)
     for kpi, label in headline_kpis(scenario):
         if kpi not in by_kpi.index or by_kpi.loc[kpi, "n"] == 0:
             continue
@@ -85,3 +92,90 @@ def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
         target = "" if obs.target is None else fmt(obs.target)
         table.add_row(label, fmt(row["mean"]), fmt(row["ci95"]), target, mark)
     return table
+
+
+LABEL_WIDTH = (16, 36)
+"""Narrowest and widest label column (it wraps within)."""
+CELL_EXTRA = 3  # padding either side and a rule
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberColumn:
+    """A column of numbers: its header (wraps) and its cells (rich markup, lines by ``\n``)."""
+
+    header: str
+    cells: Sequence[str]
+    justify: str = "right"
+
+    @property
+    def width(self) -> int:
+        """The widest line of its cells, or the longest piece of its header if wider: the
+        column never gets narrower."""
+        lines = [line for cell in self.cells for line in Text.from_markup(cell).split()]
+        widest = max((line.cell_len for line in lines), default=1)
+        return max(widest, *(len(piece.rstrip()) for piece in _pieces(self.header)))
+
+    def header_lines(self) -> str:
+        """The header wrapped to the column's width, at spaces and after hyphens."""
+        width, lines = self.width, [""]
+        for piece in _pieces(self.header):
+            joined = lines[-1] + piece
+            if lines[-1] and len(joined.rstrip()) > width:
+                lines[-1] = lines[-1].rstrip()
+                lines.append(piece)
+            else:
+                lines[-1] = joined
+        return "\n".join(line.rstrip() for line in lines)
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut after each space and hyphen (where a name may wrap)."""
+    return re.findall(r"[^\s-]*(?:-|\s+|$)", text)[:-1] or [text]
+
+
+def fitted_tables(
+    label_header: str,
+    labels: Sequence[str],
+    columns: Sequence[NumberColumn],
+    width: int,
+    title: str | None = None,
+    caption: str | None = None,
+    show_lines: bool = False,
+) -> list[Table]:
+    """``labels`` beside ``columns`` in as few tables of at most ``width`` characters as
+    possible: numbers whole on one line, headers and labels wrapped (never cut)."""
+    longest_word = max((len(w) for label in labels for w in label.split()), default=1)
+    longest = max([len(label_header), *(len(label) for label in labels)])
+    label_width = max(min(LABEL_WIDTH[0], longest), min(LABEL_WIDTH[1], longest_word))
+    start = 1 + label_width + CELL_EXTRA
+    chunks: list[list[NumberColumn]] = [[]]
+    used = start
+    for column in columns:
+        need = column.width + CELL_EXTRA
+        if chunks[-1] and used + need > width:
+            chunks.append([])
+            used = start
+        chunks[-1].append(column)
+        used += need
+    tables = []
+    for i, chunk in enumerate(chunks):
+        table = Table(
+            title=title if i == 0 else None,
+            title_justify="left",
+            caption=caption if i == len(chunks) - 1 else None,
+            caption_justify="left",
+            show_lines=show_lines,
+        )
+        table.add_column(label_header, overflow="fold", min_width=label_width)
+        for column in chunk:
+            table.add_column(
+                Text(column.header_lines(), no_wrap=False, overflow="fold", justify=column.justify),  # type: ignore[arg-type]
+                justify=column.justify,  # type: ignore[arg-type]
+                no_wrap=True,
+                min_width=column.width,
+                max_width=column.width,
+            )
+        for r, label in enumerate(labels):
+            table.add_row(label, *(column.cells[r] for column in chunk))
+        tables.append(table)
+    return tables

@@ -301,6 +301,8 @@ LABELS: dict[str, dict[Lang, str]] = {
     "report.indicator": {"fr": "Indicateur", "en": "Indicator"},
     "report.difference": {"fr": "Écart à la référence", "en": "Difference from reference"},
     "report.mean_ci": {"fr": "moyenne ± IC 95 %", "en": "mean ± 95% CI"},
+    "report.difference_ci": {"fr": "écart ± IC 95 %", "en": "difference ± 95% CI"},
+    "report.values": {"fr": "Résultats par scénario", "en": "Results by scenario"},
     "report.significant": {
         "fr": "* : écart significatif (l'IC 95 % de l'écart, apparié, exclut 0)",
         "en": "*: significant difference (the paired 95% CI of the difference excludes 0)",
@@ -323,22 +325,6 @@ LABELS: dict[str, dict[Lang, str]] = {
         "estimate).",
     },
     "report.limits": {"fr": "Limites", "en": "Limits"},
-    "report.limits_street": {
-        "fr": "Les lignes « rue » sont relatives : le stock de rue n'est ajusté qu'au chiffre de "
-        "2021 (300-350) et aucun comptage ne le contraint après 2021 ; comparez les scénarios "
-        "entre eux plutôt que de lire les niveaux absolus.",
-        "en": "The street rows are relative: the street stock is fitted only to the 2021 figure "
-        "(300-350) and no count constrains it after 2021; compare scenarios with each other "
-        "rather than reading absolute levels.",
-    },
-    "report.limits_identified": {
-        "fr": "Certains paramètres ne sont pas identifiés par les chiffres publics (orientation "
-        "par les maraudes et les espaces de repos, répartition rotation / bassin de la "
-        "Chapelle) : voir docs/calibration.md.",
-        "en": "Some parameters are not identified by the public figures (referral by patrols "
-        "and rest spaces, the Chapelle's turnover against its wider catchment): see "
-        "docs/calibration.md.",
-    },
     "report.limits_uncertainty": {
         "fr": "L'incertitude structurelle (la forme du modèle) n'est pas dans les intervalles.",
         "en": "Structural uncertainty (the form of the model) is not in the intervals.",
@@ -384,6 +370,160 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Rapport produit par parcours {version}.",
         "en": "Report produced by parcours {version}.",
     },
+    "report.step": {"fr": "palier {n}", "en": "step {n}"},
+    "report.last_step": {"fr": "dernier palier", "en": "last step"},
+    "report.from_date": {"fr": "{value} à partir du {date}", "en": "{value} from {date}"},
+    "report.then": {"fr": ", puis ", "en": ", then "},
+    "report.setting": {"fr": "Réglage", "en": "Setting"},
+    "report.reading": {"fr": "Comment lire ce rapport", "en": "How to read this report"},
+    "report.reading_bands": {
+        "fr": "Graphiques : la ligne est la moyenne des {n} réplications ; la bande ombrée "
+        "contient 90 % des réplications (du 5e au 95e centile, jour par jour). Elle dit la "
+        "variabilité d'une réplication à l'autre, pas la précision de la moyenne.",
+        "en": "Charts: the line is the mean of the {n} replications; the shaded band holds 90% "
+        "of the replications (5th to 95th percentile, day by day). It shows how much one "
+        "replication varies from another, not how precise the mean is.",
+    },
+    "report.reading_ci": {
+        "fr": "Tableaux : « ± » est la demi-largeur de l'intervalle de confiance à 95 % de la "
+        "moyenne (Student, sur {n} réplications) ; il dit la précision de la moyenne, pas la "
+        "variabilité d'une année réelle.",
+        "en": "Tables: '±' is the half-width of the 95% confidence interval of the mean (Student "
+        "t over {n} replications); it says how precise the mean is, not how much a real year "
+        "may vary.",
+    },
+    "report.reading_paired": {
+        "fr": "Écarts à la référence : différences appariées, avec les mêmes nombres aléatoires "
+        "(la réplication r de chaque scénario utilise les mêmes flux) ; leur intervalle est "
+        "souvent bien plus étroit que ceux des moyennes, et * marque un écart dont l'IC 95 % "
+        "exclut 0.",
+        "en": "Differences from the reference: paired differences under common random numbers "
+        "(replication r of every scenario uses the same random streams); their interval is often "
+        "far narrower than those of the means, and * marks a difference whose 95% CI excludes 0.",
+    },
+    "report.reading_fixed": {
+        "fr": "† : la même valeur dans chaque réplication (fixée par le scénario, comme un coût "
+        "qui suit le nombre de places) : pas d'intervalle.",
+        "en": "†: the same value in every replication (set by the scenario, like a cost that "
+        "follows the number of places): no interval.",
+    },
+    "report.limits_street_fit.one": {
+        "fr": "Personnes à la rue : le seul chiffre auquel le modèle est ajusté est {figures}. "
+        "Aucun comptage ne contraint la rue après le {last} : lisez les lignes « rue » comme des "
+        "écarts entre scénarios, pas comme des niveaux.",
+        "en": "People on the street: the one figure the model is fitted to is {figures}. No "
+        "count constrains "
+        "the street after {last}: read the street rows as differences between scenarios, not "
+        "as levels.",
+    },
+    "report.limits_street_fit.other": {
+        "fr": "Personnes à la rue : les seuls chiffres auxquels le modèle est ajusté sont "
+        "{figures}. Aucun comptage ne contraint la rue après le {last} : lisez les lignes "
+        "« rue » comme des écarts entre scénarios, pas comme des niveaux.",
+        "en": "People on the street: the only figures the model is fitted to are {figures}. No "
+        "count constrains "
+        "the street after {last}: read the street rows as differences between scenarios, not "
+        "as levels.",
+    },
+    "report.figure_on": {
+        "fr": "le nombre de personnes à la rue le {date} ({target})",
+        "en": "the number of people on the street on {date} ({target})",
+    },
+    "report.figure_window": {
+        "fr": "le nombre moyen de personnes à la rue du {start} au {end} ({target})",
+        "en": "the mean number of people on the street from {start} to {end} ({target})",
+    },
+    "report.limits_street_none": {
+        "fr": "Personnes à la rue : aucun comptage ne contraint la rue dans ce scénario ; "
+        "lisez les lignes « rue » comme des écarts entre scénarios, pas comme des niveaux.",
+        "en": "People on the street: no count constrains the street in this scenario; read the "
+        "street rows as differences between scenarios, not as levels.",
+    },
+    "report.limits_street_checked": {
+        "fr": "Contrôlé sans servir au calage : {figures}.",
+        "en": "Checked but not used for fitting: {figures}.",
+    },
+    "report.limits_not_identified": {
+        "fr": "Non identifiés par les chiffres publics ({source}) : {names}. Les scénarios qui "
+        "dépendent de ces réglages sont à lire avec prudence.",
+        "en": "Not identified by the public figures ({source}): {names}. Scenarios that depend "
+        "on these settings need care.",
+    },
+    "report.limits_all_identified": {
+        "fr": "Chaque paramètre calé est contraint par les chiffres ({source}).",
+        "en": "Every fitted parameter is constrained by the figures ({source}).",
+    },
+    "report.limits_draws_source": {
+        "fr": "plage 5-95 % des {draws} tirages de paramètres au-delà de {share} de la plage a "
+        "priori",
+        "en": "5-95% range of the {draws} parameter draws wider than {share} of the prior range",
+    },
+    "report.limits_calibration_source": {
+        "fr": "verdict du calibrage",
+        "en": "the calibration's verdict",
+    },
+    "report.limits_unknown": {
+        "fr": "Le calibrage ajuste {p} paramètres ({names}) à {m} chiffres ; ce dossier n'a pas "
+        "de tirages de paramètres, il ne peut donc pas dire lesquels restent libres (relancez "
+        "avec --parameters, ou voyez identification.csv du dossier de calibrage).",
+        "en": "The calibration fits {p} parameters ({names}) to {m} figures; this folder has no "
+        "parameter draws, so it cannot say which ones the figures leave open (run again with "
+        "--parameters, or see the calibration folder's identification.csv).",
+    },
+    "report.limits_no_calibration": {
+        "fr": "Ce scénario n'a pas de bloc de calibrage : ses valeurs sont des hypothèses ou "
+        "des chiffres sourcés, aucune n'est ajustée.",
+        "en": "This scenario has no calibration block: its values are sourced figures or "
+        "assumptions, none is fitted.",
+    },
+    "unit.place.one": {"fr": "{n} place", "en": "{n} place"},
+    "unit.place.other": {"fr": "{n} places", "en": "{n} places"},
+    "diagram.releases.one": {"fr": "{n} place libérée / mois", "en": "{n} place freed / month"},
+    "field.capacity": {"fr": "places", "en": "places"},
+    "field.places": {"fr": "places", "en": "places"},
+    "field.releases_per_month": {"fr": "places libérées par mois", "en": "places freed per month"},
+    "field.arrivals_per_year": {"fr": "arrivées par an", "en": "arrivals per year"},
+    "field.contacts_per_week": {"fr": "contacts par semaine", "en": "contacts per week"},
+    "field.cost_per_year": {"fr": "coût annuel", "en": "annual cost"},
+    "field.cost_per_place_day": {"fr": "coût par place et par jour", "en": "cost per place-day"},
+    "field.referral_probability": {"fr": "probabilité d'orientation", "en": "referral probability"},
+    "field.referral_probability_per_visit": {
+        "fr": "probabilité d'orientation par visite",
+        "en": "referral probability per visit",
+    },
+    "field.routing": {"fr": "orientations", "en": "routing"},
+    "field.negative_routing": {"fr": "orientations des sorties négatives", "en": "negative exits"},
+    "field.readiness": {"fr": "délai avant d'être prêt", "en": "time to readiness"},
+    "field.reach": {
+        "fr": "part des personnes à la rue touchées",
+        "en": "share of street users reached",
+    },
+    "field.visits_per_person_per_week": {
+        "fr": "visites par personne et par semaine",
+        "en": "visits per person per week",
+    },
+    "field.negative_exit_rate_per_year": {
+        "fr": "taux de sorties négatives par an",
+        "en": "negative exits per year (rate)",
+    },
+    "field.exit_rate_per_year": {"fr": "taux de sortie par an", "en": "exit rate per year"},
+    "field.stay_days": {"fr": "durée de présence (jours)", "en": "stay (days)"},
+    "field.transient": {"fr": "usagers de passage", "en": "transient users"},
+    "field.initial": {"fr": "état initial", "en": "initial state"},
+    "field.occupancy": {"fr": "occupation", "en": "occupancy"},
+    "field.mean": {"fr": "moyenne", "en": "mean"},
+    "field.sd": {"fr": "écart type", "en": "sd"},
+    "field.shape": {"fr": "forme", "en": "shape"},
+    "field.dist": {"fr": "loi", "en": "distribution"},
+    "field.kind": {"fr": "type", "en": "kind"},
+    "field.end": {"fr": "fin de la simulation", "en": "end of the run"},
+    "field.start": {"fr": "début de la simulation", "en": "start of the run"},
+    "field.warmup": {"fr": "début des indicateurs", "en": "KPIs from"},
+    "field.window": {"fr": "fenêtre de la question", "en": "the question's window"},
+    "field.from": {"fr": "du", "en": "from"},
+    "field.to": {"fr": "au", "en": "to"},
+    "field.attributes": {"fr": "attributs", "en": "attributes"},
+    "field.probability": {"fr": "probabilité", "en": "probability"},
     "yes": {"fr": "oui", "en": "yes"},
     "no": {"fr": "non", "en": "no"},
     # --- KPIs (``{node}`` is the node's display name) ---------------------------------------
@@ -892,6 +1032,22 @@ def number(x: float | None, lang: Lang, decimals: int = 0) -> str:
     if lang == "fr":
         text = text.replace(",", NNBSP).replace(".", ",")
     return (MINUS if value < 0 else "") + text
+
+
+def colon(lang: Lang) -> str:
+    """``\u00a0: `` in French (no line break before it), ``: `` in English."""
+    return "\u00a0: " if lang == "fr" else ": "
+
+
+def count(n: float, key: str, lang: Lang, text: str | None = None, **values: Any) -> str:
+    """``key.one`` or ``key.other`` by the plural rule of ``lang`` (French: below 2 is
+    singular), with ``{n}`` as ``text`` (default: ``n`` formatted)."""
+    singular = abs(n) < 2 if lang == "fr" else abs(n) == 1
+    chosen = f"{key}.one" if singular and f"{key}.one" in LABELS else f"{key}.other"
+    if chosen not in LABELS:
+        chosen = key
+    shown = text if text is not None else number(n, lang, 0 if float(n).is_integer() else 1)
+    return t(chosen, lang, n=shown, **values)
 
 
 def signed(x: float | None, lang: Lang, decimals: int = 0) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ import pandas as pd
 from markupsafe import Markup
 
 from sim.engine.schedule import Steps
-from sim.inputs.diff import scenario_diff
 from sim.inputs.scenario import (
     AccommodationNode,
     DownstreamNode,
@@ -29,7 +27,9 @@ from sim.inputs.scenario import (
     Scenario,
 )
 from sim.outputs import i18n, style
+from sim.outputs.caveats import limits
 from sim.outputs.charts import node_names, scenario_label
+from sim.outputs.differences import changes
 from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder, chart, load_folder, main_node
 from sim.outputs.style import Metric
@@ -59,20 +59,20 @@ def _env() -> jinja2.Environment:
     )
 
 
-def scenario_differences(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """What differs between two resolved scenarios, as ``parcours diff`` shows it."""
-    return list(scenario_diff(a, b))
+FIXED = "\u2020"
+"""Marks a value that is the same in every replication (no interval to show)."""
 
 
-def _compact(value: Any, limit: int = 160) -> str:
-    """A scenario value in one short line."""
-    if value is None:
-        return i18n.DASH
-    if isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    else:
-        text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def interval_text(ci: float | None, lang: Lang, decimals: int) -> str:
+    """`` ± 1 234``; an interval too narrow for ``decimals`` gets the decimals that show it
+    (never a misleading ``± 0``); a value the same in every replication gets :data:`FIXED`."""
+    if ci is None or math.isnan(ci):
+        return ""
+    if ci == 0:
+        return f"\u00a0{FIXED}"
+    while round(ci, decimals) == 0 and decimals < 6:
+        decimals += 1
+    return f" ±\u00a0{i18n.number(ci, lang, decimals)}"  # breaks before ±, never after
 
 
 class _Formatter:
@@ -86,31 +86,23 @@ class _Formatter:
         return i18n.kpi_unit(kpi, self.shares)
 
     def value(self, kpi: str, mean: float, ci: float | None = None) -> str:
-        unit = self.unit(kpi)
-        if unit == "share":
-            text = i18n.percent(mean, self.lang)
-            if ci is not None and not math.isnan(ci):
-                text += f" ± {i18n.number(100 * ci, self.lang, 1)}"
-            return text
+        if math.isnan(mean):
+            return i18n.DASH
+        if self.unit(kpi) == "share":
+            ci = None if ci is None else 100 * ci
+            return i18n.percent(mean, self.lang) + interval_text(ci, self.lang, 1)
         decimals = i18n.auto_decimals(mean)
-        text = i18n.kpi_value(mean, unit, self.lang, decimals)
-        if ci is not None and not math.isnan(ci) and not math.isnan(mean):
-            text += f" ± {i18n.number(ci, self.lang, decimals)}"
-        return text
+        text = i18n.kpi_value(mean, self.unit(kpi), self.lang, decimals)
+        return text + interval_text(ci, self.lang, decimals)
 
     def difference(self, kpi: str, diff: float, ci: float | None, reference: float) -> str:
         if math.isnan(diff):
             return i18n.DASH
         if self.unit(kpi) == "share":
-            text = i18n.percent_points(diff, self.lang)
-            if ci is not None and not math.isnan(ci):
-                text += f" ± {i18n.number(100 * ci, self.lang, 1)}"
-            return text
+            ci = None if ci is None else 100 * ci
+            return i18n.percent_points(diff, self.lang) + interval_text(ci, self.lang, 1)
         decimals = i18n.auto_decimals(reference)
-        text = i18n.signed(diff, self.lang, decimals)
-        if ci is not None and not math.isnan(ci):
-            text += f" ± {i18n.number(ci, self.lang, decimals)}"
-        return text
+        return i18n.signed(diff, self.lang, decimals) + interval_text(ci, self.lang, decimals)
 
 
 def headline_kpis(folder: Folder) -> list[str]:
@@ -177,6 +169,12 @@ def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
     }
     headers = names
     by_key = {(str(r["scenario"]), str(r["kpi"])): r for r in frame.to_dict("records")}
+    column = f"label_{lang}"  # a comparison's own labels (observations included) when it has them
+    written = {
+        str(r["kpi"]): str(r[column])
+        for r in frame.to_dict("records")
+        if column in r and isinstance(r[column], str) and r[column]
+    }
     order = list(dict.fromkeys(str(k) for k in frame["kpi"]))
 
     def row(kpi: str) -> dict[str, Any] | None:
@@ -195,15 +193,19 @@ def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
                 continue
             text = fmt.difference(kpi, float(r["diff"]), float(r["diff_ci"]), float(ref["mean"]))
             significant = _significant(r["significant"])
-            diffs.append(Cell(text + (" *" if significant else ""), significant))
+            diffs.append(Cell(text + ("\u00a0*" if significant else ""), significant))
         return {
             "kpi": kpi,
-            "label": i18n.kpi_label(kpi, lang, **labels),
+            "label": written.get(kpi) or i18n.kpi_label(kpi, lang, **labels),
             "values": values,
             "diffs": diffs,
         }
 
-    headline = [r for r in (row(k) for k in headline_kpis(folder)) if r is not None]
+    chosen = headline_kpis(folder)
+    if "headline" in frame.columns:  # a comparison's headline rows: the scenario's own choice
+        marked = frame[frame["headline"].astype(str).str.lower() == "true"]["kpi"]
+        chosen = list(dict.fromkeys(str(k) for k in marked)) or chosen
+    headline = [r for r in (row(k) for k in chosen) if r is not None]
     every = [r for r in (row(k) for k in order) if r is not None]
     return {
         "headers": headers,
@@ -231,8 +233,12 @@ def _capacity(sc: Scenario, node_id: str, lang: Lang) -> str | None:
     node = sc.nodes.get(node_id)
     if isinstance(node, AccommodationNode | DownstreamNode):
         if node.capacity is None:
-            rate = _capacity_text(node.releases_per_month, sc, lang)
-            return t("diagram.releases", lang, n=rate)
+            releases = node.releases_per_month
+            if releases is None:
+                return None
+            last = Steps.of(releases, sc.start).values[-1]
+            rate = _capacity_text(releases, sc, lang)
+            return i18n.count(float(last), "diagram.releases", lang, rate)
         return _capacity_text(node.capacity, sc, lang)
     if isinstance(node, RestSpaceNode):
         return _capacity_text(node.places, sc, lang)
@@ -251,7 +257,7 @@ def scenario_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "title": scenario_label(sc, lang),
-                "description": sc.description or "",
+                "description": sc.described(lang),
                 "period": f"{i18n.date_long(sc.start, lang)} – {i18n.date_long(last, lang)}",
                 "reference": i == 0 and len(folder.runs) > 1,
                 "colour": style.SCENARIO_COLOURS[i % len(style.SCENARIO_COLOURS)],
@@ -280,7 +286,7 @@ def capacity_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
 
 
 def differences(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
-    """For each scenario after the reference: what differs in the resolved scenario."""
+    """For each scenario after the reference: what differs, setting by setting, in words."""
     resolved = {
         s["name"]: s.get("resolved") for s in folder.manifest.get("scenarios", []) if "name" in s
     }
@@ -297,12 +303,7 @@ def differences(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
     reference = data(names[0])
     out = []
     for name in names[1:]:
-        rows = [
-            (path, _compact(a), _compact(b))
-            for path, a, b in scenario_differences(reference, data(name))
-            if path not in ("name", "title", "description")
-            and not path.startswith(("title.", "observations"))
-        ]
+        rows = changes(reference, data(name), lang)
         out.append(
             {
                 "name": name,
@@ -334,10 +335,10 @@ def target_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
 
         target_text = fmt(target.target)
         if target.tolerance:
-            target_text += f" ± {fmt(target.tolerance, ci=True)}"
+            target_text += f" ±\u00a0{fmt(target.tolerance, ci=True)}"
         simulated = fmt(target.mean)
         if not math.isnan(target.ci95):
-            simulated += f" ± {fmt(target.ci95, ci=True)}"
+            simulated += f" ±\u00a0{fmt(target.ci95, ci=True)}"
         role_key = f"report.role.{target.role}"
         out.append(
             {
@@ -427,7 +428,7 @@ def render(folder: Folder, lang: Lang = "fr") -> str:
     else:
         title = t("report.title_run", lang, title=scenario_title)
     questions = [
-        (scenario_label(run.scenario, lang), run.scenario.description or "")
+        (scenario_label(run.scenario, lang), run.scenario.described(lang))
         for run in folder.runs.values()
     ]
     prov = provenance(folder)
@@ -446,9 +447,11 @@ def render(folder: Folder, lang: Lang = "fr") -> str:
         "draws": int(folder.manifest.get("draws") or 0),
         "charts": charts(folder, lang),
         "targets": target_rows(folder, lang),
+        "limits": limits(folder, lang),
+        "fixed": FIXED,
         "provenance": prov,
         "compare": len(folder.runs) > 1,
-        "colon": "\u00a0: " if lang == "fr" else ": ",
+        "colon": i18n.colon(lang),
     }
     return _env().get_template("report.html.j2").render(**context)
 
