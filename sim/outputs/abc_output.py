@@ -105,7 +105,9 @@ def _parameters_chart(result: AbcResult, path: Path) -> None:
     names = list(spec.parameters)
     cols = 4
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, layout="tight"
+    )
     w = result.posterior["weight"].to_numpy()
     for ax, name in zip(axes.flat, names, strict=False):
         p = spec.parameters[name]
@@ -125,24 +127,22 @@ def _parameters_chart(result: AbcResult, path: Path) -> None:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.suptitle("Prior (grey) and posterior (bars) of each parameter")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def _correlations_chart(corr: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = plt.subplots(figsize=(7, 6), layout="tight")
     image = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
     ax.set_xticks(range(len(corr)), corr.columns, rotation=90, fontsize=7)
     ax.set_yticks(range(len(corr)), corr.index, fontsize=7)
     fig.colorbar(image, ax=ax, label="posterior correlation")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def _predictive_chart(check: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(check) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(check) + 1.5), layout="tight")
     y = np.arange(len(check))[::-1]
     scale = check["tolerance"].to_numpy()
     lo = (check["q05"] - check["target"]).to_numpy() / scale
@@ -160,7 +160,6 @@ def _predictive_chart(check: pd.DataFrame, path: Path) -> None:
     )
     ax.set_xlabel("(simulated - target) / tolerance: 90% predictive interval, mean (dot)")
     ax.set_title("Posterior predictive against fitted (blue) and held-out (orange) figures")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
