@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.model import run_once
-from sim.inputs.parameters import apply, write_parameter_sets
+from sim.inputs.parameters import apply, prior_place, prior_value, write_parameter_sets
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
 from sim.running.executors import Executor, SerialExecutor
 from sim.running.metrics import observation_filter, observations
@@ -88,28 +88,13 @@ def sampled_name(name: str) -> str:
     return f"z_{name}"
 
 
-def _unit(parameter: FreeParameter, value: float) -> float:
-    """Where ``value`` lies in the prior range, from 0 to 1 (on the log scale if log-uniform)."""
-    low, high = float(parameter.lower), float(parameter.upper)
-    if parameter.prior == "loguniform":
-        return math.log(value / low) / math.log(high / low)
-    return (value - low) / (high - low)
-
-
-def _from_unit(parameter: FreeParameter, u: float) -> float:
-    low, high = float(parameter.lower), float(parameter.upper)
-    if parameter.prior == "loguniform":
-        return low * math.exp(u * math.log(high / low))
-    return low + u * (high - low)
-
-
 def model_values(parameters: dict[str, FreeParameter], sampled: Any) -> dict[str, float]:
     """Sampled values (a pyabc parameter or a history row) on each parameter's own scale."""
     out = {}
     for name, p in parameters.items():
         z = float(sampled[sampled_name(name)])
         u = 1.0 / (1.0 + math.exp(-z)) if z > -700.0 else 0.0
-        out[name] = _from_unit(p, u)
+        out[name] = prior_value(p, u)
     return out
 
 
@@ -120,7 +105,7 @@ def sampled_values(parameters: dict[str, FreeParameter], values: Any) -> dict[st
     perturbation kernel works on an unbounded scale. The inverse of :func:`model_values`."""
     out = {}
     for name, p in parameters.items():
-        u = _unit(p, float(values[name]))
+        u = prior_place(p, float(values[name]))
         out[sampled_name(name)] = math.log(u / (1.0 - u))
     return out
 

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.stats import qmc
 
-from sim.inputs.parameters import apply, write_parameter_sets
+from sim.inputs.parameters import apply, prior_value, write_parameter_sets
 from sim.inputs.scenario import Calibration, FreeParameter, Observation, Scenario
 from sim.running.executors import Executor, make_executor
 from sim.running.results import summary_with_targets
@@ -111,14 +111,7 @@ class ParameterSpace:
     def values(self, unit: Sequence[float]) -> dict[str, float]:
         out = {}
         for name, u in zip(self.names, unit, strict=True):
-            p = self.parameters[name]
-            u = min(max(float(u), 0.0), 1.0)
-            if p.prior == "loguniform":
-                out[name] = math.exp(
-                    math.log(p.lower) + u * (math.log(p.upper) - math.log(p.lower))
-                )
-            else:
-                out[name] = p.lower + u * (p.upper - p.lower)
+            out[name] = prior_value(self.parameters[name], min(max(float(u), 0.0), 1.0))
         return out
 
 

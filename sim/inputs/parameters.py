@@ -16,6 +16,7 @@ that extend it:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,24 @@ from sim.inputs.paths import OnSchedule, PathError, is_schedule, locate, path_pa
 from sim.inputs.scenario import FreeParameter, Scenario
 
 PARAMETERS_KEY = b"parcours.parameters"
+
+
+def prior_value(parameter: FreeParameter, u: float) -> float:
+    """The value at place ``u`` (0 to 1) of the parameter's prior range: linear for a uniform
+    prior, on the log scale for a log-uniform one."""
+    low, high = parameter.lower, parameter.upper
+    if parameter.prior == "loguniform":
+        return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+    return low + u * (high - low)
+
+
+def prior_place(parameter: FreeParameter, value: float) -> float:
+    """Where ``value`` lies in the prior range, from 0 to 1 (the inverse of
+    :func:`prior_value`)."""
+    low, high = parameter.lower, parameter.upper
+    if parameter.prior == "loguniform":
+        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+    return (value - low) / (high - low)
 
 
 def scenario_data(scenario: Scenario) -> dict[str, Any]:
