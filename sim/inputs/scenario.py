@@ -593,6 +593,9 @@ class Calibration(Model):
     ``population``; the last generation always has ``population``)."""
     generations: Annotated[int, Field(ge=1)] = 6
     """ABC-SMC: generations at most."""
+    minimum_epsilon: Annotated[float, Field(ge=0)] = 0.0
+    """ABC-SMC: stop once a generation's acceptance threshold (the distance, in tolerances) is
+    at or below this."""
     particle_replications: Annotated[int, Field(ge=1)] = 1
     """ABC-SMC: replications averaged per particle."""
     posterior: str | None = None

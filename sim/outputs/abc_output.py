@@ -59,6 +59,7 @@ def settings_for(
         seed=seed,
         first_population=first,
         intermediate_population=middle,
+        minimum_epsilon=spec.minimum_epsilon,
     )
 
 
