@@ -32,7 +32,9 @@ TRUTH = {"arrivals": 730.0, "stay": 20.0}
 SMALL = AbcSettings(population=30, generations=3, replications=1, seed=4, chunk_size=10)
 
 
-def _scenario(targets: dict[str, float] | None = None) -> Scenario:
+def _scenario(
+    targets: dict[str, float] | None = None, extra: dict[str, Any] | None = None
+) -> Scenario:
     data: dict[str, Any] = queue_data(
         TRUTH["arrivals"] / 365.25, 1000, {"dist": "exponential", "mean": TRUTH["stay"]}, 400
     )
@@ -63,6 +65,7 @@ def _scenario(targets: dict[str, float] | None = None) -> Scenario:
             "tolerance": 40,
             "role": "validate",
         },
+        **(extra or {}),
     }
     data["calibration"] = {
         "parameters": {
@@ -248,3 +251,47 @@ def test_interval_widths_accept_a_uniform_prior_from_zero() -> None:
     assert widths["width_ratio"].tolist() == pytest.approx([400 / 1800, 0.5])
     assert widths["log_width_ratio"].iloc[0] == pytest.approx(np.log(2.0) / np.log(10.0))
     assert np.isnan(widths["log_width_ratio"].iloc[1])
+
+
+def _early_scenario() -> Scenario:
+    """The small queue with a fit figure whose window closes early (day 120 of 400), so
+    early rejection has a checkpoint."""
+    early = {
+        "metric": "entries",
+        "node": "queue",
+        "from": START + dt.timedelta(days=20),
+        "to": START + dt.timedelta(days=119),
+        "target": 200.0,
+        "tolerance": 20,
+        "role": "fit",
+    }
+    return _scenario(extra={"early_entries": early})
+
+
+def test_early_rejection_checks_the_figures_whose_windows_have_closed() -> None:
+    sc = _early_scenario()
+    model = SimulatedObservations(sc, 2)
+    assert [(day, names) for day, names in model.checkpoints] == [(121.0, ["early_entries"])]
+    assert sc.calibration is not None
+    values = sampled_values(sc.calibration.parameters, TRUTH)
+    np.random.seed(5)
+    whole = model(values)
+    np.random.seed(5)
+    assert model.simulate(values, 1e9) == whole  # same figures when not rejected
+    np.random.seed(5)
+    assert model.simulate(values, 1e-6) is None  # rejected on the early figure alone
+
+
+def test_early_rejection_leaves_the_posterior_unchanged(tmp_path: Path) -> None:
+    """The same seeds give the same particles, weights and thresholds with and without early
+    rejection: it only skips simulating particles that would be rejected anyway."""
+    sc = _early_scenario()
+    results = {}
+    for early in (True, False):
+        settings = AbcSettings(**{**SMALL.__dict__, "early_rejection": early})
+        results[early] = abc_calibrate(sc, tmp_path / str(early), settings)
+    pd.testing.assert_frame_equal(results[True].posterior, results[False].posterior)
+    pd.testing.assert_frame_equal(
+        results[True].generations.drop(columns="seconds"),
+        results[False].generations.drop(columns="seconds"),
+    )

@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.model import run_once
+from sim.engine.model import Simulation, run_once
 from sim.inputs.parameters import apply, prior_place, prior_value, write_parameter_sets
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
 from sim.running.executors import Executor, SerialExecutor
-from sim.running.metrics import observation_filter, observations
+from sim.running.metrics import observation_end, observation_filter, observations
 
 HISTORY = "history.db"
 
@@ -68,6 +68,9 @@ class AbcSettings:
     ``population`` (the last generation always has ``population``)."""
     chunk_size: int = 8
     """Proposals per task sent to the executor."""
+    early_rejection: bool = True
+    """Stop simulating a particle once the figures complete so far reject it (the posterior
+    is the same either way: :class:`SimulatedObservations`)."""
 
 
 def fit_observations(scenario: Scenario) -> dict[str, Observation]:
@@ -127,7 +130,12 @@ class SimulatedObservations:
     observation over replications.
 
     The replications' seed is drawn from the global numpy generator, which the sampler sets
-    per proposal, so each particle is a pure function of its proposal seed."""
+    per proposal, so each particle is a pure function of its proposal seed.
+
+    :meth:`simulate` rejects early: the distance is a root sum of squares, so the fit figures
+    whose windows have closed bound it from below. Once they alone miss by more than the
+    threshold, the particle is rejected without simulating the rest of the history. The
+    figures and the accepted particles are exactly those of the whole simulation."""
 
     def __init__(self, scenario: Scenario, replications: int) -> None:
         assert scenario.calibration is not None
@@ -136,19 +144,109 @@ class SimulatedObservations:
         self.replications = replications
         self.fit = fit_observations(scenario)
         self.keep = observation_filter(scenario, self.fit)
+        self.checkpoints = checkpoints(scenario, self.fit)
 
     def __call__(self, values: dict[str, float]) -> dict[str, float]:
+        result = self.simulate(values, math.inf)
+        assert result is not None
+        return result
+
+    def simulate(self, values: dict[str, float], threshold: float) -> dict[str, float] | None:
+        """The fit observations' means, or None once the figures complete so far put the
+        particle further than ``threshold`` from the targets."""
         sc = apply(self.scenario, model_values(self.parameters, values), self.parameters)
         seed = int(np.random.randint(0, 2**31 - 1))
-        sums = dict.fromkeys(self.fit, 0.0)
-        counts = dict.fromkeys(self.fit, 0)
-        for rep in range(self.replications):
-            record = run_once(sc, rep, seed, keep=self.keep)
-            for name, value in observations(sc, record, self.fit).items():
-                if value == value:
-                    sums[name] += value
-                    counts[name] += 1
-        return {k: sums[k] / counts[k] if counts[k] else math.nan for k in self.fit}
+        runs = [Simulation(sc, rep, seed, self.keep) for rep in range(self.replications)]
+        if threshold < math.inf:
+            for day, names in self.checkpoints:
+                for simulation in runs:
+                    simulation.advance(day)
+                means = _means([observations(sc, r.snapshot(), names) for r in runs], names)
+                if partial_distance(means, self.fit) > threshold * (1.0 + 1e-9):
+                    return None
+        records = []
+        for simulation in runs:
+            simulation.advance(sc.horizon)
+            records.append(simulation.finish())
+        return _means([observations(sc, record, self.fit) for record in records], list(self.fit))
+
+
+def _means(values: list[dict[str, float]], names: Sequence[str]) -> dict[str, float]:
+    """Each observation's mean over replications, NaN ones left out (NaN if all are)."""
+    out = {}
+    for name in names:
+        kept = [v[name] for v in values if v[name] == v[name]]
+        out[name] = sum(kept) / len(kept) if kept else math.nan
+    return out
+
+
+def checkpoints(scenario: Scenario, fit: dict[str, Observation]) -> list[tuple[float, list[str]]]:
+    """The days on which early rejection looks at the fit figures, each with the figures
+    complete by then: one day after each figure's window closes (so every event of its last
+    day is done), before the end of the run."""
+    ends: dict[float, list[str]] = {}
+    for name, obs in fit.items():
+        day = observation_end(scenario, obs) + 1.0
+        if day < scenario.horizon:
+            ends.setdefault(day, []).append(name)
+    out: list[tuple[float, list[str]]] = []
+    complete: list[str] = []
+    for day in sorted(ends):
+        complete = [*complete, *ends[day]]
+        out.append((day, complete))
+    return out
+
+
+def partial_distance(means: dict[str, float], fit: dict[str, Observation]) -> float:
+    """The distance over the figures in ``means`` alone (NaN ones left out): a lower bound of
+    the distance over every fit figure."""
+    total = 0.0
+    for name, value in means.items():
+        if value == value:
+            target = fit[name].target
+            assert target is not None
+            total += ((value - target) / tolerance(fit[name])) ** 2
+    return math.sqrt(total)
+
+
+def _model(observations: SimulatedObservations, early: bool = True) -> Any:
+    """The pyabc model that rejects early (:meth:`SimulatedObservations.simulate`) and
+    otherwise accepts as pyabc does."""
+    import pyabc
+    from pyabc.model import ModelResult
+
+    class EarlyRejection(pyabc.Model):  # type: ignore[misc]
+        def sample(self, pars: Any) -> dict[str, float]:
+            return observations(pars)
+
+        def accept(
+            self,
+            t: int,
+            pars: Any,
+            sum_stat_calculator: Callable[[Any], Any],
+            distance_calculator: Any,
+            eps_calculator: Any,
+            acceptor: Any,
+            x_0: dict[str, float],
+        ) -> Any:
+            stats = observations.simulate(pars, float(eps_calculator(t)) if early else math.inf)
+            if stats is None:
+                return ModelResult(sum_stat={}, distance=math.inf, accepted=False)
+            result = ModelResult(sum_stat=sum_stat_calculator(stats))
+            verdict = acceptor(
+                distance_function=distance_calculator,
+                eps=eps_calculator,
+                x=result.sum_stat,
+                x_0=x_0,
+                t=t,
+                par=pars,
+            )
+            result.distance = verdict.distance
+            result.accepted = verdict.accept
+            result.weight = verdict.weight
+            return result
+
+    return EarlyRejection()
 
 
 def _run_chunk(task: tuple[bytes, list[int]]) -> list[Any]:
@@ -288,7 +386,7 @@ def _abc(
     fit = fit_observations(scenario)
     sizes = population_sizes(settings)
     return SeededABCSMC(
-        SimulatedObservations(scenario, settings.replications),
+        _model(SimulatedObservations(scenario, settings.replications), settings.early_rejection),
         _prior(scenario.calibration.parameters),
         distance_function=pyabc.PNormDistance(
             p=2, fixed_weights={name: 1.0 / tolerance(obs) for name, obs in fit.items()}

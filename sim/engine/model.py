@@ -16,6 +16,7 @@ from sim.engine.pathway import (
     STREET,
     Context,
     ExitRules,
+    Person,
     PlaceRules,
     Route,
     life,
@@ -48,6 +49,57 @@ def run_once(
 ) -> RunRecord:
     """Simulate one replication of ``scenario`` and return what it recorded (only the
     person-episodes ``keep`` selects, when given)."""
+    simulation = Simulation(scenario, replication, seed, keep)
+    simulation.advance(scenario.horizon)
+    return simulation.finish()
+
+
+class Simulation:
+    """One replication, run in steps: :meth:`advance` to a day, look at what it recorded so
+    far (:meth:`snapshot`), go on or stop. ``run_once`` advances it to the end in one step;
+    stopping on the way changes nothing of what happened before."""
+
+    def __init__(
+        self, scenario: Scenario, replication: int, seed: int, keep: EpisodeFilter | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.replication = replication
+        self.seed = seed
+        self.env, self.ctx = _wire(scenario, replication, seed, keep)
+
+    def advance(self, until: float) -> None:
+        """Simulate up to day ``until`` (at most the end of the run)."""
+        until = min(until, self.scenario.horizon)
+        if until > self.env.now:
+            self.env.run(until=until)
+
+    def snapshot(self) -> RunRecord:
+        """What was recorded up to now, with the episodes still open (exit NaN), leaving the
+        simulation untouched; its horizon is the current day."""
+        open_rows = [_open_row(person) for person in self.ctx.people.values() if person.node]
+        sc = self.scenario
+        return self.ctx.rec.snapshot(
+            open_rows, self.replication, self.seed, self.env.now, sc.warmup_days
+        )
+
+    def finish(self) -> RunRecord:
+        """Close the episodes still open and return the record (once, at the end)."""
+        sc, ctx = self.scenario, self.ctx
+        for person in ctx.people.values():  # episodes still open at the end
+            if person.node:
+                ctx.close_episode(person, math.nan, "", None)
+        events = next(self.env._eid) if hasattr(self.env, "_eid") else 0
+        return ctx.rec.finish(self.replication, self.seed, sc.horizon, sc.warmup_days, events)
+
+
+def _open_row(p: Person) -> tuple[object, ...]:
+    return (p.id, p.episode, p.node, p.queued, p.entry, p.ready, math.nan, "", None, p.blocked_on)
+
+
+def _wire(
+    scenario: Scenario, replication: int, seed: int, keep: EpisodeFilter | None
+) -> tuple[simpy.Environment, Context]:
+    """Build the environment, places, streams and processes of one replication."""
     sc = scenario
     env = simpy.Environment()
     streams = Streams(seed, replication)
@@ -179,12 +231,7 @@ def run_once(
         bound, intensity = _contact_rates(sc, node)
         env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
-    env.run(until=sc.horizon)
-    for person in ctx.people.values():  # episodes still open at the end
-        if person.node:
-            ctx.close_episode(person, math.nan, "", None)
-    events = next(env._eid) if hasattr(env, "_eid") else 0
-    return rec.finish(replication, seed, sc.horizon, sc.warmup_days, events)
+    return env, ctx
 
 
 def _steps(sc: Scenario, node: AccommodationNode | DownstreamNode, release: bool) -> Steps:

@@ -12,7 +12,7 @@ import dataclasses
 import math
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -204,13 +204,16 @@ class Recorder:
         blocked_on: str,
     ) -> None:
         """Record one person-episode at one node (``exit`` NaN while still there)."""
-        if self._keep is not None:
-            since = self._since.get(node)
-            if since is None or exit < since or entry > self._until[node]:
-                return
+        if self._keep is not None and not self._kept(node, entry, exit):
+            return
         self._rows.append(
             (person, episode, node, queued, entry, ready, exit, outcome, positive, blocked_on)
         )
+
+    def _kept(self, node: str, entry: float, exit: float) -> bool:
+        """Whether the filter keeps an episode at ``node`` (``exit`` NaN: still open)."""
+        since = self._since.get(node)
+        return not (since is None or exit < since or entry > self._until[node])
 
     def episode_writer(self) -> Callable[[tuple[object, ...]], None]:
         """What the engine calls with each episode as a row (in ``EPISODE_COLUMNS`` order): the
@@ -243,9 +246,9 @@ class Recorder:
     def _no_person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
         pass
 
-    def _episodes(self) -> Episodes:
-        n = len(self._rows)
-        columns: list[tuple[Any, ...]] = list(zip(*self._rows, strict=True)) or [()] * 10
+    def _episodes(self, rows: list[tuple[object, ...]]) -> Episodes:
+        n = len(rows)
+        columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) or [()] * 10
         names: dict[str, int] = {"": 0}
         for i in (2, 7, 9):
             for name in dict.fromkeys(columns[i]):
@@ -275,21 +278,53 @@ class Recorder:
         self, replication: int, seed: int, horizon: float, warmup: float, events: int
     ) -> RunRecord:
         """Freeze what was recorded into a :class:`RunRecord`."""
+        episodes = self._episodes(self._rows)
+        self._rows = []
+        return self._record(episodes, replication, seed, horizon, warmup, events, copy=False)
+
+    def snapshot(
+        self,
+        open_rows: list[tuple[object, ...]],
+        replication: int,
+        seed: int,
+        now: float,
+        warmup: float,
+    ) -> RunRecord:
+        """What was recorded so far, plus ``open_rows`` (the episodes still open, exit NaN,
+        filtered as any other), as a :class:`RunRecord` ending ``now``; recording goes on
+        untouched. Its event count is 0 (not counted)."""
+        rows = list(self._rows)
+        for row in open_rows:
+            if self._keep is None or self._kept(str(row[2]), cast(float, row[4]), math.nan):
+                rows.append(row)
+        return self._record(self._episodes(rows), replication, seed, now, warmup, 0, copy=True)
+
+    def _record(
+        self,
+        episodes: Episodes,
+        replication: int,
+        seed: int,
+        horizon: float,
+        warmup: float,
+        events: int,
+        copy: bool,
+    ) -> RunRecord:
+        def frozen(values: array[float]) -> np.ndarray:
+            return np.array(values) if copy else np.frombuffer(values)
+
         series = {
-            name: Series(np.frombuffer(self._times[i]), np.frombuffer(self._values[i]))
+            name: Series(frozen(self._times[i]), frozen(self._values[i]))
             for name, i in self.series_index.items()
         }
-        episodes = self._episodes()
-        self._rows = []
         return RunRecord(
             replication,
             seed,
             horizon,
             warmup,
             episodes,
-            self.people,
+            {k: list(v) for k, v in self.people.items()} if copy else self.people,
             series,
-            self.deadlocks,
+            list(self.deadlocks) if copy else self.deadlocks,
             events,
             self._keep,
             {

@@ -563,6 +563,16 @@ def subgroup_kpis(sc: Scenario, record: RunRecord, ep: object | None = None) -> 
     return out
 
 
+def observation_end(scenario: Scenario, obs: Observation) -> float:
+    """The day from which nothing that happens changes ``obs``: the end of its window, or its
+    day for a value on a date; the run's end for an observation without dates."""
+    if obs.end is not None:
+        return scenario.day(obs.end) + 1.0
+    if obs.on is not None:
+        return scenario.day(obs.on)
+    return scenario.horizon
+
+
 def observation_filter(scenario: Scenario, names: Iterable[str]) -> EpisodeFilter:
     """The person-episodes that the observations ``names`` read (for
     :func:`sim.engine.model.run_once`'s ``keep``): per node, those overlapping the
