@@ -23,6 +23,10 @@ from pyabc.parameters import Parameter
 from pyabc.transition import Transition
 from scipy import special
 
+DEGREES_OF_FREEDOM = 5.0
+"""Of the Student-t: tails polynomial, heavier than the logistic prior's."""
+PRIOR_SHARE = 0.05
+"""Of draws from the prior: bounds every importance weight by 20."""
 RIDGE = 1e-9
 """Added to the covariance's diagonal, so a population that collapsed on a parameter still
 gives a proper density."""
@@ -33,7 +37,12 @@ class DefensiveStudentT(Transition):  # type: ignore[misc]
     prior is the standard logistic of every sampled parameter (the logit of its place in its
     prior range: see :func:`sim.analysis.abc_smc.sampled_values`)."""
 
-    def __init__(self, df: float = 5.0, scaling: float = 1.0, prior_share: float = 0.05) -> None:
+    def __init__(
+        self,
+        df: float = DEGREES_OF_FREEDOM,
+        scaling: float = 1.0,
+        prior_share: float = PRIOR_SHARE,
+    ) -> None:
         self.df = df
         self.scaling = scaling
         self.prior_share = prior_share

@@ -222,6 +222,8 @@ def report_markdown(
     seconds: float,
 ) -> str:
     """The calibration's report: settings, generations, intervals, correlations, checks."""
+    from sim.analysis.abc_proposal import DEGREES_OF_FREEDOM, PRIOR_SHARE
+
     s = result.settings
     width = interval_widths(result, table)
     pairs = [
@@ -238,8 +240,21 @@ def report_markdown(
         f"{s.replications} replication(s) per particle; "
         f"{float(result.generations['seconds'].sum()) / 60:.1f} min of sampling in all "
         f"generations (this command: {seconds / 60:.1f} min). "
-        "Parameters are sampled and perturbed as the logit of their place in the prior "
-        "range (log scale for log-uniform priors).",
+        "Parameters are sampled as the logit of their place in the prior range (log scale "
+        "for log-uniform priors); each generation proposes from a multivariate Student-t "
+        f"({DEGREES_OF_FREEDOM:g} degrees of freedom) fitted to the weighted particles of the "
+        f"previous one, mixed with {PRIOR_SHARE:.0%} of draws from the prior."
+        + (
+            " A particle is rejected as soon as the fit figures whose windows have closed "
+            "miss by more than the threshold (the accepted particles are the same)."
+            if s.early_rejection
+            else ""
+        )
+        + (
+            f" The run stops once the threshold is at or below {s.minimum_epsilon:g}."
+            if s.minimum_epsilon > 0
+            else ""
+        ),
         "The distance is the Euclidean norm of (simulated - target) / tolerance over the fit "
         "figures; held-out figures never enter it.",
         "",
