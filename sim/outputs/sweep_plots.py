@@ -25,7 +25,7 @@ from sim.analysis.sweep import SweepData, mean_ci
 from sim.inputs.paths import path_parts
 from sim.inputs.scenario import Scenario
 from sim.outputs import i18n, style
-from sim.outputs.charts import node_names, observation_labels
+from sim.outputs.charts import node_names
 from sim.outputs.i18n import Lang, t
 from sim.running.results import OutputExistsError
 
@@ -75,14 +75,8 @@ class Context:
         return parameter_label(path, self.scenario, self.lang)
 
     def kpi(self, kpi: str) -> str:
-        if self.scenario is None:
-            return i18n.kpi_label(kpi, self.lang)
-        return i18n.kpi_label(
-            kpi,
-            self.lang,
-            node_names(self.scenario, self.lang),
-            observations=observation_labels(self.scenario, self.lang),
-        )
+        nodes = {} if self.scenario is None else node_names(self.scenario, self.lang)
+        return i18n.kpi_label(kpi, self.lang, nodes)
 
     def unfinished(self, by: Sequence[str]) -> set[tuple[Any, ...]]:
         """The values of ``by`` that some point not yet done has."""
