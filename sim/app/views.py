@@ -14,7 +14,7 @@ import pandas as pd
 
 from sim.app.text import tr
 from sim.inputs.scenario import Scenario, schedule_steps
-from sim.outputs.charts import legend_label, node_names
+from sim.outputs.charts import legend_label, node_names, observation_labels
 from sim.outputs.comparison import format_number
 from sim.outputs.i18n import Lang, date_short, kpi_label, node_name, t
 from sim.outputs.plots import Folder, main_node
@@ -282,4 +282,4 @@ def window_text(start: dt.date, end: dt.date, lang: Lang) -> str:
 
 
 def kpi_name(kpi: str, sc: Scenario, lang: Lang) -> str:
-    return kpi_label(kpi, lang, node_names(sc, lang))
+    return kpi_label(kpi, lang, node_names(sc, lang), observations=observation_labels(sc, lang))

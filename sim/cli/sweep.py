@@ -188,9 +188,12 @@ def sweep(
     whole schedule with one value).
 
     \b
+    parcours sweep scenarios/etape2-610.yaml -n 10 \\
+        --range nodes.assore.capacity.-1.value=400:800:5
     parcours sweep scenarios/etape2-610.yaml -n 20 \\
         --range nodes.assore.capacity.-1.value=400:800:9 \\
-        --range nodes.lhss.capacity=0:100:5
+        --set "nodes.lhss.capacity={add_step: {from: 2024-07-01, value: 0}}" \\
+        --range nodes.lhss.capacity.1.value=0:100:5   # LHSS beds from July 2024
     parcours sweep scenarios/sweeps/assore-capacity.yaml --scheduler tcp://host:8786
     parcours sweep --resume results/sweep-etape2-610-20240101-120000
     """

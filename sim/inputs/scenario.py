@@ -49,12 +49,22 @@ class Model(BaseModel):
 
 
 class DisplayName(Model):
-    """A node's name for charts and tables, in French and English."""
+    """A text in French and English: a node's name, a title, a label."""
 
     fr: str
     """French name."""
     en: str
     """English name."""
+
+
+def in_language(text: DisplayName | str | None, lang: str) -> str:
+    """A text given in both languages, in ``lang`` (English when ``lang`` is neither); one
+    plain text serves both; ``""`` when there is none."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text.strip()
+    return str(getattr(text, lang, text.en)).strip()
 
 
 class Step(Model):
@@ -476,10 +486,20 @@ class Observation(Model):
     """Accepted distance from the target."""
     role: Literal["fit", "validate", "report"] = "report"
     """fit: used by calibration; validate: reported beside it, never fitted; report: neither."""
-    label: str | None = None
-    """Label for tables and charts."""
+    labels: DisplayName | str | None = Field(default=None, alias="label")
+    """Label for tables, reports and charts: ``{fr: ..., en: ...}``, or one text for both."""
     source: str | None = None
     """Where the target comes from (document and line)."""
+
+    @property
+    def label(self) -> str | None:
+        """The English label (or the one plain text): what data files such as ``targets.csv``
+        carry; displays in a language use :meth:`labelled`."""
+        return in_language(self.labels, "en") or None
+
+    def labelled(self, lang: str) -> str:
+        """The label in ``lang`` (``fr`` or ``en``; one plain text serves both), or ``""``."""
+        return in_language(self.labels, lang)
 
     @model_validator(mode="after")
     def _fields_for_metric(self) -> Observation:
@@ -725,11 +745,7 @@ class Scenario(Model):
 
     def described(self, lang: str) -> str:
         """The description in ``lang`` (``fr`` or ``en``; one plain text serves both)."""
-        if self.description is None:
-            return ""
-        if isinstance(self.description, str):
-            return self.description.strip()
-        return str(getattr(self.description, lang, self.description.en)).strip()
+        return in_language(self.description, lang)
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the resolved scenario."""

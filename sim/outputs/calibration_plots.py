@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.calibrate import CalibrationResult, targets_table
+from sim.inputs.scenario import Scenario
 from sim.outputs import i18n, style
 from sim.outputs.i18n import Lang, t
 from sim.running.runner import RunResult
@@ -28,6 +29,16 @@ SIZE: style.SizeName = "a4"
 def _role(role: str, lang: Lang) -> str:
     key = f"report.role.{role}"
     return t(key, lang) if key in i18n.LABELS else role
+
+
+def labelled_targets(targets: pd.DataFrame, scenario: Scenario, lang: Lang) -> pd.DataFrame:
+    """``targets`` (a ``targets.csv`` table) with each observation's label in ``lang``."""
+    known = scenario.observations
+    labels = [
+        (known[str(name)].labelled(lang) if str(name) in known else "") or str(label)
+        for name, label in zip(targets["observation"], targets["label"], strict=True)
+    ]
+    return targets.assign(label=labels)
 
 
 def targets_figure(targets: pd.DataFrame, lang: Lang = "en") -> Figure:
@@ -181,7 +192,10 @@ def save_charts(
     out = folder / "charts"
     out.mkdir(exist_ok=True)
     figures = [
-        ("targets", targets_figure(targets_table(check), lang)),
+        (
+            "targets",
+            targets_figure(labelled_targets(targets_table(check), check.scenario, lang), lang),
+        ),
         ("traces", traces_figure(result, lang)),
     ]
     if f"occupancy.{ASSORE}" in check.timeseries.columns:

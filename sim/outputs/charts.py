@@ -37,6 +37,11 @@ def node_names(scenario: Scenario, lang: Lang) -> dict[str, str]:
     return {k: i18n.node_name(n.name, lang) for k, n in scenario.nodes.items()}
 
 
+def observation_labels(scenario: Scenario, lang: Lang) -> dict[str, str]:
+    """Labels of every observation in ``lang`` (its name when it has none)."""
+    return {k: o.labelled(lang) or k for k, o in scenario.observations.items()}
+
+
 def chart_window(
     scenario: Scenario, start: dt.date | None, end: dt.date | None
 ) -> tuple[float, float]:

@@ -46,7 +46,7 @@ def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
     if kpi.startswith("obs."):
         name, _, rate = kpi.removeprefix("obs.").partition(".")
         obs = scenario.observations.get(name)
-        base = (obs.label if obs is not None else None) or name
+        base = (obs.labelled(lang) if obs is not None else "") or name
         suffix = f"table.obs.{rate}"
         return base + (LABELS[suffix][lang] if suffix in LABELS else "")
     if kpi.startswith("outcome."):

@@ -88,7 +88,7 @@ def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
         if "target_met" in by_kpi.columns and obs.target is not None:
             met = row["target_met"]
             mark = "[green]✓[/]" if met is True or met == "True" else "[red]✗[/]"
-        label = f"{obs.label or name} [dim]({obs.role})[/]"
+        label = f"{obs.labelled('en') or name} [dim]({obs.role})[/]"
         target = "" if obs.target is None else fmt(obs.target)
         table.add_row(label, fmt(row["mean"]), fmt(row["ci95"]), target, mark)
     return table

@@ -28,7 +28,7 @@ from sim.inputs.scenario import (
 )
 from sim.outputs import i18n, style
 from sim.outputs.caveats import limits
-from sim.outputs.charts import node_names, scenario_label
+from sim.outputs.charts import node_names, observation_labels, scenario_label
 from sim.outputs.differences import changes
 from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder, chart, load_folder, main_node
@@ -165,7 +165,7 @@ def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
     labels = {
         "node_names": node_names(sc, lang),
         "groups": {k: i18n.node_name(a.label, lang) for k, a in sc.attributes.items() if a.label},
-        "observations": {k: o.label or k for k, o in sc.observations.items()},
+        "observations": observation_labels(sc, lang),
     }
     headers = names
     by_key = {(str(r["scenario"]), str(r["kpi"])): r for r in frame.to_dict("records")}
@@ -342,7 +342,7 @@ def target_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
         role_key = f"report.role.{target.role}"
         out.append(
             {
-                "label": target.label,
+                "label": (obs.labelled(lang) if obs is not None else "") or target.label,
                 "role": t(role_key, lang) if role_key in i18n.LABELS else target.role,
                 "target": target_text,
                 "simulated": simulated,
