@@ -30,7 +30,11 @@ def test_schema_is_json_with_the_node_kinds() -> None:
     assert kinds <= set(schema["$defs"])
 
 
-@pytest.mark.parametrize("scenario", ["history-2019-2023.yaml", "etape2-610.yaml"])
+@pytest.mark.parametrize(
+    "scenario",
+    # etape2-610 also runs end to end in the fast tier (test_run_works_on_every_shipped_scenario)
+    ["history-2019-2023.yaml", pytest.param("etape2-610.yaml", marks=pytest.mark.slow)],
+)
 def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = [
