@@ -17,7 +17,8 @@ def scenarios_dir() -> Path:
 
 # --- parallel runs (pytest-xdist, ``--dist loadgroup``) -----------------------------------
 # Tests that share a costly module- or session-scoped fixture run in one worker, so the
-# fixture is built once; a notebook's tests share that notebook's execution only.
+# fixture is built once; a notebook's tests share that notebook's execution only. pytest 9.2
+# broke pytest-xdist's grouping silently (pytest-dev/pytest-xdist#1386): pyproject pins below.
 SHARED_FIXTURE_MODULES = frozenset(
     {
         "test_app_browser",

@@ -11,6 +11,7 @@ import pytest
 from sim.analysis.sweep import kpi_names
 from sim.engine.model import run_once
 from sim.inputs.loading import load_scenario
+from sim.outputs import comparison, display, i18n
 from sim.running import catalogue
 from sim.running.metrics import observation_filter, observations, replication_kpis
 from sim.running.runner import observe_only, replicate
@@ -105,3 +106,49 @@ def test_observations_only_keep_the_same_rows_whatever_the_horizon() -> None:
     va, vb = observations(short, a, windows_inside), observations(long, b, windows_inside)
     assert windows_inside
     assert all(_same(va[n], vb[n]) for n in windows_inside)
+
+
+def test_a_kpi_added_to_the_catalogue_is_labelled_in_charts_and_tables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+    added = catalogue.Kpi("queue_jumps.{node}.per_year", "number", "kpi.queue_jumps", "node")
+    monkeypatch.setattr(catalogue, "CATALOGUE", (*catalogue.CATALOGUE, added))
+    short = {"en": "{node}: queue jumps per year", "fr": "{node} : passe-droits par an"}
+    monkeypatch.setitem(i18n.LABELS, "kpi.queue_jumps", short)
+    kpi, assore = "queue_jumps.assore.per_year", i18n.node_name(sc.nodes["assore"].name, "fr")
+    names = {k: i18n.node_name(n.name, "fr") for k, n in sc.nodes.items()}
+    assert i18n.kpi_label(kpi, "fr", names) == f"{assore} : passe-droits par an"
+    assert comparison.kpi_label(kpi, sc, "fr") == f"{assore} : passe-droits par an"
+    # the tables' own wording, once written, is theirs; the charts keep the short label
+    monkeypatch.setitem(i18n.LABELS, "table.kpi.queue_jumps", {"en": "{node}: jumps", "fr": "x"})
+    assert comparison.kpi_label(kpi, sc, "en").endswith(": jumps")
+    assert i18n.kpi_label(kpi, "fr", names) == f"{assore} : passe-droits par an"
+
+
+def test_comparison_labels_come_from_the_catalogue_entries() -> None:
+    sc = load_scenario(SCENARIOS / "etape2-610.yaml")
+    derived = [f"entries.{n}.per_week" for n in sc.nodes]
+    derived += [f"exits.positive.from.{n}.per_month" for n in sc.nodes]
+    for kpi in catalogue.names(sc) + derived:
+        if kpi.startswith("obs."):
+            continue  # an observation's label is the scenario's
+        entry, _ = next(catalogue.matches(kpi))
+        for lang in ("en", "fr"):
+            label = comparison.kpi_label(kpi, sc, lang)
+            assert label != kpi, (kpi, lang)  # every catalogue KPI has a readable label
+            if f"table.kpi.{kpi}" not in i18n.LABELS:  # not a text written for that very KPI
+                wording = i18n.LABELS.get(f"table.{entry.label}", i18n.LABELS[entry.label])
+                fixed = wording[lang].split("{")[0]
+                assert label.startswith(fixed), (kpi, label, fixed)
+
+
+def test_the_terminal_table_shows_catalogue_kpis_in_reading_order() -> None:
+    sc = load_scenario(SCENARIOS / "etape2-610.yaml")
+    keys = [k for k, _ in display.headline_kpis(sc)]
+    assert set(keys) <= set(catalogue.names(sc))
+    assert keys[:2] == ["street.mean", "street.end"]
+    assert keys[-1] == "cost.total.per_year"
+    assert keys.index("waiting.assore.mean") < keys.index("blocked.assore.mean")
+    assert "blocked_time.housing.mean" in keys  # downstream nodes: their blocked time only
+    assert "occupancy.housing.mean" not in keys

@@ -30,7 +30,11 @@ def test_schema_is_json_with_the_node_kinds() -> None:
     assert kinds <= set(schema["$defs"])
 
 
-@pytest.mark.parametrize("scenario", ["history-2019-2023.yaml", "etape2-610.yaml"])
+@pytest.mark.parametrize(
+    "scenario",
+    # etape2-610 also runs end to end in the fast tier (test_run_works_on_every_shipped_scenario)
+    ["history-2019-2023.yaml", pytest.param("etape2-610.yaml", marks=pytest.mark.slow)],
+)
 def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = [
@@ -71,7 +75,15 @@ def test_run_writes_a_complete_run_folder(scenario: str, tmp_path: Path) -> None
     assert "ASSORE" in result.output  # the table names nodes by their display name
 
 
-@pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: p.stem)
+def _tiered(scenario: Path) -> object:
+    """The étape-2 alternatives (the files extending etape2-610) each run about as long as
+    their reference: the fast tier runs the reference, the full suite every file."""
+    alternative = scenario.stem.startswith("etape2-") and scenario.stem != "etape2-610"
+    marks = [pytest.mark.slow] if alternative else []
+    return pytest.param(scenario, marks=marks, id=scenario.stem)
+
+
+@pytest.mark.parametrize("scenario", [_tiered(p) for p in SHIPPED])
 def test_run_works_on_every_shipped_scenario(scenario: Path, tmp_path: Path) -> None:
     """Each shipped file runs end to end; its daily series covers [start, end) exactly."""
     out = tmp_path / "run"

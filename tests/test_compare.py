@@ -478,6 +478,7 @@ SATURATED_CHANNELS = ("housing", "treatment", "act", "uhs")
 ASSORE's size); out-of-region care and ASSORE's direct exits are the others."""
 
 
+@pytest.mark.slow
 def test_calibrated_model_more_hotel_places_raise_positive_exits_via_unsaturated_channels(
     shipped: Comparison,
 ) -> None:
@@ -515,6 +516,7 @@ def test_calibrated_model_more_hotel_places_raise_positive_exits_via_unsaturated
     assert blocked.mean - blocked.ci > 0.5 * 210
 
 
+@pytest.mark.slow
 def test_calibrated_model_planned_downstream_places_raise_positive_exits(
     shipped: Comparison,
 ) -> None:

@@ -21,8 +21,17 @@ from sim.analysis.compare import (
     kpi_kind,
 )
 from sim.inputs.scenario import Scenario
-from sim.outputs.i18n import DASH, LABELS, MINUS, NNBSP, Lang, node_name, number, series_label
-from sim.outputs.i18n import kpi_label as i18n_kpi_label
+from sim.outputs.i18n import (
+    DASH,
+    LABELS,
+    MINUS,
+    NNBSP,
+    Lang,
+    node_name,
+    number,
+    series_label,
+    table_kpi_label,
+)
 from sim.running.periods import Period, series_table
 from sim.running.results import atomic_dir, manifest, write_period_tables, write_run
 from sim.running.runner import RunResult
@@ -34,8 +43,9 @@ def _t(key: str, lang: Lang) -> str:
 
 
 def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
-    """A KPI's label in the tables: its ``table.kpi.*`` text, a node KPI named after its node,
-    or an observation's own label."""
+    """A KPI's label in the tables: the text written for that very KPI (``table.kpi.<name>``,
+    an observation over the question's window saying which), an observation's own label, else
+    its catalogue label in the tables' wording (:func:`sim.outputs.i18n.table_kpi_label`)."""
     if f"table.kpi.{kpi}" in LABELS:
         text = LABELS[f"table.kpi.{kpi}"][lang]
         if "{window}" in text:  # an observation over the question's window: say which
@@ -49,26 +59,9 @@ def kpi_label(kpi: str, scenario: Scenario, lang: Lang = "en") -> str:
         base = (obs.labelled(lang) if obs is not None else "") or name
         suffix = f"table.obs.{rate}"
         return base + (LABELS[suffix][lang] if suffix in LABELS else "")
-    if kpi.startswith("outcome."):
-        names = {k: node_name(n.name, lang) for k, n in scenario.nodes.items()}
-        return i18n_kpi_label(kpi, lang, names)
-    parts = kpi.split(".")
-    if (
-        len(parts) == 5
-        and parts[:3] == ["exits", "positive", "from"]
-        and parts[3] in scenario.nodes
-    ):
-        node = node_name(scenario.nodes[parts[3]].name, lang)
-        return LABELS["table.kpi.exits.positive.from"][lang].format(node=node)
-    if len(parts) == 4 and parts[:2] == ["cost", "by_funder"] and f"funder.{parts[2]}" in LABELS:
-        funder = LABELS[f"funder.{parts[2]}"][lang]
-        return LABELS["table.kpi.cost.by_funder"][lang].format(funder=funder)
-    if len(parts) in (2, 3) and parts[1] in scenario.nodes:
-        key = f"table.node.{parts[0]}" + (f".{parts[2]}" if len(parts) == 3 else "")
-        if key in LABELS:
-            node = node_name(scenario.nodes[parts[1]].name, lang)
-            return LABELS[key][lang].format(node=node)
-    return kpi
+    names = {k: node_name(n.name, lang) for k, n in scenario.nodes.items()}
+    groups = {k: node_name(a.label, lang) for k, a in scenario.attributes.items() if a.label}
+    return table_kpi_label(kpi, lang, names, groups)
 
 
 def period_text(start: dt.date | None, end: dt.date | None) -> str:

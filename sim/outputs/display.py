@@ -17,8 +17,9 @@ from rich.text import Text
 
 from sim.inputs.scenario import AccommodationNode, DownstreamNode, Scenario
 from sim.outputs import i18n
+from sim.running import catalogue
 
-_KPIS = (
+_SHOWN = (
     "street.mean",
     "street.end",
     "housed.mean",
@@ -28,26 +29,40 @@ _KPIS = (
     "time_to_positive_exit.mean",
     "street_episodes_per_person.mean",
 )
-_NODE_KPIS = (
-    "waiting.{}.mean",
-    "waiting.{}.max",
-    "occupancy.{}.mean",
-    "utilisation.{}",
-    "exits.{}.per_month",
-    "positive_share.{}",
-    "stay.{}.mean",
-    "blocked.{}.mean",
+"""Catalogue patterns (:mod:`sim.running.catalogue`) of a run's terminal table, then those of
+each accommodation node, of each downstream node, and the closing rows."""
+_SHOWN_ACCOMMODATION = (
+    "waiting.{node}.mean",
+    "waiting.{node}.max",
+    "occupancy.{node}.mean",
+    "utilisation.{node}",
+    "exits.{node}.per_month",
+    "positive_share.{node}",
+    "stay.{node}.mean",
+    "blocked.{node}.mean",
 )
+_SHOWN_DOWNSTREAM = ("blocked_time.{node}.mean",)
+_SHOWN_LAST = ("cost.total.per_year",)
 
 
 def headline_kpis(scenario: Scenario) -> list[tuple[str, str]]:
-    """The KPIs shown by default, with their labels (:mod:`sim.outputs.i18n`), in reading order."""
-    names = {k: i18n.node_name(n.name, "en") for k, n in scenario.nodes.items()}
-    keys = list(_KPIS)
+    """The KPIs shown by default, with their labels (:mod:`sim.outputs.i18n`), in reading order:
+    those of the KPI catalogue's plan for ``scenario`` whose pattern is shown."""
+    planned: dict[tuple[str, str], str] = {}
+    for name, entry, family in catalogue.plan(scenario):
+        place = family[1] if family[0] == "node" else ""
+        planned.setdefault((entry.pattern, place), name)
+
+    def shown(patterns: tuple[str, ...], place: str = "") -> list[str]:
+        return [planned[p, place] for p in patterns if (p, place) in planned]
+
+    keys = shown(_SHOWN)
     for node_id in scenario.nodes_of(AccommodationNode):
-        keys += [k.format(node_id) for k in _NODE_KPIS]
-    keys += [f"blocked_time.{node_id}.mean" for node_id in scenario.nodes_of(DownstreamNode)]
-    keys.append("cost.total.per_year")
+        keys += shown(_SHOWN_ACCOMMODATION, node_id)
+    for node_id in scenario.nodes_of(DownstreamNode):
+        keys += shown(_SHOWN_DOWNSTREAM, node_id)
+    keys += shown(_SHOWN_LAST)
+    names = {k: i18n.node_name(n.name, "en") for k, n in scenario.nodes.items()}
     return [(k, i18n.kpi_label(k, "en", names)) for k in keys]
 
 

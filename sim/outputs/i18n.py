@@ -598,6 +598,14 @@ LABELS: dict[str, dict[Lang, str]] = {
     "kpi.stay.median": {"fr": "{node} : séjour médian (jours)", "en": "{node}: median stay (days)"},
     "kpi.entries.per_month": {"fr": "{node} : entrées par mois", "en": "{node}: entries per month"},
     "kpi.exits.per_month": {"fr": "{node} : sorties par mois", "en": "{node}: exits per month"},
+    "kpi.entries.per_week": {
+        "fr": "{node} : entrées par semaine",
+        "en": "{node}: entries per week",
+    },
+    "kpi.exits.positive.from": {
+        "fr": "Sorties positives par mois depuis {node}",
+        "en": "Positive exits per month from {node}",
+    },
     "kpi.positive_share.node": {
         "fr": "{node} : part de sorties positives",
         "en": "{node}: positive share of exits",
@@ -669,10 +677,6 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Sorties positives du parcours par mois",
         "en": "Positive exits from the pathway per month",
     },
-    "table.kpi.exits.pathway.per_month": {
-        "fr": "Sorties du parcours par mois",
-        "en": "Exits from the pathway per month",
-    },
     "table.kpi.positive_share": {
         "fr": "Part des sorties positives",
         "en": "Positive share of pathway exits",
@@ -705,14 +709,6 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Personnes dans des places ayant un coût (moyenne ; hébergement et aval)",
         "en": "People in places that have a cost (mean; accommodation and downstream)",
     },
-    "table.kpi.street.mean": {
-        "fr": "Personnes à la rue (moyenne)",
-        "en": "People on the street (mean)",
-    },
-    "table.kpi.street.end": {
-        "fr": "Personnes à la rue (fin)",
-        "en": "People on the street (end)",
-    },
     "table.kpi.housed.mean": {
         "fr": "Personnes hébergées (moyenne)",
         "en": "People housed in accommodation (mean)",
@@ -721,65 +717,41 @@ LABELS: dict[str, dict[Lang, str]] = {
         "fr": "Du premier jour à la rue à la sortie positive (jours)",
         "en": "First street day to positive exit (days)",
     },
-    "table.kpi.street_episodes_per_person.mean": {
-        "fr": "Épisodes de rue par personne",
-        "en": "Street episodes per person",
-    },
-    "table.node.waiting.mean": {
+    "table.kpi.waiting.mean": {
         "fr": "{node} : liste d'attente (moyenne)",
         "en": "{node}: waiting list (mean)",
     },
-    "table.node.waiting.max": {
+    "table.kpi.waiting.max": {
         "fr": "{node} : liste d'attente (maximum)",
         "en": "{node}: waiting list (max)",
     },
-    "table.node.occupancy.mean": {
-        "fr": "{node} : occupation (moyenne)",
-        "en": "{node}: occupancy (mean)",
-    },
-    "table.node.utilisation": {
-        "fr": "{node} : taux d'occupation",
-        "en": "{node}: utilisation",
-    },
-    "table.node.blocked.mean": {
+    "table.kpi.blocked.mean": {
         "fr": "{node} : résidents bloqués en attente de la place suivante (moyenne)",
         "en": "{node}: residents blocked, waiting for their next place (mean)",
     },
-    "table.node.exits.per_month": {
-        "fr": "{node} : sorties par mois",
-        "en": "{node}: exits per month",
-    },
-    "table.node.entries.per_month": {
+    "table.kpi.entries.per_month": {
         "fr": "{node} : admissions par mois",
         "en": "{node}: admissions per month",
     },
-    "table.node.entries.per_week": {
+    "table.kpi.entries.per_week": {
         "fr": "{node} : admissions par semaine",
         "en": "{node}: admissions per week",
     },
-    "table.node.positive_share": {
+    "table.kpi.positive_share.node": {
         "fr": "{node} : part des sorties positives",
         "en": "{node}: positive share of exits",
     },
-    "table.node.stay.mean": {
+    "table.kpi.stay.mean": {
         "fr": "{node} : durée moyenne de séjour (jours)",
         "en": "{node}: mean stay (days)",
     },
-    "table.node.stay.median": {
+    "table.kpi.stay.median": {
         "fr": "{node} : durée médiane de séjour (jours)",
         "en": "{node}: median stay (days)",
     },
-    "table.node.blocked_time.mean": {
+    "table.kpi.blocked_time.mean": {
         "fr": "{node} : temps bloqué en attente (jours)",
         "en": "{node}: time blocked waiting (days)",
-    },
-    "table.kpi.cost.by_funder": {
-        "fr": "Coût annuel payé par : {funder} (€)",
-        "en": "Cost per year paid by: {funder} (EUR)",
-    },
-    "table.node.cost.per_year": {
-        "fr": "{node} : coût annuel (€)",
-        "en": "{node}: cost per year (EUR)",
     },
     "table.reference": {
         "fr": "référence",
@@ -1143,26 +1115,55 @@ def kpi_label(
     and ``observations`` observation names to their labels (from the scenario); unknown KPIs
     are returned unchanged.
     """
+    return _kpi_label(kpi, lang, node_names, groups, observations, table=False)
+
+
+def table_kpi_label(
+    kpi: str,
+    lang: Lang,
+    node_names: dict[str, str] | None = None,
+    groups: dict[str, str] | None = None,
+) -> str:
+    """:func:`kpi_label` in the comparison tables' wording: the catalogue entry's
+    ``table.<label key>`` where there is one (longer, for a table read without the charts),
+    else its chart label."""
+    return _kpi_label(kpi, lang, node_names, groups, None, table=True)
+
+
+def _kpi_label(
+    kpi: str,
+    lang: Lang,
+    node_names: dict[str, str] | None,
+    groups: dict[str, str] | None,
+    observations: dict[str, str] | None,
+    table: bool,
+) -> str:
     names = node_names or {}
     for entry, fields in catalogue.matches(kpi):
+        key = _table_key(entry.label) if table else entry.label
         if "observation" in fields:
             return (observations or {}).get(fields["observation"]) or fields["observation"]
         if "exit" in fields:
             place = fields.get("node", fields["exit"])
             if fields["exit"] in names and place in names:
-                return t(entry.label, lang, exit=names[fields["exit"]], node=names[place])
+                return t(key, lang, exit=names[fields["exit"]], node=names[place])
             continue
         if "node" in fields:
             if fields["node"] in names:
-                return t(entry.label, lang, node=names[fields["node"]])
+                return t(key, lang, node=names[fields["node"]])
             continue
         if "group" in fields:
-            return _group_label(entry.label, fields["group"], lang, groups)
+            return _group_label(key, fields["group"], lang, groups)
         if "funder" in fields:
-            key = f"funder.{fields['funder']}"
-            return t(entry.label, lang, funder=t(key, lang) if key in LABELS else fields["funder"])
-        return t(entry.label, lang)
+            funder = f"funder.{fields['funder']}"
+            return t(key, lang, funder=t(funder, lang) if funder in LABELS else fields["funder"])
+        return t(key, lang)
     return kpi
+
+
+def _table_key(key: str) -> str:
+    """The comparison tables' wording of the label ``key`` when it has one, else ``key``."""
+    return f"table.{key}" if f"table.{key}" in LABELS else key
 
 
 def _group_label(key: str, group: str, lang: Lang, groups: dict[str, str] | None) -> str:

@@ -1,10 +1,11 @@
 """The KPI catalogue: every KPI a replication can give, once.
 
 Each :class:`Kpi` has a name pattern (``waiting.{node}.mean``), a unit (``share``, ``euro`` or
-``number``), the translation key of its label and the family of measures that computes it
-(:mod:`sim.running.metrics`). :func:`names` lists the KPIs of a scenario in the order of the
-KPI tables, without simulating anything; tables, charts, translations, sweeps and ``--kpi``
-validation read them here.
+``number``), the translation key of its label (:mod:`sim.outputs.i18n`; the comparison tables
+use ``table.<key>`` where it exists) and the family of measures that computes it
+(:mod:`sim.running.metrics`; ``derived``: a column a comparison adds from the others).
+:func:`names` lists the KPIs of a scenario in the order of the KPI tables, without simulating
+anything; tables, charts, translations, sweeps and ``--kpi`` validation read them here.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ CATALOGUE: tuple[Kpi, ...] = (
     Kpi("obs.{observation}", "number", "", "obs"),  # unit and label: the observation's
     Kpi("positive_share.{group}", "share", "kpi.positive_share.group", "group"),
     Kpi("exits.{group}.per_month", "number", "kpi.exits.group", "group"),
+    # columns a comparison derives from the others (sim.analysis.compare), not in plan()
+    Kpi("entries.{node}.per_week", "number", "kpi.entries.per_week", "derived"),
+    Kpi("exits.positive.from.{node}.per_month", "number", "kpi.exits.positive.from", "derived"),
 )
 _BY_PATTERN = {k.pattern: k for k in CATALOGUE}
 
