@@ -192,6 +192,28 @@ def interval_widths(result: AbcResult, table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(width_ratio=linear, log_width_ratio=logged)
 
 
+DEGENERATE_ESS_SHARE = 0.1
+"""An effective sample size below this share of the particles: the weights are degenerate."""
+
+
+def _weights_verdict(result: AbcResult) -> list[str]:
+    """The final generation's effective sample size, and a warning when the weights are
+    degenerate (the posterior then rests on a few particles)."""
+    last = result.generations.iloc[-1]
+    ess, n = float(last["ess"]), int(last["accepted"])
+    text = (
+        f"Final generation: effective sample size {ess:.1f} of {n} particles; the largest "
+        f"weight is {float(result.posterior['weight'].max()):.0%} of the total."
+    )
+    if ess < DEGENERATE_ESS_SHARE * n:
+        text += (
+            " **The weights are degenerate**: the posterior rests on a few particles, so its "
+            "intervals and correlations understate the uncertainty; do not draw it as a "
+            "posterior for decisions."
+        )
+    return [text]
+
+
 def _verdict(check: pd.DataFrame) -> list[str]:
     """How many figures are met, and how far off the others are (in % of their target)."""
     lines = []
@@ -261,6 +283,8 @@ def report_markdown(
         "## Generations",
         "",
         *_md(result.generations),
+        "",
+        *_weights_verdict(result),
         "",
         "## Parameters: prior and posterior (5%, 50%, 95%)",
         "",
