@@ -43,6 +43,7 @@ from sim.inputs.parameters import apply, prior_place, prior_value, write_paramet
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
 from sim.running.executors import Executor, SerialExecutor
 from sim.running.metrics import observation_end, observation_filter, observations
+from sim.running.statistics import finite_mean
 
 HISTORY = "history.db"
 
@@ -173,11 +174,7 @@ class SimulatedObservations:
 
 def _means(values: list[dict[str, float]], names: Sequence[str]) -> dict[str, float]:
     """Each observation's mean over replications, NaN ones left out (NaN if all are)."""
-    out = {}
-    for name in names:
-        kept = [v[name] for v in values if v[name] == v[name]]
-        out[name] = sum(kept) / len(kept) if kept else math.nan
-    return out
+    return {name: finite_mean([v[name] for v in values]) for name in names}
 
 
 def checkpoints(scenario: Scenario, fit: dict[str, Observation]) -> list[tuple[float, list[str]]]:

@@ -39,11 +39,13 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.stats import qmc
 
+from sim.analysis.abc_smc import tolerance
 from sim.inputs.parameters import apply, prior_value, write_parameter_sets
 from sim.inputs.scenario import Calibration, FreeParameter, Observation, Scenario
 from sim.running.executors import Executor, make_executor
 from sim.running.results import summary_with_targets
 from sim.running.runner import RunResult, observe_only
+from sim.running.statistics import finite_mean
 
 ACCEPT_WIDTH = 0.75  # accepted 5-95% range above this share of the prior's: not identified
 
@@ -72,18 +74,13 @@ def _observation_task(task: tuple[Scenario, int, int]) -> dict[str, float]:
     return _observations(*task)
 
 
-def _nanmean(values: Sequence[float]) -> float:
-    finite = [v for v in values if v == v]
-    return sum(finite) / len(finite) if finite else math.nan
-
-
 def fit_distance(means: dict[str, float], observations: dict[str, Observation]) -> float:
     """Root mean square of tolerance-scaled misses over the ``fit`` observations."""
     terms = []
     for name, obs in observations.items():
         if obs.role != "fit" or obs.target is None:
             continue
-        scale = obs.tolerance or max(abs(obs.target) * 0.1, 1e-9)
+        scale = tolerance(obs)
         value = means.get(name, math.nan)
         terms.append(((value - obs.target) / scale) ** 2 if value == value else 1e6)
     return math.sqrt(sum(terms) / len(terms)) if terms else math.nan
@@ -207,7 +204,7 @@ class Calibrator:
 
     @staticmethod
     def _means(chunk: list[dict[str, float]]) -> dict[str, float]:
-        return {k: _nanmean([c[k] for c in chunk]) for k in chunk[0]}
+        return {k: finite_mean([c[k] for c in chunk]) for k in chunk[0]}
 
     def _store(self, key: Key, stage: str, replications: int, means: dict[str, float]) -> None:
         unit = key[:-1]

@@ -24,6 +24,13 @@ from scipy import stats
 CONFIDENCE = 0.95
 
 
+def finite_mean(values: Sequence[float]) -> float:
+    """The mean of the values that are not NaN (NaN if none is): a replication whose
+    observation window falls outside its run gives NaN and is left out."""
+    finite = [v for v in values if v == v]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
 def t_quantile(n: Any, confidence: float = CONFIDENCE) -> Any:
     """The two-sided Student t quantile for ``n`` values (``n - 1`` degrees of freedom)."""
     return stats.t.ppf(0.5 + confidence / 2, n - 1)
