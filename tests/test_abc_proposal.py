@@ -74,3 +74,17 @@ def test_a_collapsed_population_still_gives_a_proper_density() -> None:
     value = proposal.pdf(pd.Series({"z_0": 0.3, "z_1": 0.0}))
     assert np.isfinite(value)
     assert value > 0
+
+
+def test_tempered_weights_keep_the_requested_effective_sample_size() -> None:
+    from sim.analysis.abc_proposal import effective_sample_size, tempered
+
+    rng = np.random.default_rng(3)
+    degenerate = np.exp(rng.normal(scale=6.0, size=500))  # ESS of a few particles
+    assert effective_sample_size(degenerate) < 10
+    flattened = tempered(degenerate, 0.5)
+    assert 250 <= effective_sample_size(flattened) <= 252  # the largest power that keeps half
+    # the order of the particles' weights is kept
+    assert np.array_equal(np.argsort(flattened), np.argsort(degenerate))
+    healthy = rng.uniform(0.5, 1.5, size=500)
+    assert np.allclose(tempered(healthy, 0.5), healthy / healthy.sum())

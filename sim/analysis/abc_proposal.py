@@ -9,6 +9,16 @@ with the particles' weighted mean and covariance gives 38% on the same draws. It
 polynomial, heavier than the logistic prior's, and a share of draws from the prior itself
 (a defensive mixture, Hesterberg 1995) bounds every weight by ``1 / prior_share``.
 
+Late generations feed on their own weights: once the effective sample size falls, the
+weighted covariance of a few particles understates the spread, the next proposal is too narrow,
+and the few particles accepted in its tails take the weight (the first shipped run fell to an
+ESS of 1.6 of 500 in its 12th generation, one particle holding 79%). So the Student-t is fitted
+to tempered weights (raised to the power that keeps the effective sample size at half the
+particles; healthy weights are used as they are) and its covariance is scaled by 1.5, towards
+Beaumont et al. (2009)'s twice the covariance. Reweighting that run's accepted particles, this
+kept the estimated ESS of generations 3-11 at 13-40% of the particles (0-27% before), at an
+acceptance rate of 12-32% (16-40% before).
+
 Draws use numpy's global generator, which the sampler seeds per proposal, so a particle stays
 a pure function of its proposal seed.
 """
@@ -25,11 +35,41 @@ from scipy import special
 
 DEGREES_OF_FREEDOM = 5.0
 """Of the Student-t: tails polynomial, heavier than the logistic prior's."""
+SCALING = 1.5
+"""Of the fitted covariance: wider than the population, as the threshold moves it."""
+FIT_ESS_SHARE = 0.5
+"""The effective sample size, as a share of the particles, that the fit's weights keep."""
 PRIOR_SHARE = 0.05
 """Of draws from the prior: bounds every importance weight by 20."""
 RIDGE = 1e-9
 """Added to the covariance's diagonal, so a population that collapsed on a parameter still
 gives a proper density."""
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights."""
+    w = weights / weights.sum()
+    return float(1.0 / (w**2).sum())
+
+
+def tempered(weights: np.ndarray, ess_share: float) -> np.ndarray:
+    """``weights ** g`` normalised, with the largest ``g`` in [0, 1] whose effective sample size
+    is at least ``ess_share`` of the particles (bisection; ``g = 1`` when the weights already
+    are)."""
+    w = weights / weights.sum()
+    target = ess_share * len(w)
+    if effective_sample_size(w) >= target:
+        return w
+    log_w = np.log(np.maximum(w, np.finfo(float).tiny))
+    low, high = 0.0, 1.0
+    for _ in range(50):
+        g = (low + high) / 2
+        if effective_sample_size(np.exp(g * (log_w - log_w.max()))) >= target:
+            low = g
+        else:
+            high = g
+    out = np.exp(low * (log_w - log_w.max()))
+    return out / out.sum()
 
 
 class DefensiveStudentT(Transition):  # type: ignore[misc]
@@ -40,11 +80,13 @@ class DefensiveStudentT(Transition):  # type: ignore[misc]
     def __init__(
         self,
         df: float = DEGREES_OF_FREEDOM,
-        scaling: float = 1.0,
+        scaling: float = SCALING,
         prior_share: float = PRIOR_SHARE,
+        fit_ess_share: float = FIT_ESS_SHARE,
     ) -> None:
         self.df = df
         self.scaling = scaling
+        self.fit_ess_share = fit_ess_share
         self.prior_share = prior_share
         self._columns: list[str] = []
         self._mean = np.zeros(0)
@@ -53,8 +95,7 @@ class DefensiveStudentT(Transition):  # type: ignore[misc]
 
     def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:  # noqa: N803 (pyabc's signature)
         x = X.to_numpy(dtype=float)
-        weights = np.asarray(w, dtype=float)
-        weights = weights / weights.sum()
+        weights = tempered(np.asarray(w, dtype=float), self.fit_ess_share)
         mean = weights @ x
         centred = x - mean
         unbiased = 1.0 - float((weights**2).sum())
