@@ -244,7 +244,12 @@ def report_markdown(
     seconds: float,
 ) -> str:
     """The calibration's report: settings, generations, intervals, correlations, checks."""
-    from sim.analysis.abc_proposal import DEGREES_OF_FREEDOM, PRIOR_SHARE
+    from sim.analysis.abc_proposal import (
+        DEGREES_OF_FREEDOM,
+        FIT_ESS_SHARE,
+        PRIOR_SHARE,
+        SCALING,
+    )
 
     s = result.settings
     width = interval_widths(result, table)
@@ -264,8 +269,10 @@ def report_markdown(
         f"generations (this command: {seconds / 60:.1f} min). "
         "Parameters are sampled as the logit of their place in the prior range (log scale "
         "for log-uniform priors); each generation proposes from a multivariate Student-t "
-        f"({DEGREES_OF_FREEDOM:g} degrees of freedom) fitted to the weighted particles of the "
-        f"previous one, mixed with {PRIOR_SHARE:.0%} of draws from the prior."
+        f"({DEGREES_OF_FREEDOM:g} degrees of freedom) fitted to the particles of the previous "
+        f"one (their weights tempered to keep an effective sample size of {FIT_ESS_SHARE:.0%} "
+        f"of them, the covariance scaled by {SCALING:g}), mixed with {PRIOR_SHARE:.0%} of "
+        "draws from the prior."
         + (
             " A particle is rejected as soon as the fit figures whose windows have closed "
             "miss by more than the threshold (the accepted particles are the same)."
