@@ -190,7 +190,15 @@ def test_ctrl_c_stops_a_parallel_run_at_once_and_writes_nothing(tmp_path: Path) 
     from tests.processes import assert_nothing_left_running, press_ctrl_c, start_command
 
     out = tmp_path / "run"
-    args = ["run", str(SCENARIOS / "history-2019-2023.yaml"), "-n", "2000", "--workers", "2"]
+    args = [
+        "run",
+        str(SCENARIOS / "history-2019-2023.yaml"),
+        "-n",
+        "2000",
+        "--workers",
+        "2",
+        "--point",
+    ]
     proc = start_command(*args, "--out", str(out))
     deadline = time.monotonic() + 60
     while len(children(proc.pid)) < 2:  # the two workers have started on the queue

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from sim.inputs.scenario import AccommodationNode, DownstreamNode, Scenario
 from sim.outputs import i18n
+from sim.outputs.comparison import format_number
 from sim.running import catalogue
 
 _SHOWN = (
@@ -66,10 +67,13 @@ def headline_kpis(scenario: Scenario) -> list[tuple[str, str]]:
     return [(k, i18n.kpi_label(k, "en", names)) for k in keys]
 
 
-def fmt(value: Any) -> str:
-    """A number for a table: NaN as a dash, magnitudes with sensible precision."""
+def fmt(value: Any, kind: str = "number") -> str:
+    """A number for a table: NaN as a dash, shares in % and euros whole (as in the comparison
+    tables), other magnitudes with sensible precision."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if kind != "number":
+        return format_number(value, kind)
     magnitude = abs(value)
     if magnitude >= 1000:
         return f"{value:,.0f}"
@@ -91,7 +95,8 @@ def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
         if kpi not in by_kpi.index or by_kpi.loc[kpi, "n"] == 0:
             continue
         row = by_kpi.loc[kpi]
-        table.add_row(label, fmt(row["mean"]), fmt(row["ci95"]), "", "")
+        kind = catalogue.unit(kpi, scenario)
+        table.add_row(label, fmt(row["mean"], kind), fmt(row["ci95"], kind), "", "")
     if scenario.observations:
         table.add_section()
     for name, obs in scenario.observations.items():
@@ -104,8 +109,9 @@ def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
             met = row["target_met"]
             mark = "[green]✓[/]" if met is True or met == "True" else "[red]✗[/]"
         label = f"{obs.labelled('en') or name} [dim]({obs.role})[/]"
-        target = "" if obs.target is None else fmt(obs.target)
-        table.add_row(label, fmt(row["mean"]), fmt(row["ci95"]), target, mark)
+        kind = catalogue.unit(key, scenario)
+        target = "" if obs.target is None else fmt(obs.target, kind)
+        table.add_row(label, fmt(row["mean"], kind), fmt(row["ci95"], kind), target, mark)
     return table
 
 
