@@ -84,3 +84,26 @@ def test_fitted_tables_put_what_fits_side_by_side() -> None:
     narrow = fitted_tables("KPI", ["a label"], columns, 50)
     assert len(narrow) > 1
     assert sum(len(t.columns) - 1 for t in narrow) == 4  # every column, once
+
+
+def test_run_table_shows_shares_in_percent_and_counts_as_numbers() -> None:
+    """`parcours run`'s table: a share KPI reads as a percentage, a count as a plain number."""
+    import pandas as pd
+
+    from sim.outputs.display import run_table
+
+    data = queue_data(1.0, 5, {"dist": "exponential", "mean": 4.0}, 400)
+    scenario = validate_data(data)
+    summary = pd.DataFrame(
+        {
+            "kpi": ["positive_share", "street.mean"],
+            "mean": [0.953, 12.5],
+            "ci95": [0.012, 1.25],
+            "n": [4, 4],
+        }
+    )
+    text = _render([run_table(scenario, summary, "run")], 120)
+    assert "95.3%" in text
+    assert "1.2%" in text
+    assert "0.953" not in text
+    assert "12.5" in text
