@@ -29,7 +29,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli.main import main
-from sim.outputs.comparison import format_number
+from sim.outputs.i18n import format_number
 from tests.conftest import ROOT, SCENARIOS
 from tests.test_report import chromium  # noqa: F401  (Debian's Chromium, installed if missing)
 

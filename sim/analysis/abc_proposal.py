@@ -56,7 +56,7 @@ def tempered(weights: np.ndarray, ess_share: float) -> np.ndarray:
     """``weights ** g`` normalised, with the largest ``g`` in [0, 1] whose effective sample size
     is at least ``ess_share`` of the particles (bisection; ``g = 1`` when the weights already
     are)."""
-    w = weights / weights.sum()
+    w: np.ndarray = weights / weights.sum()
     target = ess_share * len(w)
     if effective_sample_size(w) >= target:
         return w
@@ -68,8 +68,9 @@ def tempered(weights: np.ndarray, ess_share: float) -> np.ndarray:
             low = g
         else:
             high = g
-    out = np.exp(low * (log_w - log_w.max()))
-    return out / out.sum()
+    out: np.ndarray = np.exp(low * (log_w - log_w.max()))
+    normalised: np.ndarray = out / out.sum()
+    return normalised
 
 
 class DefensiveStudentT(Transition):  # type: ignore[misc]

@@ -15,8 +15,7 @@ import pandas as pd
 from sim.app.text import tr
 from sim.inputs.scenario import Scenario, schedule_steps
 from sim.outputs.charts import legend_label, node_names, observation_labels
-from sim.outputs.comparison import format_number
-from sim.outputs.i18n import Lang, date_short, kpi_label, node_name, t
+from sim.outputs.i18n import Lang, date_short, format_number, kpi_label, node_name, t
 from sim.outputs.plots import Folder, main_node
 from sim.running.statistics import mean_ci, paired_difference
 

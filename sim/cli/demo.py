@@ -21,13 +21,13 @@ from sim.analysis.compare import (
 )
 from sim.inputs.scenario import DisplayName, FreeParameter, Scenario
 from sim.outputs.comparison import (
-    format_number,
     labelled,
     markdown,
     rich_tables,
     update_markdown,
     write_comparison,
 )
+from sim.outputs.i18n import format_number
 from sim.running.results import write_text_atomic
 from sim.running.runner import RunResult, default_workers, run
 from sim.running.statistics import paired_difference

@@ -22,13 +22,13 @@ from sim.analysis.compare import (
 )
 from sim.inputs.scenario import Scenario
 from sim.outputs.i18n import (
-    DASH,
     LABELS,
     MINUS,
     NNBSP,
     Lang,
+    default_decimals,
+    format_number,
     node_name,
-    number,
     series_label,
     table_kpi_label,
 )
@@ -91,40 +91,6 @@ def labelled(comp: Comparison) -> pd.DataFrame:
 # --- formatting ---------------------------------------------------------------------------------
 
 
-def _decimals(x: float) -> int:
-    magnitude = abs(x)
-    return 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2
-
-
-def format_number(
-    x: float | None,
-    kind: str = "number",
-    lang: Lang = "en",
-    decimals: int | None = None,
-    signed: bool = False,
-    millions: bool = False,
-) -> str:
-    """A number for a table: shares in %, euros whole (or in millions, ``12.34 M``), French
-    separators under ``fr``; NaN as a dash."""
-    if x is None or pd.isna(x) or not math.isfinite(float(x)):
-        return DASH
-    value = float(x) * 100 if kind == "share" else float(x)
-    if millions:
-        value /= 1e6
-        decimals = 2 if decimals is None else decimals
-    if decimals is None:
-        decimals = 1 if kind == "share" else 0 if kind == "euro" else _decimals(value)
-    value = round(value, decimals) + 0.0  # no "-0"
-    text = number(abs(value), lang, decimals)  # the one formatter of digits and separators
-    if kind == "share":
-        text += f"{NNBSP}%" if lang == "fr" else "%"
-    if millions:
-        text += f"{NNBSP}M"
-    if value < 0:
-        return MINUS + text
-    return "+" + text if signed and value > 0 else text
-
-
 def _zero(text: str) -> bool:
     """Whether a formatted number shows zero (or nothing)."""
     return text == "–" or text.lstrip("+" + MINUS).strip(f"0.,%M{NNBSP}") == ""
@@ -136,7 +102,7 @@ def _row_style(kind: str, reference_mean: float) -> tuple[int | None, bool]:
         return None, False
     if kind == "euro":
         return None, abs(reference_mean) >= 1e6
-    return (None if kind == "share" else _decimals(reference_mean)), False
+    return (None if kind == "share" else default_decimals(reference_mean)), False
 
 
 def _cell(
@@ -404,7 +370,7 @@ def number_format(kind: str, lang: Lang, value: float | None = None) -> str:
         return "0.0\\ %" if lang == "fr" else "0.0%"
     if kind == "euro":
         return '#,##0\\ "€"' if lang == "fr" else '"€"#,##0'
-    decimals = 2 if value is None or not math.isfinite(value) else _decimals(value)
+    decimals = 2 if value is None or not math.isfinite(value) else default_decimals(value)
     return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from sim.inputs.scenario import AccommodationNode, DownstreamNode, Scenario
 from sim.outputs import i18n
-from sim.outputs.comparison import format_number
+from sim.outputs.i18n import format_number
 from sim.running import catalogue
 
 _SHOWN = (

@@ -1006,6 +1006,45 @@ def number(x: float | None, lang: Lang, decimals: int = 0) -> str:
     return (MINUS if value < 0 else "") + text
 
 
+def default_decimals(x: float) -> int:
+    magnitude = abs(x)
+    return 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2
+
+
+def format_number(
+    x: float | None,
+    kind: str = "number",
+    lang: Lang = "en",
+    decimals: int | None = None,
+    signed: bool = False,
+    millions: bool = False,
+) -> str:
+    """A number for a table: shares in %, euros whole (or in millions, ``12.34 M``), French
+    separators under ``fr``; NaN as a dash."""
+    try:
+        value = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # None, pandas' NA
+        return DASH
+    if not math.isfinite(value):
+        return DASH
+    if kind == "share":
+        value *= 100
+    if millions:
+        value /= 1e6
+        decimals = 2 if decimals is None else decimals
+    if decimals is None:
+        decimals = 1 if kind == "share" else 0 if kind == "euro" else default_decimals(value)
+    value = round(value, decimals) + 0.0  # no "-0"
+    text = number(abs(value), lang, decimals)  # the one formatter of digits and separators
+    if kind == "share":
+        text += f"{NNBSP}%" if lang == "fr" else "%"
+    if millions:
+        text += f"{NNBSP}M"
+    if value < 0:
+        return MINUS + text
+    return "+" + text if signed and value > 0 else text
+
+
 def colon(lang: Lang) -> str:
     """``\u00a0: `` in French (no line break before it), ``: `` in English."""
     return "\u00a0: " if lang == "fr" else ": "
