@@ -88,6 +88,7 @@ def column_kinds(plan: SweepPlan) -> dict[str, str]:
 
 
 def column_value(kind: str, value: Any) -> Any:
+    """A parameter's value as its column stores it (:func:`column_kinds`)."""
     if value is None:
         return None
     if kind == "float":
@@ -101,16 +102,6 @@ def kpi_columns(table: pd.DataFrame, parameters: Iterable[str] = ()) -> list[str
     """The KPI (and observation) columns of a sweep table."""
     skip = {*META_COLUMNS, *EXTRA_COLUMNS, *parameters}
     return [c for c in table.columns if c not in skip]
-
-
-@contextlib.contextmanager
-def open_store(
-    out: Path, plan: SweepPlan, *, resume: bool, force: bool, extra: dict[str, Any]
-) -> Iterator[SweepStore]:
-    """:meth:`SweepStore.open`, with the folder locked until the block ends: a second writer
-    or resumer gets a ``FolderBusyError`` at once."""
-    with folder_lock(out):
-        yield SweepStore.open(out, plan, resume=resume, force=force, extra=extra)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -132,6 +123,7 @@ class SweepStore:
 
     @classmethod
     def create(cls, out: Path, plan: SweepPlan, force: bool, extra: dict[str, Any]) -> SweepStore:
+        """A new folder for ``plan`` (replacing ``out`` if ``force``), written atomically."""
         base_scenario = validate_data(copy.deepcopy(plan.base))
         info = manifest("sweep", [base_scenario], plan.seed, plan.replications, 0.0, extra)
         info.update(
@@ -161,6 +153,7 @@ class SweepStore:
 
     @classmethod
     def reopen(cls, out: Path, plan: SweepPlan) -> SweepStore:
+        """The folder of an earlier run of ``plan`` (:class:`SweepError` for another plan)."""
         info = read_manifest(out)
         if info.get("digest") != plan.digest():
             raise SweepError(
@@ -223,6 +216,7 @@ class SweepStore:
         self.save(status, seconds)
 
     def save(self, status: str, seconds: float | None = None) -> None:
+        """Replace the manifest (status, parts, finished and failed points, time spent)."""
         self.info.update(
             status=status,
             parts=self.parts,
@@ -237,7 +231,7 @@ class SweepStore:
         """Merge the parts into ``sweep.parquet``, write ``points.csv`` (``points_table`` of
         the rows and the failed points), drop the parts."""
         self.flush("running")
-        table = read_parts(self.out, self.parts)
+        table = _read_parts(self.out, self.parts)
         _write_parquet(table, self.out / TABLE_FILE)
         summary = points_table(table, self.failed)
         write_text_atomic(self.out / POINTS_FILE, summary.to_csv(index=False))
@@ -250,6 +244,16 @@ class SweepStore:
         for stray in [*parts.glob("*"), *self.out.glob(".*.tmp-*")]:
             stray.unlink()  # parts and temporary files of a killed run, never listed
         parts.rmdir()
+
+
+@contextlib.contextmanager
+def open_store(
+    out: Path, plan: SweepPlan, *, resume: bool, force: bool, extra: dict[str, Any]
+) -> Iterator[SweepStore]:
+    """:meth:`SweepStore.open`, with the folder locked until the block ends: a second writer
+    or resumer gets a ``FolderBusyError`` at once."""
+    with folder_lock(out):
+        yield SweepStore.open(out, plan, resume=resume, force=force, extra=extra)
 
 
 def _json(info: dict[str, Any]) -> str:
@@ -267,7 +271,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def read_parts(folder: Path, parts: Sequence[str]) -> pd.DataFrame:
+def _read_parts(folder: Path, parts: Sequence[str]) -> pd.DataFrame:
     frames = [pd.read_parquet(folder / p) for p in parts if (folder / p).exists()]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -302,7 +306,7 @@ def load_rows(folder: Path | str) -> pd.DataFrame:
     """
     folder = Path(folder)
     info = read_manifest(folder)
-    table = read_parts(folder, info.get("parts", []))
+    table = _read_parts(folder, info.get("parts", []))
     table.attrs.update(
         parameters=list(info.get("parameters", [])),
         kpis=kpi_columns(table, info.get("parameters", [])),
