@@ -52,6 +52,7 @@ from sim.running.executors import PoolExecutor, WorkerCrashedError, chunk_size
 from tests.conftest import ROOT, SCENARIOS
 
 sweep_module = importlib.import_module("sim.analysis.sweep")
+store_module = importlib.import_module("sim.running.sweep_store")
 
 MMC = SCENARIOS / "verification" / "mmc.yaml"
 TINY = (
@@ -559,7 +560,7 @@ class Crash(BaseException):
 
 def _crash_when(monkeypatch: pytest.MonkeyPatch, should_crash: Callable[[Path], bool]) -> None:
     """Make the sweep's text writer crash (from then on) once ``should_crash(path)`` holds."""
-    write = sweep_module.write_text_atomic
+    write = store_module.write_text_atomic
     crashed: list[bool] = []
 
     def writer(path: Path, text: str) -> None:
@@ -568,7 +569,7 @@ def _crash_when(monkeypatch: pytest.MonkeyPatch, should_crash: Callable[[Path], 
             raise Crash
         write(path, text)
 
-    monkeypatch.setattr(sweep_module, "write_text_atomic", writer)
+    monkeypatch.setattr(store_module, "write_text_atomic", writer)
 
 
 def test_a_crash_between_a_part_and_the_manifest_resumes_exactly(

@@ -34,25 +34,22 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.sweep import (
-    Bound,
-    SweepPlan,
     SweepProgress,
     SweepResult,
-    SweepSpec,
-    current_value,
     design_rng,
     kpi_names,
-    load_rows,
     mean_ci,
     plan_sweep,
-    resolve_point,
     run_sweep,
     value_in,
 )
 from sim.inputs.loading import Problem, ScenarioError, load_raw, load_scenario
+from sim.inputs.sweep_plan import SweepPlan, current_value, resolve_point
+from sim.inputs.sweep_spec import Bound, SweepSpec
 from sim.running.executors import Executor, SerialExecutor
 from sim.running.results import OutputExistsError, manifest, write_text_atomic
 from sim.running.runner import DEFAULT_SEED
+from sim.running.sweep_store import load_rows
 
 Method = Literal["morris", "sobol"]
 DEFAULT_KPIS = ("street.mean", "exits.positive.per_month")

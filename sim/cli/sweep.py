@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.analysis.sweep import SweepError, SweepProgress
+from sim.analysis.sweep import SweepProgress
 from sim.cli.common import (
     EXIT_INPUT,
     check_limits,
@@ -30,6 +30,7 @@ from sim.outputs.i18n import check_lang
 from sim.running.folders import check_destination
 from sim.running.results import OutputExistsError
 from sim.running.runner import default_workers
+from sim.running.sweep_store import SweepError
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -197,18 +198,17 @@ def sweep(
     parcours sweep scenarios/sweeps/assore-capacity.yaml --scheduler tcp://host:8786
     parcours sweep --resume results/sweep-etape2-610-20240101-120000
     """
-    from sim.analysis.sweep import (
+    from sim.analysis.sweep import plan_sweep, run_sweep
+    from sim.inputs.sweep_spec import (
         SweepSpec,
         is_sweep_file,
         load_sweep_file,
         parse_bounds,
         parse_grid,
         parse_range,
-        plan_from_folder,
-        plan_sweep,
-        run_sweep,
     )
     from sim.running.results import default_out
+    from sim.running.sweep_store import plan_from_folder
 
     with _sweep_errors():
         if source is None and resume is None:
@@ -259,7 +259,7 @@ def sweep(
                     checkpoint_seconds=checkpoint,
                 )
             except KeyboardInterrupt:
-                from sim.analysis.sweep import read_manifest
+                from sim.running.sweep_store import read_manifest
 
                 done = len(read_manifest(target).get("finished", []))
                 click.echo(
@@ -370,7 +370,7 @@ def sensitivity(
         --kpi street.mean --kpi exits.positive.per_month
     """
     from sim.analysis.sensitivity import DEFAULT_KPIS, SensitivitySpec
-    from sim.analysis.sweep import parse_bounds
+    from sim.inputs.sweep_spec import parse_bounds
     from sim.outputs.sensitivity_output import run_sensitivity
     from sim.running.results import default_out
     from sim.running.runner import DEFAULT_SEED

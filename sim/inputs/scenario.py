@@ -33,6 +33,8 @@ PROBABILITY_TOLERANCE = 1e-6
 DAYS_PER_YEAR = 365.25
 """Model time is in days; rates per year or month convert with the mean Julian year."""
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+DEFAULT_SEED = 20190527  # the plan's signature date; any integer works
+"""The seed of runs and sweeps when none is given."""
 
 
 class Model(BaseModel):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import pandas as pd
 
 from sim.engine.model import run_once
+from sim.inputs.scenario import DEFAULT_SEED as DEFAULT_SEED
 from sim.inputs.scenario import FreeParameter, Scenario
 from sim.running.executors import Executor, chunk_size, make_executor
 from sim.running.metrics import (
@@ -21,8 +22,6 @@ from sim.running.metrics import (
     replication_kpis,
     summarise,
 )
-
-DEFAULT_SEED = 20190527  # the plan's signature date; any integer works
 
 
 @dataclasses.dataclass(frozen=True)
