@@ -65,13 +65,26 @@ def assore_held_at_400(reference: Scenario) -> Scenario:
     )
 
 
-def mechanism_runs(comp: Comparison, workers: int = 1) -> dict[str, RunResult]:
+def mechanism_runs(
+    comp: Comparison,
+    workers: int = 1,
+    parameter_sets: Sequence[Mapping[str, float]] | None = None,
+    parameter_spec: Mapping[str, FreeParameter] | None = None,
+) -> dict[str, RunResult]:
     """The runs of the mechanism: ASSORE held at 400, the 610 reference and 610 with the
     planned downstream places (the last two reused from ``comp``), with their positive exits
-    by channel added to the KPIs."""
+    by channel added to the KPIs. ``parameter_sets``: the posterior draws ``comp`` ran, which
+    the held run shares (same draws, same seeds)."""
     reference = comp.runs["etape2-610"]
-    n = reference.replications
-    held = run(assore_held_at_400(reference.scenario), n, comp.seed, workers)
+    n = reference.replications // (len(parameter_sets) if parameter_sets else 1)
+    held = run(
+        assore_held_at_400(reference.scenario),
+        n,
+        comp.seed,
+        workers,
+        parameter_sets=parameter_sets,
+        parameter_spec=parameter_spec,
+    )
     return {
         "400": with_exit_channels(held),
         "610": with_exit_channels(reference),
@@ -265,7 +278,7 @@ def run_demo(
     yield f"the table in Markdown (as in the README): {table}"
     if readme is not None:
         targets = [readme, *(docs if docs is not None else [readme.parent / DOCS])]
-        blocks = doc_blocks(comp, mechanism_runs(comp, workers))
+        blocks = doc_blocks(comp, mechanism_runs(comp, workers, sets, spec))
         for target in targets:
             names = update_markdown(target, blocks)
             yield f"regenerated in {target}: {', '.join(names)}"

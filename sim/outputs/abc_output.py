@@ -192,24 +192,33 @@ def interval_widths(result: AbcResult, table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(width_ratio=linear, log_width_ratio=logged)
 
 
-DEGENERATE_ESS_SHARE = 0.1
-"""An effective sample size below this share of the particles: the weights are degenerate."""
+LOW_ESS_SHARE = 0.1
+"""An effective sample size below this share of the particles: the posterior is approximate."""
+DEGENERATE_ESS = 10.0
+"""An effective sample size below this many particles: the weights are degenerate."""
 
 
 def _weights_verdict(result: AbcResult) -> list[str]:
-    """The final generation's effective sample size, and a warning when the weights are
-    degenerate (the posterior then rests on a few particles)."""
+    """The final generation's effective sample size, and a warning when it is low (the
+    intervals are approximate) or degenerate (the posterior rests on a few particles)."""
     last = result.generations.iloc[-1]
     ess, n = float(last["ess"]), int(last["accepted"])
     text = (
         f"Final generation: effective sample size {ess:.1f} of {n} particles; the largest "
         f"weight is {float(result.posterior['weight'].max()):.0%} of the total."
     )
-    if ess < DEGENERATE_ESS_SHARE * n:
+    if ess < DEGENERATE_ESS:
         text += (
             " **The weights are degenerate**: the posterior rests on a few particles, so its "
             "intervals and correlations understate the uncertainty; do not draw it as a "
             "posterior for decisions."
+        )
+    elif ess < LOW_ESS_SHARE * n:
+        text += (
+            f" **The effective sample size is low** (under {LOW_ESS_SHARE:.0%} of the "
+            f"particles): the posterior's intervals, correlations and draws rest on about "
+            f"{ess:.0f} independent particles' worth of information, so they are approximate and "
+            "their tails understated."
         )
     return [text]
 
