@@ -46,7 +46,7 @@ def cli_run(out: Path, seed: int = 7, workers: int = 1, executor: tuple[str, ...
 def subprocess_run(out: Path, hash_seed: str) -> Path:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     command = [sys.executable, "-m", "sim", "run", str(SCENARIO), "-n", "4", "--seed", "7"]
-    command += ["--set", SHORTER, "--out", str(out), "--quiet"]
+    command += ["--point", "--set", SHORTER, "--out", str(out), "--quiet"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return out
@@ -79,7 +79,8 @@ COMPARED = [ROOT / "scenarios" / "etape2-610.yaml", ROOT / "scenarios" / "etape2
 
 
 def cli_compare(out: Path, executor: tuple[str, ...]) -> Path:
-    args = ["compare", *map(str, COMPARED), "-n", "3", "--seed", "7", *executor]
+    # two of the posterior's draws (the scenarios' default), two replications each
+    args = ["compare", *map(str, COMPARED), "-n", "2", "--draws", "2", "--seed", "7", *executor]
     result = CliRunner().invoke(main, [*args, "--out", str(out), "--quiet"])
     assert result.exit_code == 0, (result.output, result.exception)
     return out
