@@ -283,7 +283,8 @@ def test_a_bad_file_fails_the_job_with_its_problem_lines(queues: Workspace) -> N
 def test_100_lhss_beds_in_2025_match_parcours_compare(workspace: Workspace) -> None:
     """The planner's question, answered as in the app (a schedule step added on the LHSS form,
     "Save as", then run and compare at the app's defaults), gives the numbers `parcours
-    compare` gives on the file the app wrote."""
+    compare --point` gives on the file the app wrote (the app draws a posterior only when one
+    is chosen)."""
     draft = edits.open_draft(workspace, "etape2-610.yaml")
     path = "nodes.lhss.capacity"
     draft.add_step(path)
@@ -298,8 +299,8 @@ def test_100_lhss_beds_in_2025_match_parcours_compare(workspace: Workspace) -> N
     out = workspace.results / "cli"
     done = CliRunner().invoke(
         main,
-        ["compare", str(files[0]), str(written), "-n", "3", "--workers", "1", "--out", str(out),
-         "--quiet"],
+        ["compare", str(files[0]), str(written), "-n", "3", "--workers", "1", "--point",
+         "--out", str(out), "--quiet"],
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     app_table = pd.read_csv(job.out / "comparison.csv")

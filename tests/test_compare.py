@@ -885,7 +885,18 @@ def test_compare_window_option_shows_a_change_made_after_the_report_year(tmp_pat
     diffs = {}
     for window in ("2025-01-01:2025-12-31", "2026-01-01:2027-12-31"):
         out = tmp_path / window.replace(":", "_")
-        args = ["compare", str(ref), str(rise), "-n", "3", "--seed", "3", "--workers", "1"]
+        args = [
+            "compare",
+            str(ref),
+            str(rise),
+            "-n",
+            "3",
+            "--seed",
+            "3",
+            "--workers",
+            "2",
+            "--point",
+        ]
         result = CliRunner().invoke(cli, [*args, "--window", window, "--out", str(out), "--quiet"])
         assert result.exit_code == 0, result.output
         table = pd.read_csv(out / "comparison.csv")

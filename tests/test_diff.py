@@ -48,7 +48,7 @@ def test_diff_command_lists_what_an_alternative_changes() -> None:
 
     fluid = str(SCENARIOS / "etape2-610-fluid.yaml")
     result = CliRunner().invoke(diff_command, [ref, fluid])
-    assert "  nodes.housing.releases_per_month: 2.26 -> [2019-05-27: 2.26, 2024-01-01: 4.52]" in (
+    assert "  nodes.housing.releases_per_month: 3.31 -> [2019-05-27: 3.31, 2024-01-01: 6.62]" in (
         result.output.splitlines()
     )
 
