@@ -319,7 +319,13 @@ def test_ctrl_c_stops_at_once_keeps_finished_generations_and_resumes(tmp_path: P
 
     from tests.processes import assert_nothing_left_running, press_ctrl_c, start_command
 
-    path = _write(tmp_path, heavy_data(), "heavy.yaml")
+    import datetime as dt
+
+    data = heavy_data()  # shorter: a few seconds a generation on two workers
+    data["end"] = dt.date(2000, 10, 27)
+    data["observations"]["busy"].update({"from": dt.date(2000, 5, 1), "to": dt.date(2000, 10, 1)})
+    data["calibration"]["particle_replications"] = 1
+    path = _write(tmp_path, data, "heavy.yaml")
     out = tmp_path / "cal"
     args = ["calibrate", str(path), "--workers", "2", "--seed", "4", "--out", str(out)]
     proc = start_command(*args)
