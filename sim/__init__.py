@@ -10,6 +10,17 @@ The Python API is the one the command line uses::
 ``sim.compare``, ``sim.sweep``, ``sim.calibrate`` and ``sim.plot`` are the analyses behind
 ``parcours compare``, ``sweep``, ``calibrate`` and ``plot``; ``sim.run_calibration`` and
 ``sim.run_sensitivity`` write a calibration or sensitivity folder as the commands do.
+
+Calibration is ABC-SMC (pyabc): ``sim.calibrate(scenario, folder, seed, population,
+generations, replications, resume=, workers=, executor=, progress=)`` runs it with the
+scenario's ``calibration:`` block as default effort, keeping its resumable history in
+``folder/history.db``, and returns an ``AbcResult`` (the weighted posterior; epsilon,
+acceptance rate and effective sample size per generation). ``sim.run_calibration`` takes the
+same arguments and ``force=``, and also writes the calibration folder (posterior draws,
+intervals, correlations, posterior predictive check, charts, report), returning the result
+and the predictive check::
+
+    result, check = sim.run_calibration(history, "results/quick", population=50, generations=2)
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -23,7 +34,7 @@ from sim.analysis.sweep import SweepData, load_points, load_sweep, sweep
 from sim.engine.model import run_once
 from sim.inputs.loading import ScenarioError, load_scenario
 from sim.inputs.scenario import Scenario
-from sim.outputs.calibration_output import run_calibration
+from sim.outputs.abc_output import run_calibration
 from sim.outputs.sensitivity_output import run_sensitivity
 from sim.running.results import load_run, write_run
 from sim.running.runner import RunResult, run

@@ -209,8 +209,8 @@ def test_population_sizes_first_intermediate_and_final() -> None:
 
 
 @pytest.mark.slow
-def test_calibrate_abc_writes_a_folder_with_its_verdict(tmp_path: Path) -> None:
-    """`parcours calibrate --abc` leaves the posterior, the per-generation table and a report
+def test_calibrate_writes_a_folder_with_its_verdict(tmp_path: Path) -> None:
+    """`parcours calibrate` leaves the posterior, the per-generation table and a report
     that counts the figures met and says how far off the others are."""
     import yaml
     from click.testing import CliRunner
@@ -221,7 +221,7 @@ def test_calibrate_abc_writes_a_folder_with_its_verdict(tmp_path: Path) -> None:
     path = tmp_path / "queue.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     out = tmp_path / "calib"
-    args = ["calibrate", str(path), "--abc", "--population", "12", "--generations", "2",
+    args = ["calibrate", str(path), "--population", "12", "--generations", "2",
             "--workers", "1", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

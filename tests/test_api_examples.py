@@ -155,25 +155,31 @@ BUSY = (
     " to: 2001-12-31, target: 360, tolerance: 10, role: fit}}"
 )
 FREE = (
-    "calibration={replications: 2, budget: 16, abc_samples: 0, parameters:"
+    "calibration={population: 10, generations: 2, parameters:"
     " {arrivals: {path: nodes.street.arrivals_per_year, lower: 200, upper: 500}}}"
 )
 
 
-def test_calibrate_example() -> None:
+@pytest.mark.slow
+def test_calibrate_example(tmp_path: Path) -> None:
     # >>> sc = load_scenario("scenarios/history-2019-2023.yaml")
-    # >>> calibrate(sc, seed=1, workers=2).best.values
+    # >>> calibrate(sc, "results/quick", population=50, generations=2).generations
+    from sim.analysis.abc_smc import intervals
+
     sc = sim.load_scenario(MMC, [*SHORT, BUSY, FREE])
-    result = sim.calibrate(sc, seed=1, workers=2)
-    values = result.best.values
-    assert set(values) == {"arrivals"}
-    assert 200 <= values["arrivals"] <= 500
-    assert abs(result.best.means["busy"] - 360) <= 10, "the fit meets its target"
-    assert values["arrivals"] == pytest.approx(360, rel=0.1)
-    assert result.calibrated.nodes["street"].model_dump()["arrivals_per_year"] == pytest.approx(
-        values["arrivals"]
-    )
-    assert sim.calibrate(sc, seed=1, workers=1).best.values == values
+    result = sim.calibrate(sc, tmp_path / "a", seed=1, workers=2)
+    assert (tmp_path / "a" / "history.db").is_file()
+    assert list(result.generations["generation"]) == [0, 1]
+    assert list(result.generations["accepted"]) == [10, 10]
+    assert list(result.posterior.columns) == ["arrivals", "weight"]
+    assert result.posterior["weight"].sum() == pytest.approx(1.0)
+    # the second generation keeps the draws nearer the target: 360 a year, inside a
+    # narrower range than the prior's 200-500
+    row = intervals(result).set_index("parameter").loc["arrivals"]
+    assert 200 <= row["q05"] <= 360 <= row["q95"] <= 500
+    assert row["q95"] - row["q05"] < 0.9 * (500 - 200)
+    serial = sim.calibrate(sc, tmp_path / "b", seed=1, workers=1)  # any executor, same draws
+    pd.testing.assert_frame_equal(serial.posterior, result.posterior)
 
 
 # mmc refers everyone on arrival, so every contact-to-housing time is 0: the time-to-housing

@@ -1,22 +1,23 @@
-"""Calibration end to end on a tiny queue whose answer is known, resume, and posterior draws."""
+"""Calibration (ABC-SMC) from the command line: its folder, bad input, Ctrl-C and --resume, the
+hidden --abc, the retired search's settings; posterior draws carried into run and compare."""
 
 from __future__ import annotations
 
 import json
-import math
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
-from sim.analysis.calibrate import calibrate, fit_distance, within_tolerance
 from sim.cli.main import main
-from sim.inputs.loading import load_scenario, validate_data
+from sim.inputs.loading import load_scenario
 from sim.inputs.parameters import apply, draws
 from sim.inputs.scenario import FreeParameter
-from sim.outputs.calibration_output import EvaluationLog, partial_folder, run_calibration
+from sim.outputs.abc_output import run_calibration
 from sim.running.runner import run
 from tests.builders import queue_data
 from tests.conftest import SCENARIOS
@@ -48,10 +49,8 @@ def tiny_data() -> dict[str, Any]:
         },
     }
     data["calibration"] = {
-        "replications": 3,
-        "budget": 24,
-        "abc_samples": 32,
-        "abc_replications": 2,
+        "population": 12,
+        "generations": 2,
         "parameters": {
             "arrivals": {"path": "nodes.street.arrivals_per_year", "lower": 60.0, "upper": 360.0},
             "unused": {"path": "nodes.queue.cost_per_place_day", "lower": 50.0, "upper": 60.0},
@@ -65,109 +64,119 @@ def tiny_data() -> dict[str, Any]:
     return data
 
 
-@pytest.mark.slow
-def test_calibration_recovers_the_known_arrival_rate() -> None:
-    sc = validate_data(tiny_data())
-    result = calibrate(sc, seed=3)
-    # the fit meets its target, and lands near the analytic answer (3 replications of noise)
-    assert abs(result.best.means["busy"] - 15.0) <= 1.0
-    assert result.best.values["arrivals"] == pytest.approx(182.6, rel=0.15)
-    assert result.best.distance < 1.0
-    worst = max(e.distance for e in result.evaluations)
-    assert worst > 3.0, "the design explored far from the target too"
-    # the validation target was simulated: in steady state a year's exits are about the year's
-    # arrivals (Poisson, 3 replications: sd about sqrt(183 / 3) = 8)...
-    arrivals = result.best.values["arrivals"]
-    assert abs(result.best.means["exits"] - arrivals) < 4 * math.sqrt(arrivals / 3)
-    # ...but never entered the distance: changing it changes nothing
-    assert result.best.distance == pytest.approx(
-        fit_distance({**result.best.means, "exits": 0.0}, sc.observations)
-    )
-    # same seed, same result
-    again = calibrate(sc, seed=3)
-    assert again.best.values == result.best.values
-    assert [e.distance for e in again.evaluations] == [e.distance for e in result.evaluations]
-
-
-def test_within_tolerance_is_about_fit_targets_only() -> None:
-    sc = validate_data(tiny_data())
-    assert within_tolerance({"busy": 15.5, "exits": 0.0}, sc.observations)
-    assert not within_tolerance({"busy": 17.0, "exits": 182.0}, sc.observations)
-
-
-@pytest.mark.slow
-def test_interrupted_calibration_resumes_to_the_same_result(tmp_path: Path) -> None:
-    path = tmp_path / "tiny.yaml"
-    import yaml
-
-    path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
-    whole, _, _ = run_calibration(path, tmp_path / "whole", seed=5, workers=1)
-    seen = 0
-
-    def stop_after_ten(_evaluation: object, _reloaded: bool) -> None:
-        nonlocal seen
-        seen += 1
-        if seen == 10:
-            raise KeyboardInterrupt
-
-    out = tmp_path / "resumed"
-    with pytest.raises(KeyboardInterrupt):
-        run_calibration(path, out, seed=5, workers=1, progress=stop_after_ten)
-    assert not out.exists()
-    assert len(EvaluationLog.load(partial_folder(out), ["arrivals", "unused"])) == 10
-    run_calibration(path, out, seed=5, workers=1, resume=True)
-    a = pd.read_parquet(whole / "evaluations.parquet")
-    b = pd.read_parquet(out / "evaluations.parquet")
-    pd.testing.assert_frame_equal(a, b)
-    assert (whole / "calibrated.yaml").read_text().split("extends")[1] == (
-        out / "calibrated.yaml"
-    ).read_text().split("extends")[1]
+def _write(tmp_path: Path, data: dict[str, Any], name: str = "tiny.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
 
 
 @pytest.mark.slow
 def test_calibrate_command_writes_every_output(tmp_path: Path) -> None:
-    import yaml
-
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
+    """ABC-SMC is what `calibrate` runs, with no option; an existing folder is not replaced
+    without --force, which starts it again (the same seed: the same posterior)."""
+    path = _write(tmp_path, tiny_data())
     out = tmp_path / "cal"
-    result = CliRunner().invoke(
-        main, ["calibrate", str(path), "--budget", "12", "--workers", "2", "--out", str(out)]
-    )
+    args = ["calibrate", str(path), "--workers", "1", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
+    assert "fit figures within tolerance at the predictive mean" in result.output
     for name in (
-        "calibrated.yaml",
-        "evaluations.parquet",
+        "history.db",
         "posterior.parquet",
-        "targets.csv",
+        "generations.csv",
+        "intervals.csv",
+        "correlations.csv",
+        "predictive.csv",
         "report.md",
-        "manifest.json",
-        "charts/targets.png",
-        "charts/traces.png",
-        "runs/best/kpis.csv",
+        "charts/parameters.png",
+        "charts/correlations.png",
+        "charts/predictive.png",
     ):
         assert (out / name).exists(), name
-    assert json.loads((out / "manifest.json").read_text())["kind"] == "calibrate"
-    calibrated = load_scenario(out / "calibrated.yaml")
-    evaluations = pd.read_parquet(out / "evaluations.parquet")
-    fitted = evaluations[evaluations["stage"] != "abc"].sort_values("distance").iloc[0]
-    assert calibrated.nodes["street"].arrivals_per_year == pytest.approx(fitted["arrivals"])
-    assert "# calibrated: arrivals" in (out / "calibrated.yaml").read_text()
-    again = CliRunner().invoke(main, ["calibrate", str(path), "--budget", "12", "--out", str(out)])
+    generations = pd.read_csv(out / "generations.csv")
+    assert list(generations["accepted"]) == [12, 12]  # the calibration block's effort
+    predictive = pd.read_csv(out / "predictive.csv").set_index("observation")
+    assert predictive.loc["exits", "role"] == "validate"  # held out, reported
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    again = CliRunner().invoke(main, args)
     assert again.exit_code == 2
     assert "--force" in again.output
+    assert "Traceback" not in again.output
+    forced = CliRunner().invoke(main, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), posterior)
+
+
+def test_the_search_options_are_gone_and_abc_is_a_hidden_no_op(tmp_path: Path) -> None:
+    helped = CliRunner().invoke(main, ["calibrate", "--help"])
+    assert helped.exit_code == 0
+    for gone in ("--budget", "--abc", "search", "Nelder", "Sobol"):
+        assert gone not in helped.output, gone
+    for option in ("--population", "--generations", "--resume", "--force", "--seed"):
+        assert option in helped.output, option
+    path = _write(tmp_path, tiny_data())
+    budget = CliRunner().invoke(main, ["calibrate", str(path), "--budget", "8"])
+    assert budget.exit_code == 2
+    assert "No such option '--budget'" in budget.output
+    # --abc is accepted as before and changes nothing: here it meets the same existing folder
+    out = tmp_path / "cal"
+    out.mkdir()
+    (out / "mine.txt").write_text("mine", encoding="utf-8")
+    for extra in ([], ["--abc"]):
+        args = ["calibrate", str(path), "--out", str(out), *extra]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "exists" in result.output
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+
+
+@pytest.mark.parametrize("key", ["budget", "abc_samples", "abc_replications", "replications"])
+def test_a_retired_search_setting_is_one_clear_line(tmp_path: Path, key: str) -> None:
+    """An old scenario with a setting of the retired search: exit 2, one line naming the
+    file, line and key, saying it can be deleted; never a traceback."""
+    data = tiny_data()
+    data["calibration"] = {key: 16, **data["calibration"]}
+    path = _write(tmp_path, data)
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith(f"  {key}:")
+    )
+    for command in (["calibrate", str(path)], ["run", str(path), "-n", "1"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        errors = [e for e in result.output.splitlines() if e.strip()]
+        assert errors == [
+            f"{path}:{line}: calibration.{key}: a setting of the retired search calibration "
+            "(Sobol design, Nelder-Mead, rejection sample) that nothing reads any more: delete "
+            "the line (calibrate runs ABC-SMC, set by population, generations and "
+            "particle_replications)"
+        ]
+    # an unknown key that was never a setting is still an unknown key
+    data["calibration"] = {"budgets": 16, **tiny_data()["calibration"]}
+    result = CliRunner().invoke(main, ["run", str(_write(tmp_path, data)), "-n", "1"])
+    assert result.exit_code == 2
+    assert "calibration.budgets: unknown key" in result.output
+
+
+def test_calibrate_without_a_fit_figure_is_a_usage_error(tmp_path: Path) -> None:
+    data = tiny_data()
+    data["observations"]["busy"]["role"] = "validate"
+    result = CliRunner().invoke(main, ["calibrate", str(_write(tmp_path, data))])
+    assert result.exit_code == 2
+    assert "no observation with role: fit" in result.output
+    assert "Traceback" not in result.output
+    del data["calibration"]
+    result = CliRunner().invoke(main, ["calibrate", str(_write(tmp_path, data))])
+    assert result.exit_code == 2
+    assert "has no calibration block" in result.output
 
 
 @pytest.mark.slow
 def test_posterior_draws_propagate_parameter_uncertainty(tmp_path: Path) -> None:
-    import yaml
-
-    data = tiny_data()
-    data["observations"]["busy"]["tolerance"] = 2.5  # a loose target: several sets accepted
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    out, result, _ = run_calibration(path, tmp_path / "cal", seed=2, budget=16, workers=1)
-    assert len(result.accepted) >= 2, "the tiny design should accept a few sets"
+    path = _write(tmp_path, tiny_data())
+    out = tmp_path / "cal"
+    run_calibration(load_scenario(path), out, seed=2)  # 2 generations of 12
+    assert len(pd.read_parquet(out / "posterior.parquet").drop_duplicates()) > 1
     sets, spec = draws(out / "posterior.parquet", 2)
     sc = load_scenario(path)
     both = run(sc, 2, seed=9, parameter_sets=sets, parameter_spec=spec, keep_timeseries=False)
@@ -238,15 +247,11 @@ def test_shipped_history_reproduces_the_audit_targets() -> None:
 
 @pytest.mark.slow
 def test_compare_propagates_the_same_draws_to_every_scenario(tmp_path: Path) -> None:
-    import yaml
-
     from sim.analysis.compare import compare
 
-    data = tiny_data()
-    data["observations"]["busy"]["tolerance"] = 2.5
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    out, _, _ = run_calibration(path, tmp_path / "cal", seed=2, budget=16, workers=1)
+    path = _write(tmp_path, tiny_data())
+    out = tmp_path / "cal"
+    run_calibration(load_scenario(path), out, seed=2)  # 2 generations of 12
     sets, spec = draws(out / "posterior.parquet", 2)
     sc = load_scenario(path)
     twin = sc.model_copy(update={"name": "twin"})
@@ -264,8 +269,8 @@ def test_compare_propagates_the_same_draws_to_every_scenario(tmp_path: Path) -> 
 
 
 def heavy_data() -> dict[str, Any]:
-    """A 400-place queue with about 5,000 arrivals per replication, a short search and a
-    rejection sample of 48 draws x 6 replications, which keeps two workers busy for seconds."""
+    """A 400-place queue with about 5,000 arrivals per replication and three generations of
+    40 particles x 2 replications, which keeps two workers busy for a while."""
     import datetime as dt
 
     data = queue_data(10.0, 400, {"dist": "exponential", "mean": 30.0}, 600, 100)
@@ -282,10 +287,9 @@ def heavy_data() -> dict[str, Any]:
         }
     }
     data["calibration"] = {
-        "replications": 2,
-        "budget": 8,
-        "abc_samples": 48,
-        "abc_replications": 6,
+        "population": 40,
+        "generations": 3,
+        "particle_replications": 2,
         "parameters": {
             "arrivals": {"path": "nodes.street.arrivals_per_year", "lower": 1500, "upper": 4000},
             "unused": {"path": "nodes.queue.cost_per_place_day", "lower": 50.0, "upper": 60.0},
@@ -294,53 +298,65 @@ def heavy_data() -> dict[str, Any]:
     return data
 
 
-@pytest.mark.slow
-def test_ctrl_c_stops_at_once_keeps_finished_evaluations_and_resumes(tmp_path: Path) -> None:
-    """A real SIGINT to the command's process group (what Ctrl-C sends), with 2 workers."""
-    import time
+def _generations_done(history: Path) -> int:
+    """Generations complete in a pyabc history (0 while it is being created)."""
+    if not history.is_file():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{history}?mode=ro", uri=True, timeout=0.1) as db:
+            found = db.execute("SELECT MAX(t) FROM populations").fetchone()[0]
+    except sqlite3.Error:  # being created or written
+        return 0
+    return 0 if found is None else int(found) + 1
 
-    import yaml
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_once_keeps_finished_generations_and_resumes(tmp_path: Path) -> None:
+    """A real SIGINT to the command's process group (what Ctrl-C sends), with 2 workers,
+    during the second generation; --resume then ends with the posterior of a run never
+    interrupted."""
+    import datetime as dt
+    import time
 
     from tests.processes import assert_nothing_left_running, press_ctrl_c, start_command
 
-    path = tmp_path / "heavy.yaml"
-    path.write_text(yaml.safe_dump(heavy_data(), sort_keys=False), encoding="utf-8")
+    data = heavy_data()  # shorter, and two generations of 20
+    data["end"] = dt.date(2000, 10, 27)
+    data["observations"]["busy"].update({"from": dt.date(2000, 5, 1), "to": dt.date(2000, 10, 1)})
+    data["calibration"].update(population=20, generations=2, particle_replications=1)
+    path = _write(tmp_path, data, "heavy.yaml")
     out = tmp_path / "cal"
     args = ["calibrate", str(path), "--workers", "2", "--seed", "4", "--out", str(out)]
     proc = start_command(*args)
-    saved = partial_folder(out) / "evaluations"
-    deadline = time.monotonic() + 120
-
-    def rejection_draws_done() -> int:
-        files = sorted(saved.glob("eval-*.parquet"))
-        return sum(pd.read_parquet(f, columns=["stage"])["stage"].iloc[0] == "abc" for f in files)
-
-    while rejection_draws_done() < 2:  # interrupt early in the rejection sample
+    deadline = time.monotonic() + 300
+    while _generations_done(out / "history.db") < 1:  # interrupt in the second generation
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no rejection draw finished in 2 minutes"
+        assert time.monotonic() < deadline, "no generation finished in 5 minutes"
         time.sleep(0.05)
-    # a hang guard, not a speed test: it stops in a fraction of a second, while waiting for the
-    # ~280 rejection-sample replications still queued took about 12 s before the fix
-    stderr = press_ctrl_c(proc, within=10)
+    # a hang guard, not a speed test: the workers are stopped at once
+    stderr = press_ctrl_c(proc, within=20)
     assert proc.returncode == 130, stderr
     assert "--resume" in stderr, stderr
     assert "Traceback" not in stderr, stderr
     assert_nothing_left_running(proc)
-    kept = EvaluationLog.load(partial_folder(out), ["arrivals", "unused"])
-    assert len(kept) >= 2
-    assert not out.exists()
+    assert _generations_done(out / "history.db") == 1
+    assert not (out / "posterior.parquet").exists()
 
+    again = CliRunner().invoke(main, args)  # not without --resume or --force
+    assert again.exit_code == 2, again.output
     resumed = CliRunner().invoke(main, [*args, "--resume"])
     assert resumed.exit_code == 0, resumed.output
-    whole, _, _ = run_calibration(path, tmp_path / "whole", seed=4, workers=2)
-    a = pd.read_parquet(whole / "evaluations.parquet")
-    b = pd.read_parquet(out / "evaluations.parquet")
+    whole = tmp_path / "whole"
+    run_calibration(load_scenario(path), whole, seed=4)  # in one process: the same draws
+    for name in ("posterior.parquet", "intervals.csv", "predictive.csv"):
+        if name.endswith(".parquet"):
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(whole / name), pd.read_parquet(out / name)
+            )
+        else:
+            assert (whole / name).read_text() == (out / name).read_text(), name
+    a, b = (pd.read_csv(f / "generations.csv").drop(columns="seconds") for f in (whole, out))
     pd.testing.assert_frame_equal(a, b)
-    # what was on disk after the interruption is what the uninterrupted run computed
-    by_index = a.set_index("index")
-    for evaluation in kept:
-        assert by_index.loc[evaluation.index, "distance"] == evaluation.distance
-    assert (whole / "calibrated.yaml").read_text() == (out / "calibrated.yaml").read_text()
 
 
 # --- posterior draws on the étape 2 family --------------------------------------------------
@@ -404,111 +420,6 @@ def test_a_draw_follows_the_one_schedule_rule() -> None:
     assert after == pytest.approx([v * 4.0 / before[0] for v in before])
     with pytest.raises(ScenarioError, match="no such number"):
         apply(sc, {"nodes.assore.readiness": 3.0})  # a distribution, not a number
-
-
-# --- search design, progress, provenance ----------------------------------------------------
-@pytest.mark.parametrize("budget", [4, 12, 20, 32, 33, 100, 160, 1000])
-def test_the_design_is_a_power_of_two_and_scipy_does_not_warn(budget: int) -> None:
-    import warnings
-
-    from sim.analysis.calibrate import design_size, sobol_sample
-
-    size = design_size(budget, 8)
-    assert size & (size - 1) == 0
-    assert size >= 4
-    assert size <= max(4, 0.6 * budget)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert len(sobol_sample(8, size, 1)) == size
-        assert len(sobol_sample(8, 100, 1)) == 100  # not a power of two: cut, no warning
-
-
-@pytest.mark.slow
-def test_parallel_and_serial_searches_give_the_same_evaluations() -> None:
-    sc = validate_data(tiny_data())
-    serial = calibrate(sc, seed=3, budget=12)
-    parallel = calibrate(sc, seed=3, budget=12, workers=2)
-    pd.testing.assert_frame_equal(serial.evaluations_frame(), parallel.evaluations_frame())
-
-
-@pytest.mark.slow
-def test_progress_counts_search_and_rejection_draws_apart_and_reloaded_ones(
-    tmp_path: Path,
-) -> None:
-    import io
-
-    import yaml
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from sim.analysis.calibrate import Evaluation
-    from sim.cli.calibrate import CalibrationProgress
-
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
-    sc = load_scenario(path)
-    assert sc.calibration is not None
-
-    def bar() -> tuple[Progress, CalibrationProgress]:
-        progress = Progress(console=Console(file=io.StringIO()))
-        assert sc.calibration is not None
-        return progress, CalibrationProgress(progress, sc, sc.calibration.budget)
-
-    seen = 0
-
-    def stop_after_ten(evaluation: Evaluation, reloaded: bool) -> None:
-        nonlocal seen
-        first(evaluation, reloaded)
-        seen += 1
-        if seen == 10:
-            raise KeyboardInterrupt
-
-    _, first = bar()
-    out = tmp_path / "cal"
-    with pytest.raises(KeyboardInterrupt):
-        run_calibration(path, out, seed=5, workers=1, progress=stop_after_ten)
-    progress, second = bar()
-    _, result, _ = run_calibration(path, out, seed=5, workers=1, resume=True, progress=second)
-    search = [e for e in result.evaluations if e.stage != "abc"]
-    abc = [e for e in result.evaluations if e.stage == "abc"]
-    tasks = {t.description: t for t in progress.tasks}
-    assert tasks["search"].completed == tasks["search"].total == len(search)
-    assert len(search) <= sc.calibration.budget
-    assert tasks["rejection sample"].completed == tasks["rejection sample"].total == len(abc)
-    assert second.reloaded == 10
-    assert second.simulated == len(result.evaluations) - 10
-    best_search = min(e.distance for e in search)
-    assert tasks["search"].fields["note"].startswith(f"best distance {best_search:.3f}")
-    assert f"{len(result.accepted)} accepted" in tasks["rejection sample"].fields["note"]
-
-
-@pytest.mark.slow
-def test_calibrated_yaml_says_how_to_reproduce_the_fit(tmp_path: Path) -> None:
-    import yaml
-
-    from sim.outputs.calibration_output import command_line
-
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_data(), sort_keys=False), encoding="utf-8")
-    out = tmp_path / "cal"
-    overrides = ("nodes.queue.capacity=21",)
-    run_calibration(path, out, 2, seed=6, budget=12, workers=1, overrides=overrides)
-    text = (out / "calibrated.yaml").read_text(encoding="utf-8")
-    command = command_line(path, 6, 12, 2, overrides)
-    assert command.endswith("--set nodes.queue.capacity=21 --budget 12 -n 2 --seed 6")
-    assert f"#   {command} (" in text
-    assert "32 draws x 2 replications" in text
-    assert "git commit" in text
-    assert "scenario sha256" in text
-    # the file holds what --set changed, so it is the scenario that was fitted
-    assert load_scenario(out / "calibrated.yaml").nodes["queue"].capacity == 21
-    # the command written is the one that reproduces the evaluations
-    again = CliRunner().invoke(main, [*command.split()[1:], "--out", str(tmp_path / "again")])
-    assert again.exit_code == 0, again.output
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(out / "evaluations.parquet"),
-        pd.read_parquet(tmp_path / "again" / "evaluations.parquet"),
-    )
 
 
 # --- the committed calibration summary ------------------------------------------------------

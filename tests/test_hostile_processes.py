@@ -124,7 +124,7 @@ def test_kill_9_of_a_calibration_leaves_no_pool_worker(tmp_path: Path) -> None:
 
     path = tmp_path / "heavy.yaml"
     path.write_text(yaml.safe_dump(heavy_data(), sort_keys=False), encoding="utf-8")
-    args = ["calibrate", str(path), "--workers", "2", "--out", str(tmp_path / "cal")]
+    args = ["calibrate", str(path), "--workers", "2", "--out", str(tmp_path / "cal")]  # ABC-SMC
     kill_9_and_check_no_orphans(args, 2)
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from sim.cli.main import main
 from sim.inputs.loading import load_scenario
 from sim.inputs.scenario import DisplayName
-from sim.outputs.calibration_plots import labelled_targets
 from sim.outputs.comparison import kpi_label
 
 from .conftest import SCENARIOS
@@ -61,18 +59,11 @@ def test_every_shipped_observation_has_a_french_label(path: Path) -> None:
         assert obs.labelled("fr") != obs.labelled("en"), name
 
 
-def test_comparison_labels_and_calibration_targets_follow_the_language() -> None:
+def test_comparison_labels_follow_the_language() -> None:
     sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
     kpi = "obs.T7_chapelle_visitors_2021"
     assert kpi_label(kpi, sc, "fr").startswith("T7 « file active » de l'espace de repos")
     assert kpi_label(kpi, sc, "en").startswith("T7 Porte de la Chapelle rest space")
-    targets = pd.DataFrame(
-        {"observation": ["T1_assore_exits_jan_oct_2020", "gone"], "label": ["T1 old", "Gone"]}
-    )
-    assert list(labelled_targets(targets, sc, "fr")["label"]) == [
-        "T1 sorties d'ASSORE, janvier-octobre 2020",
-        "Gone",  # an observation the scenario no longer has keeps the file's label
-    ]
 
 
 @pytest.mark.slow

@@ -849,28 +849,23 @@ def test_diagram_counts_the_routes_it_leaves_out() -> None:
 def test_other_charts_use_the_house_style_and_labels(
     loaded: dict[str, plots.Folder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The comparison's overlay, the calibration and the sensitivity charts take their words
-    from the translation table and their colours from the house palette."""
+    """The comparison's overlay and the sensitivity charts take their words from the
+    translation table and their colours from the house palette."""
     from matplotlib.colors import to_hex
 
     from sim.analysis.compare import build
-    from sim.outputs import calibration_plots, compare_chart, sweep_plots
+    from sim.outputs import compare_chart, sweep_plots
 
     drawn: list[Any] = []
     save = style.save
     monkeypatch.setattr(style, "save", lambda fig, *a, **k: drawn.append(fig) or save(fig, *a, **k))
     compare_chart.plot_queues(build(loaded["compare"].runs), tmp_path / "q.png", "fr")
-    targets = pd.DataFrame({
-        "label": ["Rue 2021", "Sorties"], "role": ["fit", "validate"], "target": [100.0, 50.0],
-        "tolerance": [10.0, None], "mean": [104.0, 49.0], "ci95": [3.0, 2.0],
-    })  # fmt: skip
     table = pd.DataFrame({
         "kpi": ["k", "k"], "parameter": ["a", "b"], "low": [1.0, 0.5], "high": [2.0, 1.5],
         "kpi_low": [3.0, 5.0], "kpi_high": [6.0, 4.0], "kpi_base": [4.0, 4.0], "swing": [3, 1],
     })  # fmt: skip
     figures = [
         (drawn[0], ["Personnes à la rue", "Liste d'attente\u00a0: Hôtel (ASSORE)", "90\u202f%"]),
-        (calibration_plots.targets_figure(targets, "fr"), ["dans la tolérance", "calage"]),
         (sweep_plots.tornado_chart(table, "k", "fr"), ["Sensibilité de k", "borne basse", "0,5"]),
     ]
     palette = {c.lower() for c in (*style.OKABE_ITO.values(), style.TEXT, style.MUTED)}
@@ -882,7 +877,6 @@ def test_other_charts_use_the_house_style_and_labels(
             colours = {to_hex(line.get_color()) for line in ax.get_lines()}
             colours |= {to_hex(p.get_facecolor()) for p in ax.patches if p.get_visible()}
             assert colours - {"#ffffff"} <= palette | {style.GRID.lower()}, colours
-    assert "Audit targets" in _texts(calibration_plots.targets_figure(targets, "en"))
 
 
 def test_existing_charts_and_reports_are_replaced_only_with_force(

@@ -80,29 +80,14 @@ def test_run_prints_progress_lines_to_a_pipe(tmp_path: Path) -> None:
     assert "\x1b[" not in done.stderr  # no terminal escape codes in a log
 
 
-def test_calibrate_says_where_evaluations_are_kept_and_shows_progress(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(PROGRESS_SECONDS, "0.05")
-    out = tmp_path / "cal"
-    args = ["calibrate", str(_tiny(tmp_path)), "--budget", "8", "--workers", "1", "--out", str(out)]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert f"each evaluation is kept in {tmp_path / '.cal.partial'}" in result.output
-    assert "--resume" in result.output
-    search = [line for line in result.output.splitlines() if line.startswith("search: ")]
-    assert search, result.output
-    assert LINE.match(search[-1]), search
-
-
 @pytest.mark.slow
-def test_abc_calibrate_shows_progress_and_keeps_its_history(
+def test_calibrate_shows_progress_and_keeps_its_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(PROGRESS_SECONDS, "0.05")
     out = tmp_path / "abc"
-    args = ["calibrate", str(_tiny(tmp_path)), "--abc", "--population", "20", "--generations",
-            "2", "--workers", "1", "--out", str(out)]  # fmt: skip
+    args = ["calibrate", str(_tiny(tmp_path)), "--population", "20", "--generations", "2",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("ABC-SMC")]

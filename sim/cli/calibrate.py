@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from sim.cli.common import (
     check_limits,
@@ -29,67 +24,30 @@ from sim.cli.common import (
     user_errors,
 )
 from sim.inputs.loading import load_scenario
-from sim.outputs.i18n import check_lang
 from sim.running.runner import default_workers
-
-if TYPE_CHECKING:
-    from sim.analysis.calibrate import Evaluation
-    from sim.inputs.scenario import Scenario
-
-
-class CalibrationProgress:
-    """Two bars: the search (design and local search, at most the budget) with the best
-    distance among its evaluations, then the rejection sample with the draws accepted.
-    Evaluations reloaded by ``--resume`` count as done."""
-
-    def __init__(self, bar: Progress, scenario: Scenario, budget: int) -> None:
-        from sim.analysis.calibrate import within_tolerance
-
-        assert scenario.calibration is not None
-        self.bar = bar
-        self.observations = scenario.observations
-        self.within = within_tolerance
-        self.best = math.inf
-        self.accepted = 0
-        self.reloaded = 0
-        self.simulated = 0
-        self.search = bar.add_task("search", total=budget, note="best distance –")
-        samples = scenario.calibration.abc_samples
-        self.abc = bar.add_task("rejection sample", total=samples, note="", visible=samples > 0)
-        self.abc_started = False
-
-    def __call__(self, evaluation: Evaluation, reloaded: bool) -> None:
-        self.reloaded += reloaded
-        self.simulated += not reloaded
-        again = f", {self.reloaded} reloaded" if self.reloaded else ""
-        if evaluation.stage != "abc":
-            self.best = min(self.best, evaluation.distance)
-            self.bar.update(self.search, advance=1, note=f"best distance {self.best:.3f}{again}")
-            return
-        if not self.abc_started:  # the search is over: it may have used less than the budget
-            self.abc_started = True
-            done = self.bar.tasks[self.search].completed
-            self.bar.update(self.search, total=done, completed=done)
-        self.accepted += self.within(evaluation.means, self.observations)
-        self.bar.update(self.abc, advance=1, note=f"{self.accepted} accepted{again}")
 
 
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--population",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Particles per generation (default: the calibration block).",
+)
+@click.option(
+    "--generations",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Generations at most (default: the calibration block).",
+)
 @click.option(
     "-n",
     "--replications",
     type=click.IntRange(min=1),
     default=None,
-    help="Replications per evaluation (default: the scenario's calibration block).",
-)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option(
-    "--budget",
-    type=click.IntRange(min=4),
-    default=None,
-    help="Search evaluations, design and local search, besides the rejection sample "
-    "(default: the scenario's calibration block).",
+    help="Replications averaged per particle (default: the calibration block).",
 )
 @click.option(
     "--out",
@@ -99,30 +57,18 @@ class CalibrationProgress:
 )
 @executor_options
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE")
-@click.option("--resume", is_flag=True, help="Continue an interrupted calibration into --out.")
-@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option(
+    "--resume", is_flag=True, help="Continue an interrupted calibration from its history.db."
+)
+@click.option("--force", is_flag=True, help="Start an existing output folder again.")
 @lang_option("the charts")
-@click.option(
-    "--abc", "abc_smc", is_flag=True,
-    help="ABC-SMC (pyabc) instead of the search and rejection sample.",
-)  # fmt: skip
-@click.option(
-    "--population",
-    type=click.IntRange(min=2),
-    default=None,
-    help="ABC-SMC particles per generation (default: the calibration block).",
-)
-@click.option(
-    "--generations",
-    type=click.IntRange(min=1),
-    default=None,
-    help="ABC-SMC generations at most (default: the calibration block).",
-)
+@click.option("--abc", "abc_smc", is_flag=True, hidden=True)  # ABC-SMC is the only calibration
 def calibrate(
     scenario: Path,
-    replications: int | None,
     seed: int,
-    budget: int | None,
+    population: int | None,
+    generations: int | None,
+    replications: int | None,
     out: Path | None,
     workers: int | None,
     scheduler: str | None,
@@ -132,34 +78,28 @@ def calibrate(
     force: bool,
     lang: str,
     abc_smc: bool,
-    population: int | None,
-    generations: int | None,
 ) -> None:
-    """Fit SCENARIO's calibration parameters to its fit targets; report validation figures."""
-    from sim.outputs.calibration_output import command_line, partial_folder, run_calibration
+    """Fit SCENARIO's calibration parameters to its fit figures by ABC-SMC (pyabc); report
+    the posterior, its diagnostics and every fitted and held-out figure."""
+    from sim.analysis.abc_smc import fit_observations
+    from sim.outputs.abc_output import run_calibration
 
     with user_errors():
         sc = load_scenario(scenario, overrides)
         if sc.calibration is None:
             raise click.UsageError(f"{scenario} has no calibration block")
+        if not fit_observations(sc):
+            raise click.UsageError(f"{scenario} has no observation with role: fit and a target")
         target = out or Path("results") / f"calibrate-{sc.name}"
-        if abc_smc:
-            abc_runs = (population or sc.calibration.population) * (
-                generations or sc.calibration.generations
-            ) * 3  # fmt: skip
-            cores = workers or default_workers()
-            check_limits([sc], abc_runs, cores, kept=cores)  # observations only
-            _abc_command(sc, target, seed, population, generations, replications,
-                         workers, scheduler, dask_local, resume, force)  # fmt: skip
-            return
-        runs = (replications or sc.calibration.replications) * (budget or sc.calibration.budget)
+        proposals = (population or sc.calibration.population) * (
+            generations or sc.calibration.generations
+        ) * 3  # fmt: skip
         cores = workers or default_workers()
-        check_limits([sc], runs, cores, kept=cores)  # observations only
+        check_limits([sc], proposals, cores, kept=cores)  # observations only
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[note]}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -168,116 +108,24 @@ def calibrate(
             executor_for(workers, scheduler, dask_local) as executor,
             new_progress(*columns) as bar,
         ):
-            advance = CalibrationProgress(bar, sc, budget or sc.calibration.budget)
-            bar.console.print(
-                f"each evaluation is kept in {partial_folder(target)} as it finishes; "
-                "if stopped, the same command with --resume continues",
-                markup=False,
-                highlight=False,
-            )
+            task = bar.add_task("ABC-SMC particles accepted", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
             try:
-                folder, result, check = run_calibration(
-                    scenario,
-                    target,
-                    replications,
-                    seed,
-                    budget,
-                    resume=resume,
-                    force=force,
-                    overrides=overrides,
-                    progress=advance,
-                    lang=check_lang(lang),
-                    executor=executor,
-                )
+                result, check = run_calibration(
+                    sc, target, seed, population, generations, replications,
+                    resume=resume, force=force, executor=executor, progress=advance,
+                )  # fmt: skip
             except KeyboardInterrupt:
                 bar.stop()
-                again = command_line(
-                    scenario,
-                    seed,
-                    budget or sc.calibration.budget,
-                    replications or sc.calibration.replications,
-                    overrides,
-                    ["--out", str(target), "--resume"],
-                )
                 click.echo(
-                    f"interrupted: {advance.simulated} evaluations finished in this run are kept "
-                    f"in {partial_folder(target)}; continue with:\n  {again}",
+                    f"interrupted: the finished generations are in {target}/history.db; "
+                    "continue with the same command and --resume",
                     err=True,
                 )
                 raise SystemExit(130) from None
-    from sim.analysis.calibrate import targets_table
-
-    table = Table(
-        title=f"{sc.name}: calibrated in {result.seconds / 60:.1f} min "
-        f"({len(result.evaluations)} evaluations)",
-        title_justify="left",
-    )
-    for column in ("target", "role", "audit", "model", "± 95% CI", ""):
-        table.add_column(column, justify="left" if column in ("target", "role") else "right")
-    for _, row in targets_table(check).iterrows():
-        table.add_row(
-            str(row["label"]),
-            str(row["role"]),
-            f"{row['target']:.4g}",
-            f"{row['mean']:.4g}",
-            f"{row['ci95']:.2g}",
-            "–" if row["met"] is None else "[green]✓[/]" if row["met"] else "[red]✗[/]",
-        )
-    Console().print(table)
-    for _, row in result.identification.iterrows():
-        click.echo(
-            f"{row['parameter']}: {result.best.values[row['parameter']]:.4g} ({row['verdict']})"
-        )
-    click.echo(f"results: {folder}")
-
-
-def _abc_command(
-    sc: Scenario,
-    target: Path,
-    seed: int,
-    population: int | None,
-    generations: int | None,
-    replications: int | None,
-    workers: int | None,
-    scheduler: str | None,
-    dask_local: int | None,
-    resume: bool,
-    force: bool,
-) -> None:
-    """``calibrate --abc``: ABC-SMC into ``target``, then the per-generation diagnostics."""
-    from sim.outputs.abc_output import run_abc_calibration, settings_for
-
-    settings = settings_for(sc, seed, population, generations, replications)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with (
-        executor_for(workers, scheduler, dask_local) as executor,
-        new_progress(*columns) as bar,
-    ):
-        task = bar.add_task("ABC-SMC particles accepted", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        try:
-            result, check = run_abc_calibration(
-                sc, target, settings, executor, resume, force, progress=advance
-            )
-        except FileExistsError as err:
-            raise click.UsageError(str(err)) from None
-        except KeyboardInterrupt:
-            click.echo(
-                f"interrupted: the finished generations are in {target}/history.db; continue "
-                "with the same command and --resume",
-                err=True,
-            )
-            raise SystemExit(130) from None
     click.echo(result.generations.to_string(index=False))
     met = check[check["role"] == "fit"]["met"]
     click.echo(f"fit figures within tolerance at the predictive mean: {int(met.sum())}/{len(met)}")

@@ -913,7 +913,12 @@ def _float_hint(text: str) -> str:
 
 
 def _unknown_key(key: str, loc: tuple[Any, ...]) -> str:
-    allowed = _allowed_keys(tuple(p for p in loc[:-1] if p != "[key]"))
+    block = tuple(p for p in loc[:-1] if p != "[key]")
+    model = _model_at(Scenario, block)
+    retired: Mapping[str, str] = getattr(model, "RETIRED_KEYS", {})
+    if key in retired:  # a key an older parcours read: say what became of it
+        return retired[key]
+    allowed = _allowed_keys(block)
     choices = allowed if allowed is not None else sorted(_vocabulary())
     hint = _suggest(key, [c for c in choices if c != key])
     if hint or allowed is None:

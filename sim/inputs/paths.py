@@ -1,5 +1,5 @@
-"""The one dotted-path editor: ``--set``, sweeps, parameter draws and ``calibrated.yaml`` all set
-values in scenario data with it, so a path means the same thing everywhere.
+"""The one dotted-path editor: ``--set``, sweeps, parameter draws and calibration particles all
+set values in scenario data with it, so a path means the same thing everywhere.
 
 **Paths.** ``nodes.assore.capacity.-1.value``: mapping keys and list positions separated by
 dots; a position counts from 0, a negative one from the end (``-1`` is a schedule's last step); a

@@ -12,7 +12,8 @@ import datetime as dt
 import hashlib
 import json
 import math
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -569,7 +570,7 @@ class FreeParameter(Model):
     upper: float
     """Upper bound."""
     prior: Literal["uniform", "loguniform"] = "uniform"
-    """Prior over the bounds (also the space the search explores)."""
+    """Prior over the bounds (ABC-SMC samples it exactly)."""
     rescale_siblings: bool = False
     """For a routing probability: scale the other entries of the same routing so it sums to 1."""
     on_schedule: Literal["replace", "scale"] = "replace"
@@ -594,20 +595,20 @@ class FreeParameter(Model):
 
 
 class Calibration(Model):
-    """What ``parcours calibrate`` fits: free parameters and default effort."""
+    """What ``parcours calibrate`` fits by ABC-SMC: free parameters and default effort."""
+
+    RETIRED_KEYS: ClassVar[Mapping[str, str]] = {
+        key: "a setting of the retired search calibration (Sobol design, Nelder-Mead, "
+        "rejection sample) that nothing reads any more: delete the line (calibrate runs "
+        "ABC-SMC, set by population, generations and particle_replications)"
+        for key in ("replications", "budget", "abc_samples", "abc_replications")
+    }
+    """Keys the search calibration read: an old scenario that has one is told so."""
 
     parameters: Annotated[dict[str, FreeParameter], Field(min_length=1)]
     """Free parameters by name."""
-    replications: Annotated[int, Field(ge=1)] = 8
-    """Replications per evaluation (the same seeds at every evaluation)."""
-    budget: Annotated[int, Field(ge=4)] = 160
-    """Search evaluations: a space-filling design, then a local search from the best points."""
-    abc_samples: Annotated[int, Field(ge=0)] = 256
-    """Prior draws for the rejection sample that says what the targets identify (0: none)."""
-    abc_replications: Annotated[int, Field(ge=1)] = 2
-    """Replications per rejection-sample draw."""
     population: Annotated[int, Field(ge=2)] = 500
-    """ABC-SMC (``parcours calibrate --abc``): accepted particles per generation."""
+    """ABC-SMC: accepted particles per generation."""
     first_population: Annotated[int, Field(ge=2)] | None = None
     """ABC-SMC: a smaller first generation, sampled from the prior (default: ``population``)."""
     intermediate_population: Annotated[int, Field(ge=2)] | None = None

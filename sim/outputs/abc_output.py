@@ -1,4 +1,4 @@
-"""Write an ABC-SMC calibration folder: history, posterior, diagnostics, checks, charts, report.
+"""The calibration folder (ABC-SMC): history, posterior, diagnostics, checks, charts, report.
 
 Files: ``history.db`` (pyabc's SQLite history, resumable), ``posterior.parquet`` (equally
 weighted draws for ``--parameters``), ``generations.csv`` (epsilon, proposals, acceptance rate,
@@ -13,76 +13,77 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from sim.analysis.abc_smc import (
     HISTORY,
     AbcResult,
-    AbcSettings,
-    abc_calibrate,
     correlations,
     intervals,
     population_sizes,
     predictive,
     save_posterior,
 )
+from sim.analysis.calibrate import calibrate
 from sim.inputs.scenario import Scenario
-from sim.running.executors import Executor
+from sim.running.executors import Executor, make_executor
+from sim.running.folders import OutputExistsError, folder_lock
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PREDICTIVE_DRAWS = 50
 """Posterior draws (one replication each) for the predictive check."""
 
 
-def settings_for(
+def run_calibration(
     scenario: Scenario,
-    seed: int,
+    out: Path | str,
+    seed: int = 1,
     population: int | None = None,
     generations: int | None = None,
     replications: int | None = None,
-) -> AbcSettings:
-    """The run's settings: the command's options, else the scenario's calibration block."""
-    spec = scenario.calibration
-    assert spec is not None
-    pop = population or spec.population
-    first = spec.first_population if population is None else None
-    middle = spec.intermediate_population if population is None else None
-    return AbcSettings(
-        population=pop,
-        generations=generations or spec.generations,
-        replications=replications or spec.particle_replications,
-        seed=seed,
-        first_population=first,
-        intermediate_population=middle,
-        minimum_epsilon=spec.minimum_epsilon,
-    )
-
-
-def run_abc_calibration(
-    scenario: Scenario,
-    out: Path,
-    settings: AbcSettings,
-    executor: Executor | None = None,
+    *,
     resume: bool = False,
     force: bool = False,
+    workers: int = 1,
+    executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[AbcResult, pd.DataFrame]:
-    """Run ABC-SMC into ``out`` and write every output; return the result and the check.
-    ``progress`` gets the particles accepted so far and the total (:func:`abc_calibrate`)."""
-    if out.exists() and any(out.iterdir()) and not (resume or force):
-        raise FileExistsError(f"{out} exists: continue with --resume or replace with --force")
-    if force and not resume and (out / HISTORY).exists():
-        (out / HISTORY).unlink()
-    started = time.perf_counter()
-    result = abc_calibrate(scenario, out, settings, executor, resume=resume, progress=progress)
-    seconds = time.perf_counter() - started
-    check = predictive(result, PREDICTIVE_DRAWS, executor)
-    save_posterior(result, out / "posterior.parquet", max(settings.population, 500))
+    """Calibrate ``scenario`` by ABC-SMC into the folder ``out`` (:func:`~sim.analysis.calibrate.
+    calibrate`: the effort options default to its calibration block) and write every output;
+    return the result and the posterior predictive check (one row per targeted figure).
+
+    An existing folder is continued with ``resume`` (from its ``history.db``) or started
+    again with ``force``; a folder being written by another process is refused at once."""
+    out = Path(out)
+    with folder_lock(out):
+        if out.exists() and any(out.iterdir()) and not (resume or force):
+            raise OutputExistsError(f"{out} exists: continue with --resume or replace with --force")
+        if force and not resume and (out / HISTORY).exists():
+            (out / HISTORY).unlink()
+        owned = executor is None
+        executor = executor or make_executor(workers)
+        try:
+            started = time.perf_counter()
+            result = calibrate(
+                scenario, out, seed, population, generations, replications,
+                resume=resume, executor=executor, progress=progress,
+            )  # fmt: skip
+            seconds = time.perf_counter() - started
+            check = predictive(result, PREDICTIVE_DRAWS, executor)
+        finally:
+            if owned:
+                executor.close()
+        _write_outputs(result, check, out, seconds)
+    return result, check
+
+
+def _write_outputs(result: AbcResult, check: pd.DataFrame, out: Path, seconds: float) -> None:
+    save_posterior(result, out / "posterior.parquet", max(result.settings.population, 500))
     result.generations.to_csv(out / "generations.csv", index=False)
     table = intervals(result)
     table.to_csv(out / "intervals.csv", index=False)
@@ -97,7 +98,6 @@ def run_abc_calibration(
     (out / "report.md").write_text(
         report_markdown(result, table, corr, check, seconds), encoding="utf-8"
     )
-    return result, check
 
 
 def _parameters_chart(result: AbcResult, path: Path) -> None:
@@ -106,9 +106,8 @@ def _parameters_chart(result: AbcResult, path: Path) -> None:
     names = list(spec.parameters)
     cols = 4
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, layout="tight"
-    )
+    fig = _figure((3.2 * cols, 2.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     w = result.posterior["weight"].to_numpy()
     for ax, name in zip(axes.flat, names, strict=False):
         p = spec.parameters[name]
@@ -129,21 +128,21 @@ def _parameters_chart(result: AbcResult, path: Path) -> None:
     axes.flat[0].legend(fontsize=7)
     fig.suptitle("Prior (grey) and posterior (bars) of each parameter")
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _correlations_chart(corr: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 6), layout="tight")
+    fig = _figure((7, 6))
+    ax = fig.subplots()
     image = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
     ax.set_xticks(range(len(corr)), corr.columns, rotation=90, fontsize=7)
     ax.set_yticks(range(len(corr)), corr.index, fontsize=7)
     fig.colorbar(image, ax=ax, label="posterior correlation")
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _predictive_chart(check: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(check) + 1.5), layout="tight")
+    fig = _figure((8, 0.4 * len(check) + 1.5))
+    ax = fig.subplots()
     y = np.arange(len(check))[::-1]
     scale = check["tolerance"].to_numpy()
     lo = (check["q05"] - check["target"]).to_numpy() / scale
@@ -162,7 +161,14 @@ def _predictive_chart(check: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel("(simulated - target) / tolerance: 90% predictive interval, mean (dot)")
     ax.set_title("Posterior predictive against fitted (blue) and held-out (orange) figures")
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    """A figure on its own canvas (no pyplot: nothing global, no backend chosen); matplotlib
+    loads only when a calibration writes its charts."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="tight")
 
 
 def _md(frame: pd.DataFrame) -> list[str]:

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.calibrate import ACCEPT_WIDTH
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
 from sim.outputs import i18n
 from sim.outputs.differences import setting_label
@@ -20,6 +19,9 @@ from sim.outputs.plots import Folder
 
 MIN_DRAWS = 5
 """Fewer parameter draws than this say nothing about identification."""
+ACCEPT_WIDTH = 0.75
+"""A parameter whose draws' 5-95% range spans more than this share of its prior's 90% is not
+identified by the figures."""
 
 
 def limits(folder: Folder, lang: Lang) -> list[str]:

@@ -157,49 +157,6 @@ LABELS: dict[str, dict[Lang, str]] = {
     "diagram.negative_exits": {"fr": "Issues négatives", "en": "Negative outcomes"},
     "diagram.positive_exit": {"fr": "issue positive", "en": "positive outcome"},
     "diagram.negative_exit": {"fr": "issue négative", "en": "negative outcome"},
-    # --- calibration charts -----------------------------------------------------------------
-    "cal.targets_title": {
-        "fr": "Cibles de l'audit et modèle calé",
-        "en": "Audit targets against the calibrated model",
-    },
-    "cal.within_tolerance": {"fr": "dans la tolérance", "en": "within tolerance"},
-    "cal.role_ci": {"fr": "{role} (moyenne, IC 95 %)", "en": "{role} (mean, 95% CI)"},
-    "cal.miss_axis": {
-        "fr": "(simulé − cible) / tolérance",
-        "en": "(simulated − target) / tolerance",
-    },
-    "cal.traces_title": {"fr": "Trajectoires des paramètres", "en": "Parameter traces"},
-    "cal.distance": {"fr": "distance", "en": "distance"},
-    "cal.evaluation_axis": {
-        "fr": "évaluation (gris : plan de Sobol, bleu : Nelder-Mead)",
-        "en": "evaluation (grey: Sobol design, blue: Nelder-Mead)",
-    },
-    "cal.trajectory_title": {
-        "fr": "{node} : occupation, résidents bloqués et capacité",
-        "en": "{node}: occupancy, blocked residents and capacity",
-    },
-    "cal.occupancy": {
-        "fr": "occupation (moyenne, bande à 90 %)",
-        "en": "occupancy (mean, 90% band)",
-    },
-    "cal.blocked": {
-        "fr": "prêts, bloqués faute de place d'aval (moyenne, bande à 90 %)",
-        "en": "ready, blocked waiting for a downstream place (mean, 90% band)",
-    },
-    "cal.capacity": {"fr": "capacité", "en": "capacity"},
-    "cal.exits_per_month": {
-        "fr": "sorties par mois (moyenne des réplications)",
-        "en": "exits per month (mean over replications)",
-    },
-    "cal.exits_axis": {"fr": "Sorties par mois", "en": "Exits per month"},
-    "cal.exits_target": {
-        "fr": "{name} : {n} sorties\n({rate} par mois)",
-        "en": "{name}: {n} exits\n({rate} per month)",
-    },
-    "cal.share_target": {
-        "fr": "{name} : {share} au-delà de {days} jours",
-        "en": "{name}: {share} over {days} days",
-    },
     # --- sweep and sensitivity charts --------------------------------------------------------
     "sweep.done": {
         "fr": "{done}/{total} combinaisons terminées (hachuré : pas encore)",
@@ -465,10 +422,10 @@ LABELS: dict[str, dict[Lang, str]] = {
     "report.limits_unknown": {
         "fr": "Le calibrage ajuste {p} paramètres ({names}) à {m} chiffres ; ce dossier n'a pas "
         "de tirages de paramètres, il ne peut donc pas dire lesquels restent libres (relancez "
-        "avec --parameters, ou voyez identification.csv du dossier de calibrage).",
+        "avec --parameters, ou voyez intervals.csv du dossier de calibrage).",
         "en": "The calibration fits {p} parameters ({names}) to {m} figures; this folder has no "
         "parameter draws, so it cannot say which ones the figures leave open (run again with "
-        "--parameters, or see the calibration folder's identification.csv).",
+        "--parameters, or see the calibration folder's intervals.csv).",
     },
     "report.limits_no_calibration": {
         "fr": "Ce scénario n'a pas de bloc de calibrage : ses valeurs sont des hypothèses ou "
