@@ -505,7 +505,7 @@ def test_calibrated_model_more_hotel_places_raise_positive_exits_via_unsaturated
     assert unsaturated.significant
     assert unsaturated.mean > 0.8 * gain.mean
     # the out-of-region channel takes the added ready residents: its admissions rise, up to
-    # its release rate (at the posterior medians a 610-place ASSORE about fills it)
+    # its release rate (at the point values a 400-place ASSORE already nearly fills it)
     sc = shipped.runs["etape2-610"].scenario
     channel = sc.nodes["out_of_region"]
     assert isinstance(channel, DownstreamNode)
@@ -515,9 +515,8 @@ def test_calibrated_model_more_hotel_places_raise_positive_exits_via_unsaturated
     admitted = paired_difference(held[entries], ref[entries])
     assert admitted.significant
     assert admitted.mean > 0
-    held_admissions = _row(shipped, "etape2-400-held", entries)
-    assert held_admissions["mean"] + held_admissions["ci"] < rate  # 400 places leave it room
-    assert _row(shipped, "etape2-610", entries)["mean"] < 1.05 * rate
+    for scenario in ("etape2-400-held", "etape2-610"):  # never above its release rate
+        assert _row(shipped, scenario, entries)["mean"] < 1.05 * rate
     # most of the 210 added places hold blocked residents
     blocked = paired_difference(held["blocked.assore.mean"], ref["blocked.assore.mean"])
     assert blocked.mean - blocked.ci > 0.5 * 210
