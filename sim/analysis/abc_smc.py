@@ -359,6 +359,10 @@ def _abc(
     from sim.analysis.abc_proposal import DefensiveStudentT
 
     logging.getLogger("ABC").setLevel(logging.WARNING)
+    # Ctrl-C can land while SQLAlchemy closes a connection to the history; its pool then logs
+    # the KeyboardInterrupt with a traceback, although the finished generations are safe and
+    # the command says how to resume. Nothing a user can act on: keep it off the terminal.
+    logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
     assert scenario.calibration is not None
 
     class SeededABCSMC(pyabc.ABCSMC):  # type: ignore[misc]
