@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +94,23 @@ def replace_durably(tmp: Path, path: Path) -> None:
             os.close(folder)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file, flush it to disk, then rename it into place: a
-    crash leaves the old file or the new one, never half of one (the one atomic write)."""
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """The one atomic write: ``write`` fills a temporary file beside ``path``, which is flushed
+    to disk and renamed into place, so a crash leaves the old file or the new one, never half
+    of one."""
     tmp = temporary_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
+        write(tmp)
+        with open(tmp, "rb+") as file:
             os.fsync(file.fileno())
         replace_durably(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def git_commit() -> str | None:

@@ -19,7 +19,6 @@ import copy
 import dataclasses
 import datetime as dt
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -35,8 +34,7 @@ from sim.running.folders import OutputExistsError, folder_lock
 from sim.running.results import (
     atomic_dir,
     manifest,
-    replace_durably,
-    temporary_path,
+    write_atomic,
     write_text_atomic,
 )
 
@@ -261,14 +259,7 @@ def _json(info: dict[str, Any]) -> str:
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = temporary_path(path)
-    try:
-        frame.to_parquet(tmp, index=False)
-        with open(tmp, "rb+") as file:
-            os.fsync(file.fileno())
-        replace_durably(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def _read_parts(folder: Path, parts: Sequence[str]) -> pd.DataFrame:
