@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
 from rich.progress import (
@@ -25,6 +32,44 @@ from sim.cli.common import (
 )
 from sim.inputs.loading import load_scenario
 from sim.running.runner import default_workers
+
+RESUME_HINT = "continue with the same command and --resume"
+GRACE_SECONDS = 5.0
+"""After Ctrl-C, how long the calibration may take to unwind before it is ended at once."""
+
+
+@contextlib.contextmanager
+def _ctrl_c_never_hangs(target: Path) -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt as usual; if a library swallows it (SQLAlchemy's pool
+    does when it lands while a connection to the history closes) and the command is still
+    running ``GRACE_SECONDS`` later, the workers are terminated and the command exits 130 at
+    once. The history is SQLite: its finished generations are safe, as after kill -9."""
+
+    def end_now() -> None:
+        sys.stderr.write(
+            f"interrupted: the finished generations are in {target}/history.db; {RESUME_HINT}\n"
+        )
+        sys.stderr.flush()
+        for child in multiprocessing.active_children():
+            child.terminate()
+        os._exit(130)
+
+    timers: list[threading.Timer] = []
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        timer = threading.Timer(GRACE_SECONDS, end_now)
+        timer.daemon = True
+        timers.append(timer)
+        timer.start()
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:  # unwound in time (or never interrupted): no forced exit
+        for timer in timers:
+            timer.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 @click.command()
@@ -114,15 +159,16 @@ def calibrate(
                 bar.update(task, completed=done, total=total)
 
             try:
-                result, check = run_calibration(
-                    sc, target, seed, population, generations, replications,
-                    resume=resume, force=force, executor=executor, progress=advance,
-                )  # fmt: skip
+                with _ctrl_c_never_hangs(target):
+                    result, check = run_calibration(
+                        sc, target, seed, population, generations, replications,
+                        resume=resume, force=force, executor=executor, progress=advance,
+                    )  # fmt: skip
             except KeyboardInterrupt:
                 bar.stop()
                 click.echo(
                     f"interrupted: the finished generations are in {target}/history.db; "
-                    "continue with the same command and --resume",
+                    + RESUME_HINT,
                     err=True,
                 )
                 raise SystemExit(130) from None
