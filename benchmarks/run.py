@@ -3,7 +3,8 @@
 In one run: the M/M/c of verification/mmc.yaml against a minimal heapq event loop of the same
 queue, the leanest SimPy model and Ciw (when installed); a replication of history-2019-2023
 as the model alone, with the calibration's observations only and with every KPI; the
-calibration's simulations per second; peak memory when only observations are kept, on two
+calibration's simulations per second and the shipped calibration itself
+(benchmarks/calibration_bench.py); peak memory when only observations are kept, on two
 horizons; 100 replications on all cores; sweeps and notebooks. Timings belong here, never in
 tests.
 """
@@ -129,29 +130,6 @@ def calibration_rate(scenario: Scenario, workers: int, simulations: int) -> floa
         executor.close()
 
 
-def shipped_calibration() -> tuple[str, dict[str, float]]:
-    """The shipped ABC-SMC run's own timings (``docs/calibration/generations.csv``, as its
-    history recorded them): a whole calibration takes longer than a bench run should."""
-    import pandas as pd
-
-    path = ROOT / "docs" / "calibration" / "generations.csv"
-    gens = pd.read_csv(path)
-    total = float(gens["seconds"].sum())
-    proposals = int(gens["proposals"].sum())
-    rates = ", ".join(
-        f"{int(g)}: {p / s:.1f}/s"
-        for g, p, s in zip(gens["generation"], gens["proposals"], gens["seconds"], strict=True)
-    )
-    text = (
-        f"- Shipped calibration (docs/calibration/, `calibrate --seed 1`, 2 workers): "
-        f"**{total / 60:.0f} min** of sampling for {len(gens)} generations and {proposals:,} "
-        f"proposals (target 30 min: {verdict(total / 60, 30.0)}), as its history recorded "
-        f"them on a machine shared with other jobs; proposals per second by generation "
-        f"({rates}); a proposal rejected early costs only the years up to its checkpoint."
-    )
-    return text, {"calibration_minutes": total / 60, "calibration_proposals": proposals}
-
-
 def verdict(value: float, target: float) -> str:
     return "met" if value <= target else "missed"
 
@@ -272,9 +250,6 @@ def main() -> None:
         f"replication of history-2019-2023 reduced to its {len(targets)} targets; "
         f"{CALIBRATION_SIMULATIONS} simulations on a process pool)."
     )
-    shipped, shipped_figures = shipped_calibration()
-    lines.append(shipped)
-    figures.update(shipped_figures)
     flat = memory[f"observations, to {LONGER_END}"] / memory["observations, 2019-2023"]
     lines.append(
         "- Peak memory of one replication (Python allocations, tracemalloc): "
@@ -321,6 +296,13 @@ def main() -> None:
     notebooks = bench_notebooks()
     lines += ["", str(notebooks["markdown"])]
     figures["notebooks_s"] = notebooks["seconds"]
+
+    from benchmarks.calibration_bench import bench_calibration
+
+    calibration = bench_calibration()
+    if calibration.get("markdown"):
+        lines += ["", str(calibration["markdown"])]
+    figures["calibration"] = {k: v for k, v in calibration.items() if k != "markdown"}
 
     report = "\n".join(lines) + "\n"
     out = ROOT / "benchmarks" / "report.md"

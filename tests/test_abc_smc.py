@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis import abc_smc
 from sim.analysis.abc_smc import (
     AbcSettings,
     SimulatedObservations,
@@ -21,9 +22,11 @@ from sim.analysis.abc_smc import (
     sampled_values,
     save_posterior,
 )
+from sim.engine.model import Simulation
 from sim.inputs.loading import validate_data
 from sim.inputs.parameters import read_parameter_sets
 from sim.inputs.scenario import Scenario
+from sim.running.metrics import observations
 from tests.builders import START, queue_data
 
 pytest.importorskip("pyabc")
@@ -33,12 +36,14 @@ SMALL = AbcSettings(population=30, generations=3, replications=1, seed=4, chunk_
 
 
 def _scenario(
-    targets: dict[str, float] | None = None, extra: dict[str, Any] | None = None
+    targets: dict[str, float] | None = None,
+    extra: dict[str, Any] | None = None,
+    last_day: int = 399,
 ) -> Scenario:
     data: dict[str, Any] = queue_data(
         TRUTH["arrivals"] / 365.25, 1000, {"dist": "exponential", "mean": TRUTH["stay"]}, 400
     )
-    window = {"from": START + dt.timedelta(days=100), "to": START + dt.timedelta(days=399)}
+    window = {"from": START + dt.timedelta(days=100), "to": START + dt.timedelta(days=last_day)}
     targets = targets or {"entries": 600.0, "occupancy": 40.0, "held_out": 600.0}
     data["observations"] = {
         "entries": {
@@ -280,6 +285,39 @@ def test_early_rejection_checks_the_figures_whose_windows_have_closed() -> None:
     assert model.simulate(values, 1e9) == whole  # same figures when not rejected
     np.random.seed(5)
     assert model.simulate(values, 1e-6) is None  # rejected on the early figure alone
+
+
+def test_nothing_is_simulated_once_every_fit_figure_has_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows closing on day 299 of 400: the particle stops the day after, with the figures a
+    simulation to the horizon gives."""
+    sc = _scenario(last_day=299)
+    model = SimulatedObservations(sc, 2)
+    [(stop, names)] = model.checkpoints
+    assert names == list(model.fit)
+    assert stop < sc.horizon
+    assert sc.calibration is not None
+    values = sampled_values(sc.calibration.parameters, TRUTH)
+    np.random.seed(5)
+    seed = int(np.random.randint(0, 2**31 - 1))
+    runs = [Simulation(sc, rep, seed, model.keep) for rep in range(2)]
+    for run in runs:
+        run.advance(sc.horizon)
+    full = [observations(sc, run.finish(), model.fit) for run in runs]
+    whole = {name: float(np.mean([f[name] for f in full])) for name in model.fit}
+    reached: list[float] = []
+
+    class Recorded(Simulation):
+        def advance(self, until: float) -> None:
+            reached.append(until)
+            super().advance(until)
+
+    monkeypatch.setattr(abc_smc, "Simulation", Recorded)
+    for threshold in (np.inf, 1e9):
+        np.random.seed(5)
+        assert model.simulate(values, threshold) == whole
+        assert max(reached) == stop
 
 
 def test_early_rejection_leaves_the_posterior_unchanged(tmp_path: Path) -> None:

@@ -135,8 +135,9 @@ class SimulatedObservations:
 
     :meth:`simulate` rejects early: the distance is a root sum of squares, so the fit figures
     whose windows have closed bound it from below. Once they alone miss by more than the
-    threshold, the particle is rejected without simulating the rest of the history. The
-    figures and the accepted particles are exactly those of the whole simulation."""
+    threshold, the particle is rejected without simulating the rest of the history. Once every
+    figure has closed, the days left to the horizon are not simulated either. The figures and
+    the accepted particles are exactly those of the whole simulation."""
 
     def __init__(self, scenario: Scenario, replications: int) -> None:
         assert scenario.calibration is not None
@@ -158,13 +159,15 @@ class SimulatedObservations:
         sc = apply(self.scenario, model_values(self.parameters, values), self.parameters)
         seed = int(np.random.randint(0, 2**31 - 1))
         runs = [Simulation(sc, rep, seed, self.keep) for rep in range(self.replications)]
-        if threshold < math.inf:
-            for day, names in self.checkpoints:
-                for simulation in runs:
-                    simulation.advance(day)
-                means = _means([observations(sc, r.snapshot(), names) for r in runs], names)
-                if partial_distance(means, self.fit) > threshold * (1.0 + 1e-9):
-                    return None
+        checks = self.checkpoints if threshold < math.inf else self.checkpoints[-1:]
+        for day, names in checks:
+            for simulation in runs:
+                simulation.advance(day)
+            means = _means([observations(sc, r.snapshot(), names) for r in runs], names)
+            if partial_distance(means, self.fit) > threshold * (1.0 + 1e-9):
+                return None
+            if len(names) == len(self.fit):  # every figure closed: nothing left to simulate
+                return {name: means[name] for name in self.fit}
         records = []
         for simulation in runs:
             simulation.advance(sc.horizon)
