@@ -158,6 +158,22 @@ def test_serial_fixed_seed_is_identical_run_to_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_posterior_does_not_depend_on_chunks_or_waves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 10 proposals in waves of 64 against chunks of 1 in waves of 7: the seeds are
+    the same sequence however it is split, so the particles and the thresholds are too."""
+    sc = _scenario()
+    a = abc_calibrate(sc, tmp_path / "a", SMALL)
+    monkeypatch.setattr(abc_smc, "MAX_WAVE", 7)
+    b = abc_calibrate(sc, tmp_path / "b", AbcSettings(**{**SMALL.__dict__, "chunk_size": 1}))
+    pd.testing.assert_frame_equal(a.posterior, b.posterior)
+    pd.testing.assert_frame_equal(
+        a.generations.drop(columns="seconds"), b.generations.drop(columns="seconds")
+    )
+
+
+@pytest.mark.slow
 def test_resume_after_an_interruption_gives_the_same_posterior(tmp_path: Path) -> None:
     sc = _scenario()
     whole = abc_calibrate(sc, tmp_path / "whole", SMALL).posterior
