@@ -834,8 +834,15 @@ _APP: dict[str, dict[Lang, str]] = {
     "pick": {"fr": "Scénarios à simuler", "en": "Scenarios to run"},
     "reference": {"fr": "Référence", "en": "Reference"},
     "replications": {"fr": "Réplications", "en": "Replications"},
-    "posterior": {"fr": "Tirages de paramètres (postérieure)", "en": "Parameter draws (posterior)"},
-    "none": {"fr": "aucun", "en": "none"},
+    "posterior": {"fr": "Paramètres", "en": "Parameters"},
+    "point_values": {
+        "fr": "Valeurs ponctuelles des fichiers (--point)",
+        "en": "Point values of the files (--point)",
+    },
+    "scenario_posterior": {
+        "fr": "Tirages de la loi a posteriori du scénario ({file})",
+        "en": "Draws of the scenario's posterior ({file})",
+    },
     "draws": {"fr": "Nombre de tirages", "en": "Draws"},
     "start": {"fr": "Lancer", "en": "Start"},
     "cancel": {"fr": "Annuler", "en": "Cancel"},
