@@ -403,7 +403,9 @@ class Session:
                 )
                 ui.number(tr("draws", lang), min=1, max=200, step=1, precision=0).bind_value(
                     self, "draws", forward=lambda v: int(v or 1)
-                ).bind_visibility_from(self, "posterior").classes("w-24").props("dense outlined")
+                ).bind_visibility_from(self, "posterior").classes("w-24").props(
+                    "dense outlined data-testid=draws"
+                )
             with ui.row().classes("items-center gap-4 w-full"):
                 ui.button(tr("start", lang), on_click=self.start).props(
                     "data-testid=start icon=play_arrow"
