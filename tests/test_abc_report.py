@@ -37,6 +37,9 @@ def test_the_scenarios_draw_the_shipped_posterior_only_if_its_weights_hold() -> 
     assert history.calibration.posterior == "history-2019-2023-posterior.parquet"
     shipped = (root / "scenarios" / history.calibration.posterior).read_bytes()
     assert shipped == (root / "docs" / "calibration" / "posterior.parquet").read_bytes()
+    # its intervals, for the reports' "not identified" verdict (sim.outputs.caveats)
+    intervals = (root / "scenarios" / "history-2019-2023-intervals.csv").read_bytes()
+    assert intervals == (root / "docs" / "calibration" / "intervals.csv").read_bytes()
     generations = pd.read_csv(root / "docs" / "calibration" / "generations.csv")
     assert float(generations["ess"].iloc[-1]) >= DEGENERATE_ESS
     assert int(generations["accepted"].iloc[-1]) >= 500

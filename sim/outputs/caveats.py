@@ -116,13 +116,24 @@ def _verdicts(folder: Folder) -> tuple[list[str], int] | None:
     return [str(n) for n in found["parameter"] if n in spec.parameters], draws
 
 
+def calibration_intervals(posterior: Path) -> Path | None:
+    """The ABC intervals of the calibration a posterior file comes from: ``intervals.csv``
+    beside the calibration folder's ``posterior.parquet``, or, for a copy shipped beside a
+    scenario (``<name>-posterior.parquet``), ``<name>-intervals.csv`` beside it."""
+    candidates = [posterior.parent / "intervals.csv"]
+    if posterior.stem.endswith("-posterior"):
+        stem = posterior.stem.removesuffix("-posterior")
+        candidates.insert(0, posterior.with_name(f"{stem}-intervals.csv"))
+    return next((p for p in candidates if p.is_file()), None)
+
+
 def _posterior_intervals(
     folder: Folder, parameters: dict[str, FreeParameter]
 ) -> tuple[pd.DataFrame | None, int]:
     named = folder.manifest.get("parameters")
     if named:
-        intervals_csv = Path(str(named)).parent / "intervals.csv"
-        if intervals_csv.is_file():
+        intervals_csv = calibration_intervals(Path(str(named)))
+        if intervals_csv is not None:
             with contextlib.suppress(OSError, ValueError, KeyError):
                 return identification(pd.read_csv(intervals_csv), parameters), 0
         with contextlib.suppress(OSError, ValueError, KeyError):
