@@ -433,9 +433,10 @@ def _cell(value: Any, lang: Lang) -> str:
     if isinstance(value, bool | np.bool_):
         return t("cal.yes" if value else "cal.no", lang)
     if isinstance(value, float | np.floating):
-        if math.isfinite(value) and abs(value) >= 10_000:  # 36,741, not 3.674e+04
-            return i18n.number(float(value), lang, 0)
-        text = f"{float(value):.4g}"
+        x = float(value)
+        if math.isfinite(x) and abs(x) >= 10_000:  # 36,741, not 3.674e+04
+            return i18n.number(x, lang, 0)
+        text = f"{x:.4g}"
         return text.replace(".", ",") if lang == "fr" else text
     return str(value)
 
