@@ -21,6 +21,7 @@ def scenarios_dir() -> Path:
 # broke pytest-xdist's grouping silently (pytest-dev/pytest-xdist#1386): pyproject pins below.
 SHARED_FIXTURE_MODULES = frozenset(
     {
+        "test_abc_folder",
         "test_app_browser",
         "test_compare",
         "test_determinism",

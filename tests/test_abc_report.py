@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any, cast
-
 import pandas as pd
 import pytest
 
-from sim.outputs.abc_output import _weights_verdict
+from sim.outputs.abc_output import weights_verdict
 
 
 @pytest.mark.parametrize(
@@ -16,13 +13,12 @@ from sim.outputs.abc_output import _weights_verdict
     [(300.0, None), (26.5, "effective sample size is low"), (1.6, "weights are degenerate")],
 )
 def test_the_verdict_grades_the_effective_sample_size(ess: float, warning: str | None) -> None:
-    result = SimpleNamespace(
-        generations=pd.DataFrame({"ess": [500.0, ess], "accepted": [500, 500]}),
-        posterior=pd.DataFrame({"weight": [0.15, 0.85]}),
-    )
-    (text,) = _weights_verdict(cast(Any, result))
+    generations = pd.DataFrame({"ess": [500.0, ess], "accepted": [500, 500]})
+    text = weights_verdict(generations, 0.85)
     assert f"effective sample size {ess:.1f} of 500 particles" in text
     assert "largest weight is 85%" in text
+    french = weights_verdict(generations, 0.85, "fr")
+    assert f"taille d'échantillon effective {ess:.1f} sur 500".replace(".", ",") in french
     for phrase in ("effective sample size is low", "weights are degenerate"):
         assert (phrase in text) == (phrase == warning), (phrase, text)
 
@@ -41,6 +37,9 @@ def test_the_scenarios_draw_the_shipped_posterior_only_if_its_weights_hold() -> 
     assert history.calibration.posterior == "history-2019-2023-posterior.parquet"
     shipped = (root / "scenarios" / history.calibration.posterior).read_bytes()
     assert shipped == (root / "docs" / "calibration" / "posterior.parquet").read_bytes()
+    # its intervals, for the reports' "not identified" verdict (sim.outputs.caveats)
+    intervals = (root / "scenarios" / "history-2019-2023-intervals.csv").read_bytes()
+    assert intervals == (root / "docs" / "calibration" / "intervals.csv").read_bytes()
     generations = pd.read_csv(root / "docs" / "calibration" / "generations.csv")
     assert float(generations["ess"].iloc[-1]) >= DEGENERATE_ESS
     assert int(generations["accepted"].iloc[-1]) >= 500

@@ -251,27 +251,34 @@ def test_calibrate_writes_a_folder_with_its_verdict(tmp_path: Path) -> None:
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "12, 12 particles" in report
     assert "Fitted figures within tolerance at the predictive mean:" in report
-    assert "log_width_ratio" in report
+    assert "Width ratio: the posterior 90% interval over the prior's 90% interval" in report
+    assert "## Limits" in report
     widths = report.split("## Parameters")[1].split("## Posterior correlations")[0]
     assert "| arrivals |" in widths
     assert "| stay |" in widths
 
 
-def test_interval_widths_accept_a_uniform_prior_from_zero() -> None:
-    """A uniform prior may start at 0 (a share): only log-uniform ones get a log-scale width."""
-    from types import SimpleNamespace
+def test_identification_compares_the_posterior_90_interval_with_the_priors() -> None:
+    """The width ratio is on the scale the prior is uniform on (log for log-uniform; a uniform
+    prior may start at 0, a share); above IDENTIFIED_WIDTH a parameter is not identified."""
+    from sim.analysis.abc_smc import IDENTIFIED_WIDTH, identification
+    from sim.inputs.scenario import FreeParameter
 
-    from sim.outputs.abc_output import interval_widths
-
+    spec = {
+        "arrivals": FreeParameter(path="a", lower=200, upper=2000, prior="loguniform"),
+        "share": FreeParameter(path="b", lower=0.0, upper=0.15),
+        "wide": FreeParameter(path="c", lower=0.0, upper=10.0),
+    }
     table = pd.DataFrame(
-        {"parameter": ["arrivals", "stay"], "prior_lower": [200.0, 0.0],
-         "prior_upper": [2000.0, 60.0], "q05": [400.0, 15.0], "q50": [700.0, 20.0],
-         "q95": [800.0, 45.0]}
+        {"parameter": ["arrivals", "share", "wide"], "q05": [400.0, 0.0, 0.5],
+         "q95": [800.0, 0.045, 9.5]}
     )  # fmt: skip
-    widths = interval_widths(SimpleNamespace(scenario=_scenario()), table)  # type: ignore[arg-type]
-    assert widths["width_ratio"].tolist() == pytest.approx([400 / 1800, 0.5])
-    assert widths["log_width_ratio"].iloc[0] == pytest.approx(np.log(2.0) / np.log(10.0))
-    assert np.isnan(widths["log_width_ratio"].iloc[1])
+    out = identification(table, spec)
+    assert out["width_ratio"].tolist() == pytest.approx(
+        [np.log(2.0) / (0.9 * np.log(10.0)), 0.045 / (0.9 * 0.15), 9.0 / 9.0]
+    )
+    assert IDENTIFIED_WIDTH == 0.75
+    assert out["identified"].tolist() == [True, True, False]
 
 
 def _early_scenario() -> Scenario:

@@ -282,9 +282,9 @@ def test_a_bad_file_fails_the_job_with_its_problem_lines(queues: Workspace) -> N
 @pytest.mark.slow
 def test_100_lhss_beds_in_2025_match_parcours_compare(workspace: Workspace) -> None:
     """The planner's question, answered as in the app (a schedule step added on the LHSS form,
-    "Save as", then run and compare at the app's defaults), gives the numbers `parcours
-    compare --point` gives on the file the app wrote (the app draws a posterior only when one
-    is chosen)."""
+    "Save as", then run and compare with the "point values" choice), gives the numbers
+    `parcours compare --point` gives on the file the app wrote. The default, the scenario's
+    posterior: test_the_app_draws_the_scenarios_posterior_by_default_as_the_command_line."""
     draft = edits.open_draft(workspace, "etape2-610.yaml")
     path = "nodes.lhss.capacity"
     draft.add_step(path)
@@ -333,6 +333,64 @@ def test_a_job_propagates_the_parameter_draws_of_a_posterior(workspace: Workspac
     assert len(info["parameter_sets"]) == 2
     kpis = pd.read_csv(job.out / "runs" / "etape2-610" / "kpis.csv")
     assert sorted(kpis["draw"].unique()) == [0, 1]
+
+
+def test_the_run_panel_defaults_to_the_posterior_the_first_scenario_names(
+    workspace: Workspace,
+) -> None:
+    """As `parcours run`/`compare`: the posterior the scenario names, with its draws, unless
+    "point values" is chosen; a scenario that names none runs its point values."""
+    from sim.app.pages import POINT_VALUES, SCENARIO_POSTERIOR, Session
+
+    history = load_scenario(workspace.scenario("etape2-610.yaml")).calibration
+    assert history is not None
+    assert history.posterior is not None
+    session = Session(workspace, workers=1)
+    session.picked = ["etape2-610.yaml", "etape2-610-fluid.yaml"]
+    session._default_parameters()
+    assert (session.posterior, session.draws) == (SCENARIO_POSTERIOR, history.draws)
+    assert session.parameters() == (workspace.scenarios / history.posterior, history.draws)
+    options = session._posterior_options()
+    assert list(options)[:2] == [POINT_VALUES, SCENARIO_POSTERIOR]  # point values offered
+    session.posterior = POINT_VALUES  # chosen: it stays while the first scenario does
+    session.picked = ["etape2-610.yaml"]
+    session._default_parameters()
+    assert session.parameters() == (None, 0)
+    session.picked = ["paris-2019.yaml"]  # names no posterior
+    session._default_parameters()
+    assert session.posterior == POINT_VALUES
+    assert SCENARIO_POSTERIOR not in session._posterior_options()
+
+
+@pytest.mark.slow
+def test_the_app_draws_the_scenarios_posterior_by_default_as_the_command_line(
+    workspace: Workspace,
+) -> None:
+    """The app's default job (the first scenario's posterior, here 2 of its draws x 2
+    replications) gives the comparison `parcours compare` gives without --point."""
+    from sim.app.pages import Session
+
+    session = Session(workspace, workers=1)
+    session.picked = ["etape2-610.yaml", "etape2-610-fluid.yaml"]
+    session._default_parameters()
+    session.draws = 2
+    posterior, draws = session.parameters()
+    assert posterior is not None
+    assert draws == 2
+    files = [workspace.scenario(f) for f in session.picked]
+    job = start_job(files, 2, workspace.new_folder("compare"), posterior=posterior, draws=draws)
+    assert job.wait(600) == "done", job.message
+    out = workspace.results / "cli"
+    done = CliRunner().invoke(
+        main,
+        ["compare", str(files[0]), str(files[1]), "-n", "2", "--draws", "2", "--workers", "1",
+         "--out", str(out), "--quiet"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert json.loads((out / "manifest.json").read_text())["draws"] == 2
+    pd.testing.assert_frame_equal(
+        pd.read_csv(job.out / "comparison.csv"), pd.read_csv(out / "comparison.csv")
+    )
 
 
 def test_the_questions_window_moves_the_headline_rows(workspace: Workspace) -> None:

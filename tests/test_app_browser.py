@@ -2,7 +2,8 @@
 system browser; Playwright downloads none). The app runs as ``parcours app`` on a free
 loopback port over a copy of the shipped scenarios. The test opens etape2-610, tries a bad
 value, changes the last ASSORE capacity step to 800, saves it as a new file that ``parcours
-validate`` accepts, compares it with the reference at 2 replications, reads the table,
+validate`` accepts, compares it with the reference at 2 replications of 2 draws of the posterior
+the scenario names (preselected, as on the command line), reads the table,
 downloads the xlsx and checks a cell against comparison.csv, switches to French, and closes a
 tab mid-run; no console error, and no request leaves the app's own address (every asset is
 served locally). The screenshot goes to results/test-artifacts/app.png (and docs/app.png with
@@ -12,6 +13,7 @@ PARCOURS_UPDATE_SCREENSHOT=1).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -161,11 +163,18 @@ def test_the_planner_workflow_in_a_browser(server: Server, chromium: str) -> Non
         expect(page.locator("[data-testid=pick]")).to_contain_text("etape2-800.yaml")
         expect(page.locator("[data-testid=reference]")).to_contain_text("etape2-610.yaml")
         page.locator("input[data-testid=replications]").fill("2")
+        # by default, as parcours compare: the posterior the scenario names, with its draws
+        expect(page.locator("[data-testid=posterior]")).to_contain_text(
+            "Draws of the scenario's posterior (history-2019-2023-posterior.parquet)"
+        )
+        expect(page.locator("input[data-testid=draws]")).to_have_value("10")
+        page.locator("input[data-testid=draws]").fill("2")
         page.click("[data-testid=start]")
         status = page.locator("[data-testid=status]")
         expect(status).to_contain_text("Done: compare-", timeout=120_000)
         name = status.inner_text().split("Done: ", 1)[1].strip()
         folder = server.results / name
+        assert json.loads((folder / "manifest.json").read_text())["draws"] == 2
         table = pd.read_csv(folder / "comparison.csv")
         row = table[(table["scenario"] == "etape2-800") & (table["kpi"] == "obs.street_window")]
         assert len(row) == 1

@@ -1,8 +1,8 @@
-"""Charts: every metric on run, compare and calibration folders, formats, languages, French
+"""Charts: every metric on run and compare folders, formats, languages, French
 number formats, events, targets, determinism, image regression, the Sankey, the diagram, the CLI.
 
 The folders are built from a small scenario defined here (not a shipped file, so edits to the
-shipped scenarios do not move the reference images). The compare and calibration folders are
+shipped scenarios do not move the reference images). The compare folder is
 assembled by hand following their contracts. Reference images: ``tests/baseline/``; regenerate
 them after an intended change with ``PARCOURS_UPDATE_BASELINE=1 pytest tests/test_plots.py -k
 baseline`` and look at them before committing.
@@ -34,7 +34,7 @@ from sim.inputs.loading import validate_data
 from sim.outputs import charts, i18n, plots, style
 from sim.outputs.diagram import diagram_chart, mermaid, place_ranks
 from sim.outputs.sankey import flows
-from sim.running.results import manifest, summary_with_targets, write_run
+from sim.running.results import manifest, write_run
 from sim.running.runner import RunResult, run
 
 SEED = 20190527
@@ -175,43 +175,16 @@ def make_compare(runs: list[RunResult], out: Path) -> Path:
     return out
 
 
-def make_calibrate(result: RunResult, out: Path) -> Path:
-    """A calibration folder by hand: manifest, runs/best/, targets.csv."""
-    out.mkdir(parents=True)
-    write_run(result, out / "runs" / "best")
-    summary = summary_with_targets(result)
-    rows = []
-    for name, obs in result.scenario.observations.items():
-        if obs.target is None:
-            continue
-        row = summary[summary["kpi"] == f"obs.{name}"].iloc[0]
-        rows.append(
-            {
-                "observation": name,
-                "role": obs.role,
-                "target": obs.target,
-                "tolerance": obs.tolerance,
-                "mean": row["mean"],
-                "ci95": row["ci95"],
-                "met": bool(row["target_met"]),
-            }
-        )
-    pd.DataFrame(rows).to_csv(out / "targets.csv", index=False)
-    info = manifest("calibrate", [result.scenario], SEED, REPLICATIONS, 0.0)
-    (out / "manifest.json").write_text(json.dumps(info, default=str), encoding="utf-8")
-    return out
-
-
 @pytest.fixture(scope="session")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``run``, ``compare`` and ``calibrate`` folders of the small scenario (3 replications)."""
+    """``run`` and ``compare`` folders of the small scenario (3 replications); a calibration
+    folder's charts are tested in ``test_abc_folder.py``."""
     root = tmp_path_factory.mktemp("folders")
     reference = run(validate_data(small_data("reference")), REPLICATIONS, SEED)
     more = run(validate_data(small_data("more-referrals", 0.08)), REPLICATIONS, SEED)
     return {
         "run": write_run(reference, root / "run"),
         "compare": make_compare([reference, more], root / "compare"),
-        "calibrate": make_calibrate(reference, root / "calibrate"),
     }
 
 
@@ -394,7 +367,7 @@ def _assert_sankey(fig: Any, run: RunResult) -> None:
     assert 0 < len(bands) <= len(table)
 
 
-@pytest.mark.parametrize("kind", ["run", "compare", "calibrate"])
+@pytest.mark.parametrize("kind", ["run", "compare"])
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_every_metric_draws_on_every_folder_in_both_languages(
     loaded: dict[str, plots.Folder], kind: str, lang: i18n.Lang
@@ -461,7 +434,7 @@ def _assert_chart_file(path: Path) -> None:
         assert [float(x) for x in box[2:]] == pytest.approx(list(A4_POINTS), abs=0.5)
 
 
-@pytest.mark.parametrize("kind", ["run", "compare", "calibrate"])
+@pytest.mark.parametrize("kind", ["run", "compare"])
 @pytest.mark.parametrize("fmt", style.FORMATS)
 def test_every_folder_kind_in_every_format(
     folders: dict[str, Path], tmp_path: Path, kind: str, fmt: str
@@ -524,14 +497,14 @@ def test_occupancy_marks_capacity_changes(loaded: dict[str, plots.Folder]) -> No
     assert "capacité (tirets)" in text
 
 
-def test_targets_are_marked_on_calibration_folders(loaded: dict[str, plots.Folder]) -> None:
-    calibrated = _texts(plots.chart(loaded["calibrate"], "street", lang="fr", size="a4"))
+def test_targets_are_marked_on_run_folders(loaded: dict[str, plots.Folder]) -> None:
+    calibrated = _texts(plots.chart(loaded["run"], "street", lang="fr", size="a4"))
     assert "cible (± tolérance)" in calibrated
-    bars = _texts(plots.chart(loaded["calibrate"], "entries-exits", "hotel", "en", "a4"))
+    bars = _texts(plots.chart(loaded["run"], "entries-exits", "hotel", "en", "a4"))
     assert "target (± tolerance)" in bars
     compared = _texts(plots.chart(loaded["compare"], "street", lang="fr", size="a4"))
     assert "cible" not in compared
-    assert {t.name for t in loaded["calibrate"].targets} == {
+    assert {t.name for t in loaded["run"].targets} == {
         "street_2021",
         "street_mid_2022",
         "hotel_exits_2020",
@@ -572,7 +545,7 @@ REFERENCE_CHARTS: dict[str, tuple[str, plots.Metric, str | None, i18n.Lang, styl
     "street-compare-fr": ("compare", "street", None, "fr", "a4"),
     "occupancy-hotel-run-en": ("run", "occupancy", "hotel", "en", "a4"),
     "waiting-hotel-compare-fr-slide": ("compare", "waiting", "hotel", "fr", "slide"),
-    "entries-exits-hotel-calibrate-en": ("calibrate", "entries-exits", "hotel", "en", "a4"),
+    "entries-exits-hotel-targets-en": ("run", "entries-exits", "hotel", "en", "a4"),
     "sankey-run-fr-slide": ("run", "sankey", None, "fr", "slide"),
 }
 
@@ -707,7 +680,7 @@ def test_slide_charts_have_no_text_under_16_points(
     loaded: dict[str, plots.Folder], metric: plots.Metric, node: str | None
 ) -> None:
     with style.context("slide"):
-        fig = plots.chart(loaded["calibrate"], metric, node, "fr", "slide")
+        fig = plots.chart(loaded["run"], metric, node, "fr", "slide")
         sizes = [(t.get_text(), t.get_fontsize()) for t in _visible_texts(fig)]
     assert min(size for _, size in sizes) >= 16, [(k, v) for k, v in sizes if v < 16]
 

@@ -67,12 +67,12 @@ def outline(html: str) -> _Outline:
 
 @pytest.fixture(scope="module")
 def reports(folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # noqa: F811
-    """The report of each folder: run in English, compare and calibration in French."""
+    """The report of each folder: run in English, compare in French (a calibration folder's
+    report: ``test_abc_folder.py``)."""
     out = tmp_path_factory.mktemp("reports")
     return {
         "run": write_report(folders["run"], out / "run-en.html", "en"),
         "compare": write_report(folders["compare"], out / "compare-fr.html", "fr"),
-        "calibrate": write_report(folders["calibrate"], out / "calibrate-fr.html", "fr"),
     }
 
 
@@ -104,7 +104,6 @@ def test_report_structure(reports: dict[str, Path], loaded: dict[str, Any]) -> N
         assert html.startswith("<!DOCTYPE html>")
     assert "differences" in outline(reports["compare"].read_text()).ids
     assert "differences" not in outline(reports["run"].read_text()).ids
-    assert "targets" in outline(reports["calibrate"].read_text()).ids
     assert "targets" in outline(reports["run"].read_text()).ids  # run folders have fit targets
 
 
@@ -153,15 +152,15 @@ def _headline(html: str) -> set[str]:
     return set(re.findall(r'data-kpi="([^"]+)"', head))
 
 
-def test_report_content_calibration(reports: dict[str, Path], folders: dict[str, Path]) -> None:  # noqa: F811
-    html = reports["calibrate"].read_text(encoding="utf-8")
-    targets = pd.read_csv(folders["calibrate"] / "targets.csv")
+def test_report_content_targets(reports: dict[str, Path], loaded: dict[str, Any]) -> None:  # noqa: F811
+    html = reports["run"].read_text(encoding="utf-8")
+    targets = loaded["run"].targets
     section = html.split('id="targets"')[1].split("</section>")[0]
     assert section.count("<tr>") == len(targets) + 1
-    assert section.count('class="met"') == int(targets["met"].sum())
-    assert section.count('class="missed"') == int((~targets["met"]).sum())
-    assert "calage" in section
-    assert "validation" in section
+    assert section.count('class="met"') == sum(1 for t in targets if t.met)
+    assert section.count('class="missed"') == sum(1 for t in targets if t.met is False)
+    assert "fit" in section
+    assert "validate" in section
 
 
 def test_report_provenance(reports: dict[str, Path], folders: dict[str, Path]) -> None:  # noqa: F811

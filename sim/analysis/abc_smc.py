@@ -539,18 +539,64 @@ def save_posterior(result: AbcResult, path: Path, count: int | None = None) -> N
     )
 
 
+IDENTIFIED_WIDTH = 0.75
+"""A parameter whose posterior 90% interval is wider than this share of its prior's 90%
+interval (on the scale its prior is uniform on) is not identified by the fit figures."""
+
+
 def intervals(result: AbcResult, levels: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
-    """Weighted posterior quantiles per parameter, with the prior bounds beside them."""
+    """Weighted posterior quantiles per parameter, with the prior bounds beside them and the
+    identification verdict (:func:`identification`)."""
     assert result.scenario.calibration is not None
+    return posterior_intervals(result.posterior, result.scenario.calibration.parameters, levels)
+
+
+def posterior_intervals(
+    posterior: pd.DataFrame,
+    parameters: dict[str, FreeParameter],
+    levels: Sequence[float] = (0.05, 0.5, 0.95),
+) -> pd.DataFrame:
+    """Quantiles per parameter of posterior draws (a ``weight`` column, else equal weights),
+    the prior bounds, and :func:`identification`'s columns."""
     rows = []
-    w = result.posterior["weight"].to_numpy()
-    for name, p in result.scenario.calibration.parameters.items():
-        x = result.posterior[name].to_numpy()
-        order = np.argsort(x)
+    w = (
+        posterior["weight"].to_numpy(float)
+        if "weight" in posterior
+        else np.ones(len(posterior), float)
+    )
+    for name, p in parameters.items():
+        x = posterior[name].to_numpy(float)
+        order = np.argsort(x, kind="stable")
         cdf = np.cumsum(w[order]) / w.sum()
-        qs = {f"q{round(q * 100):02d}": float(x[order][np.searchsorted(cdf, q)]) for q in levels}
+        qs = {
+            f"q{round(q * 100):02d}": float(x[order][min(int(np.searchsorted(cdf, q)), len(x) - 1)])
+            for q in levels
+        }
         rows.append({"parameter": name, "prior_lower": p.lower, "prior_upper": p.upper, **qs})
-    return pd.DataFrame(rows)
+    return identification(pd.DataFrame(rows), parameters)
+
+
+def width_ratio(q05: float, q95: float, parameter: FreeParameter) -> float:
+    """The posterior 90% interval over the prior's 90% interval, on the scale the prior is
+    uniform on (the log scale for a log-uniform prior)."""
+    lo, hi, low, high = q05, q95, parameter.lower, parameter.upper
+    if parameter.prior == "loguniform":
+        lo, hi, low, high = (math.log(max(x, 1e-300)) for x in (lo, hi, low, high))
+    return (hi - lo) / (0.9 * (high - low))
+
+
+def identification(table: pd.DataFrame, parameters: dict[str, FreeParameter]) -> pd.DataFrame:
+    """``table`` (a row per parameter with ``q05`` and ``q95``, as ``intervals.csv``) with
+    ``width_ratio`` (:func:`width_ratio`) and ``identified``: at most
+    :data:`IDENTIFIED_WIDTH`. Parameters the spec does not know get NaN and False."""
+    ratios = [
+        width_ratio(float(q05), float(q95), parameters[str(name)])
+        if str(name) in parameters
+        else math.nan
+        for name, q05, q95 in zip(table["parameter"], table["q05"], table["q95"], strict=True)
+    ]
+    out = table.drop(columns=["width_ratio", "identified"], errors="ignore")
+    return out.assign(width_ratio=ratios, identified=[bool(r <= IDENTIFIED_WIDTH) for r in ratios])
 
 
 def _predict_task(task: tuple[Scenario, int, int]) -> dict[str, float]:

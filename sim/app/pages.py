@@ -60,6 +60,13 @@ def _png_url(figure: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(_image(figure, "png")).decode("ascii")
 
 
+POINT_VALUES = ""
+"""The parameters choice that runs the scenario files' own values (``--point``)."""
+SCENARIO_POSTERIOR = ":scenario"
+"""The parameters choice that draws the posterior the first scenario names (no folder name
+can start with a colon)."""
+
+
 def _image(figure: Any, kind: str) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format=kind, dpi=150)
@@ -86,8 +93,11 @@ class Session:
     picked: list[str] = dataclasses.field(default_factory=list)
     reference: str | None = None
     replications: int = 10
-    posterior: str = ""
+    posterior: str = POINT_VALUES
+    """POINT_VALUES, SCENARIO_POSTERIOR or a calibration folder of the results."""
     draws: int = 5
+    named_by: str | None = None
+    """The scenario file whose posterior the choice defaulted to."""
 
     # --- building the page -------------------------------------------------------------------
 
@@ -363,6 +373,7 @@ class Session:
         self.picked = [f for f in self.picked if f in files]
         if self.reference not in self.picked:
             self.reference = self.picked[0] if self.picked else None
+        self._default_parameters()
         with ui.card().classes("w-full"):
             ui.label(tr("run", lang)).classes("text-xl")
             with ui.row().classes("items-end gap-4 w-full"):
@@ -384,13 +395,17 @@ class Session:
                 ).bind_value(self, "replications", forward=lambda v: int(v or 2)).classes(
                     "w-32"
                 ).props("dense outlined data-testid=replications")
-                posteriors = {"": tr("none", lang)} | {p: p for p in self.workspace.posteriors()}
-                ui.select(posteriors, label=tr("posterior", lang)).bind_value(
-                    self, "posterior"
-                ).classes("w-64").props("dense outlined data-testid=posterior")
+                self.posterior_select = (
+                    ui.select(self._posterior_options(), label=tr("posterior", lang))
+                    .bind_value(self, "posterior")
+                    .classes("w-64")
+                    .props("dense outlined data-testid=posterior")
+                )
                 ui.number(tr("draws", lang), min=1, max=200, step=1, precision=0).bind_value(
                     self, "draws", forward=lambda v: int(v or 1)
-                ).bind_visibility_from(self, "posterior").classes("w-24").props("dense outlined")
+                ).bind_visibility_from(self, "posterior").classes("w-24").props(
+                    "dense outlined data-testid=draws"
+                )
             with ui.row().classes("items-center gap-4 w-full"):
                 ui.button(tr("start", lang), on_click=self.start).props(
                     "data-testid=start icon=play_arrow"
@@ -408,6 +423,52 @@ class Session:
         if self.reference not in self.picked:
             self.reference = self.picked[0] if self.picked else None
         self.reference_select.set_options(self.picked, value=self.reference)
+        self._default_parameters()
+        self.posterior_select.set_options(self._posterior_options(), value=self.posterior)
+
+    def parameters(self) -> tuple[Path | None, int]:
+        """The posterior file a job draws from and how many draws (None, 0: point values)."""
+        posterior = None
+        if self.posterior == SCENARIO_POSTERIOR:
+            named = self.workspace.scenario_posterior(self.picked[0]) if self.picked else None
+            posterior = named[0] if named is not None else None
+        elif self.posterior != POINT_VALUES:
+            posterior = self.workspace.posterior(self.posterior)
+        return posterior, (max(1, int(self.draws)) if posterior is not None else 0)
+
+    def _named(self) -> tuple[Path, int] | None:
+        """The posterior the first scenario picked names (as ``parcours compare`` reads it
+        from its first file), if any."""
+        if not self.picked:
+            return None
+        try:
+            return self.workspace.scenario_posterior(self.picked[0])
+        except PathRefusedError:
+            return None
+
+    def _default_parameters(self) -> None:
+        """As the command line: the first scenario's posterior with its draws when it names
+        one, else point values; a choice made stays while the first scenario does."""
+        first = self.picked[0] if self.picked else None
+        if first == self.named_by:
+            return
+        self.named_by = first
+        named = self._named()
+        if named is None:
+            self.posterior = POINT_VALUES
+        else:
+            self.posterior, self.draws = SCENARIO_POSTERIOR, named[1]
+
+    def _posterior_options(self) -> dict[str, str]:
+        lang = self.lang
+        options = {POINT_VALUES: tr("point_values", lang)}
+        named = self._named()
+        if named is not None:
+            options[SCENARIO_POSTERIOR] = tr("scenario_posterior", lang, file=named[0].name)
+        options |= {p: p for p in self.workspace.posteriors()}
+        if self.posterior not in options:
+            self.posterior = POINT_VALUES
+        return options
 
     def start(self) -> None:
         lang = self.lang
@@ -418,7 +479,7 @@ class Session:
             return
         try:
             files = [self.workspace.scenario(f) for f in self.picked]
-            posterior = self.workspace.posterior(self.posterior) if self.posterior else None
+            posterior, draws = self.parameters()
             kind = "compare" if len(files) > 1 else Path(files[0]).stem
             out = self.workspace.new_folder(kind)
         except PathRefusedError as err:
@@ -433,7 +494,7 @@ class Session:
             out,
             workers=self.workers,
             posterior=posterior,
-            draws=int(self.draws) if posterior else 0,
+            draws=draws,
             lang=lang,
             reference=reference,
         )

@@ -153,6 +153,23 @@ class Workspace:
             if NAME.fullmatch(p.parent.name)
         )
 
+    def scenario_posterior(self, file: str) -> tuple[Path, int] | None:
+        """The posterior the scenario file names (``calibration.posterior``, a file of the
+        scenarios folder) and its ``draws``: what ``parcours run`` and ``compare`` draw by
+        default. None if it names none or cannot be read (its problems show when it runs)."""
+        from sim.inputs.loading import ScenarioError, load_scenario
+
+        try:
+            spec = load_scenario(self.scenario(file)).calibration
+        except (ScenarioError, OSError, PathRefusedError):
+            return None
+        if spec is None or spec.posterior is None:
+            return None
+        path = inside(self.scenarios, spec.posterior)
+        if not path.is_file():
+            raise PathRefusedError(f"no posterior '{spec.posterior}' beside {file}")
+        return path, spec.draws
+
     def posterior(self, folder: str) -> Path:
         """The posterior file of a calibration folder."""
         path = inside(self.results, folder) / "posterior.parquet"

@@ -163,6 +163,7 @@ def calibrate(
                     result, check = run_calibration(
                         sc, target, seed, population, generations, replications,
                         resume=resume, force=force, executor=executor, progress=advance,
+                        lang=lang,
                     )  # fmt: skip
             except KeyboardInterrupt:
                 bar.stop()

@@ -30,7 +30,7 @@ from sim.inputs.loading import ScenarioError
 from sim.inputs.scenario import Scenario
 from sim.outputs.i18n import LANGS
 from sim.running.executors import Executor, make_executor
-from sim.running.folders import FolderBusyError, OutputExistsError
+from sim.running.folders import FolderBusyError, FolderMismatchError, OutputExistsError
 
 EXIT_INPUT = 2  # bad input: scenario file, option or existing output
 
@@ -92,7 +92,7 @@ def user_errors() -> Iterator[None]:
         for problem in err.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_INPUT)
-    except (OutputExistsError, FolderBusyError) as err:
+    except (OutputExistsError, FolderBusyError, FolderMismatchError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_INPUT)
     except DeadlockError as err:

@@ -496,7 +496,7 @@ class Observation(Model):
 
     @property
     def label(self) -> str | None:
-        """The English label (or the one plain text): what data files such as ``targets.csv``
+        """The English label (or the one plain text): what data files such as ``predictive.csv``
         carry; displays in a language use :meth:`labelled`."""
         return in_language(self.labels, "en") or None
 

@@ -1,42 +1,83 @@
 """The calibration folder (ABC-SMC): history, posterior, diagnostics, checks, charts, report.
 
-Files: ``history.db`` (pyabc's SQLite history, resumable), ``posterior.parquet`` (equally
-weighted draws for ``--parameters``), ``generations.csv`` (epsilon, proposals, acceptance rate,
-effective sample size), ``intervals.csv`` (prior bounds and posterior 5/50/95% per parameter),
-``correlations.csv``, ``predictive.csv`` (posterior predictive against every fit and held-out
-figure), ``charts/`` and ``report.md``.
+Files: ``manifest.json`` (what produced the folder: scenario and its hash, ABC settings,
+executor, fit and held-out figures, versions; ``state`` ``running`` from the start, ``complete``
+with the outcome at the end), ``history.db`` (pyabc's SQLite history, resumable),
+``posterior.parquet`` (equally weighted draws for ``--parameters``), ``generations.csv``
+(epsilon, proposals, acceptance rate, effective sample size), ``intervals.csv`` (prior bounds,
+posterior 5/50/95%, width ratio and identification per parameter), ``correlations.csv``,
+``predictive.csv`` (posterior predictive against every fit and held-out figure), ``charts/``
+and ``report.md``.
+
+The charts and the report are drawn from the folder's files (:class:`CalibrationFolder`), so
+``parcours plot`` and ``parcours report`` give, in either language, what the calibration wrote.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import json
 import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis.abc_smc import (
-    HISTORY,
+    IDENTIFIED_WIDTH,
     AbcResult,
+    AbcSettings,
     correlations,
+    fit_observations,
     intervals,
     population_sizes,
     predictive,
     save_posterior,
 )
-from sim.analysis.calibrate import calibrate
+from sim.analysis.calibrate import calibrate, settings_for
+from sim.inputs.parameters import read_parameter_sets
 from sim.inputs.scenario import Scenario
+from sim.outputs import i18n
+from sim.outputs.i18n import Lang, t
 from sim.running.executors import Executor, make_executor
-from sim.running.folders import OutputExistsError, folder_lock
+from sim.running.folders import (
+    FolderMismatchError,
+    OutputExistsError,
+    calibration_files,
+    clear_calibration_folder,
+    folder_lock,
+)
+from sim.running.results import (
+    FolderError,
+    manifest,
+    read_manifest,
+    write_atomic,
+    write_text_atomic,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PREDICTIVE_DRAWS = 50
 """Posterior draws (one replication each) for the predictive check."""
+CHARTS = ("parameters", "correlations", "predictive")
+"""The calibration folder's charts (``charts/<name>.png``)."""
+SETTINGS_CHECKED = (
+    "population",
+    "generations",
+    "replications",
+    "seed",
+    "minimum_epsilon",
+    "first_population",
+    "intermediate_population",
+    "chunk_size",
+    "early_rejection",
+)
+"""The ABC settings a resumed calibration must share with the one it continues."""
 
 
 def run_calibration(
@@ -52,150 +93,361 @@ def run_calibration(
     workers: int = 1,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    lang: str = "en",
 ) -> tuple[AbcResult, pd.DataFrame]:
     """Calibrate ``scenario`` by ABC-SMC into the folder ``out`` (:func:`~sim.analysis.calibrate.
-    calibrate`: the effort options default to its calibration block) and write every output;
-    return the result and the posterior predictive check (one row per targeted figure).
+    calibrate`: the effort options default to its calibration block) and write every output,
+    the charts and ``report.md`` in ``lang``; return the result and the posterior predictive
+    check (one row per targeted figure).
 
-    An existing folder is continued with ``resume`` (from its ``history.db``) or started
-    again with ``force``; a folder being written by another process is refused at once."""
+    The manifest is written first (``state: running``) and completed last. An existing folder
+    is continued with ``resume`` (from its ``history.db``; the manifest must name the same
+    scenario and settings) or started again with ``force`` (only a calibration folder, and
+    only the files parcours wrote there are deleted); a folder being written by another
+    process is refused at once."""
+    language = i18n.check_lang(lang)
     out = Path(out)
+    settings = settings_for(scenario, seed, population, generations, replications)
     with folder_lock(out):
-        if out.exists() and any(out.iterdir()) and not (resume or force):
-            raise OutputExistsError(f"{out} exists: continue with --resume or replace with --force")
-        if force and not resume and (out / HISTORY).exists():
-            (out / HISTORY).unlink()
+        previous = _prepare(out, scenario, settings, resume, force)
         owned = executor is None
         executor = executor or make_executor(workers)
         try:
+            info = _running_manifest(scenario, settings, executor, previous)
+            out.mkdir(parents=True, exist_ok=True)
+            _write_manifest(out, info)
             started = time.perf_counter()
             result = calibrate(
                 scenario, out, seed, population, generations, replications,
                 resume=resume, executor=executor, progress=progress,
             )  # fmt: skip
-            seconds = time.perf_counter() - started
             check = predictive(result, PREDICTIVE_DRAWS, executor)
+            seconds = time.perf_counter() - started
         finally:
             if owned:
                 executor.close()
-        _write_outputs(result, check, out, seconds)
+        _write_outputs(result, check, out)
+        info = _complete(info, result, seconds)
+        folder = CalibrationFolder.read(out, info)
+        write_charts(folder, out / "charts", language)
+        write_text_atomic(out / "report.md", report_markdown(folder, language))
+        _write_manifest(out, info)  # last: a complete manifest means a complete folder
     return result, check
 
 
-def _write_outputs(result: AbcResult, check: pd.DataFrame, out: Path, seconds: float) -> None:
-    save_posterior(result, out / "posterior.parquet", max(result.settings.population, 500))
-    result.generations.to_csv(out / "generations.csv", index=False)
-    table = intervals(result)
-    table.to_csv(out / "intervals.csv", index=False)
-    corr = correlations(result)
-    corr.to_csv(out / "correlations.csv")
-    check.to_csv(out / "predictive.csv", index=False)
-    charts = out / "charts"
-    charts.mkdir(exist_ok=True)
-    _parameters_chart(result, charts / "parameters.png")
-    _correlations_chart(corr, charts / "correlations.png")
-    _predictive_chart(check, charts / "predictive.png")
-    (out / "report.md").write_text(
-        report_markdown(result, table, corr, check, seconds), encoding="utf-8"
+def _prepare(
+    out: Path, scenario: Scenario, settings: AbcSettings, resume: bool, force: bool
+) -> dict[str, Any] | None:
+    """Check the folder before anything runs; return the manifest a resumed folder holds."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return None
+    if not (resume or force):
+        raise OutputExistsError(f"{out} exists: continue with --resume or replace with --force")
+    calibration_files(out)  # a calibration folder holding nothing a user owns, else one line
+    if not resume:
+        clear_calibration_folder(out)
+        return None
+    try:
+        info = read_manifest(out, ("calibrate",))
+    except FolderError:
+        return None  # written before calibrations had a manifest: nothing to check
+    _check_same(out, info, scenario, settings)
+    return info
+
+
+def _check_same(out: Path, info: dict[str, Any], scenario: Scenario, settings: AbcSettings) -> None:
+    """A resumed calibration continues the same scenario with the same settings."""
+    was = (info.get("scenarios") or [{}])[0]
+    if was.get("sha256") != scenario.digest():
+        raise FolderMismatchError(
+            f"{out}: holds a calibration of scenario {was.get('name')!r} "
+            f"(sha256 {str(was.get('sha256'))[:12]}), not of this {scenario.name!r} "
+            f"(sha256 {scenario.digest()[:12]}); --resume continues the same scenario: "
+            "choose another --out"
+        )
+    abc = info.get("abc") or {}
+    now = dataclasses.asdict(settings)
+    differ = [f"{k} {abc.get(k)!r} -> {now[k]!r}" for k in SETTINGS_CHECKED if abc.get(k) != now[k]]
+    if differ:
+        raise FolderMismatchError(
+            f"{out}: --resume needs the settings it was started with ({', '.join(differ)}); "
+            "use the same options, or choose another --out"
+        )
+
+
+def _running_manifest(
+    scenario: Scenario,
+    settings: AbcSettings,
+    executor: Executor,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    fit = list(fit_observations(scenario))
+    held_out = [
+        n for n, o in scenario.observations.items() if o.role == "validate" and o.target is not None
+    ]
+    info = manifest(
+        "calibrate",
+        [scenario],
+        settings.seed,
+        settings.replications,
+        0.0,
+        {
+            "state": "running",
+            "abc": {
+                **dataclasses.asdict(settings),
+                "population_sizes": population_sizes(settings),
+            },
+            "executor": {"name": executor.name, "workers": executor.workers},
+            "fit": fit,
+            "held_out": held_out,
+            "predictive_draws": PREDICTIVE_DRAWS,
+        },
     )
+    if previous is not None:  # resumed: keep when it started, note each resumption
+        info["created"] = previous.get("created", info["created"])
+        info["resumed"] = [*previous.get("resumed", []), _now()]
+    return info
 
 
-def _parameters_chart(result: AbcResult, path: Path) -> None:
-    spec = result.scenario.calibration
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _complete(info: dict[str, Any], result: AbcResult, seconds: float) -> dict[str, Any]:
+    last = result.generations.iloc[-1]
+    return {
+        **info,
+        "state": "complete",
+        "completed": _now(),
+        "wall_seconds": round(seconds, 3),
+        "outcome": {
+            "generations_done": len(result.generations),
+            "final_epsilon": float(last["epsilon"]),
+            "final_ess": float(last["ess"]),
+            "final_particles": int(last["accepted"]),
+            "largest_weight": float(result.posterior["weight"].max()),
+            "sampling_seconds": float(result.generations["seconds"].sum()),
+        },
+    }
+
+
+def _write_manifest(out: Path, info: dict[str, Any]) -> None:
+    write_text_atomic(out / "manifest.json", json.dumps(info, indent=2, default=str))
+
+
+def _csv(path: Path, frame: pd.DataFrame, index: bool = False) -> None:
+    write_atomic(path, lambda tmp: frame.to_csv(tmp, index=index))
+
+
+def _write_outputs(result: AbcResult, check: pd.DataFrame, out: Path) -> None:
+    def posterior(tmp: Path) -> None:
+        save_posterior(result, tmp, max(result.settings.population, 500))
+
+    write_atomic(out / "posterior.parquet", posterior)
+    _csv(out / "generations.csv", result.generations)
+    _csv(out / "intervals.csv", intervals(result))
+    _csv(out / "correlations.csv", correlations(result), index=True)
+    _csv(out / "predictive.csv", check)
+
+
+# --- the folder read back -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationFolder:
+    """A calibration folder's results as its files hold them (what the charts and the
+    report are drawn from)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    scenario: Scenario
+    settings: AbcSettings | None
+    """None for a folder whose manifest does not record them."""
+    generations: pd.DataFrame
+    intervals: pd.DataFrame
+    correlations: pd.DataFrame
+    predictive: pd.DataFrame
+    posterior: pd.DataFrame
+    """The equally weighted draws of ``posterior.parquet``."""
+
+    @classmethod
+    def read(cls, path: Path | str, info: dict[str, Any] | None = None) -> CalibrationFolder:
+        """Read the folder ``path`` (``info``: its manifest, if already in hand);
+        :class:`~sim.running.results.FolderError` with one line if it is not a complete
+        calibration folder."""
+        path = Path(path)
+        info = info if info is not None else read_manifest(path, ("calibrate",))
+        if info.get("state") != "complete":
+            raise FolderError(
+                f"{path}: an unfinished calibration (state {info.get('state', 'unknown')!r}); "
+                "continue it with calibrate --resume"
+            )
+        missing = [
+            n
+            for n in ("generations.csv", "intervals.csv", "correlations.csv", "predictive.csv")
+            if not (path / n).is_file()
+        ]
+        if missing or not (path / "posterior.parquet").is_file():
+            absent = ", ".join(missing or ["posterior.parquet"])
+            raise FolderError(f"{path}: a calibration folder without {absent}")
+        scenario = Scenario.model_validate_json(json.dumps(info["scenarios"][0]["resolved"]))
+        abc = info.get("abc") or {}
+        fields = {f.name for f in dataclasses.fields(AbcSettings)}
+        settings = AbcSettings(**{k: v for k, v in abc.items() if k in fields}) if abc else None
+        draws, _ = read_parameter_sets(path / "posterior.parquet")
+        return cls(
+            path=path,
+            manifest=info,
+            scenario=scenario,
+            settings=settings,
+            generations=pd.read_csv(path / "generations.csv"),
+            intervals=pd.read_csv(path / "intervals.csv"),
+            correlations=pd.read_csv(path / "correlations.csv", index_col=0),
+            predictive=pd.read_csv(path / "predictive.csv"),
+            posterior=draws,
+        )
+
+
+def load_calibration(path: Path | str) -> CalibrationFolder:
+    """Read a calibration folder (:meth:`CalibrationFolder.read`)."""
+    return CalibrationFolder.read(path)
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+def calibration_chart(folder: CalibrationFolder, name: str, lang: Lang) -> Figure:
+    """One of :data:`CHARTS` of ``folder`` in ``lang``."""
+    if name == "parameters":
+        return _parameters_chart(folder, lang)
+    if name == "correlations":
+        return _correlations_chart(folder.correlations, lang)
+    if name == "predictive":
+        return _predictive_chart(folder, lang)
+    raise FolderError(f"unknown calibration chart {name!r} (use one of {', '.join(CHARTS)})")
+
+
+def write_charts(
+    folder: CalibrationFolder,
+    target: Path,
+    lang: Lang,
+    fmt: str = "png",
+    force: bool = True,
+) -> list[Path]:
+    """Draw :data:`CHARTS` into ``target`` (``<name>.<fmt>``); existing files are replaced
+    only with ``force``. Returns the files written."""
+    from sim.outputs import style
+
+    if fmt not in style.FORMATS:
+        raise FolderError(f"unknown format {fmt!r} (use {', '.join(style.FORMATS)})")
+    paths = [target / f"{name}.{fmt}" for name in CHARTS]
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise FolderError(f"{existing[0]}{more} exist; use --force to replace them")
+    for name, path in zip(CHARTS, paths, strict=True):
+        style.save(calibration_chart(folder, name, lang), path, fmt, salt=name)
+    return paths
+
+
+def _parameters_chart(folder: CalibrationFolder, lang: Lang) -> Figure:
+    spec = folder.scenario.calibration
     assert spec is not None
     names = list(spec.parameters)
     cols = 4
     rows = -(-len(names) // cols)
     fig = _figure((3.2 * cols, 2.4 * rows))
     axes = fig.subplots(rows, cols, squeeze=False)
-    w = result.posterior["weight"].to_numpy()
     for ax, name in zip(axes.flat, names, strict=False):
         p = spec.parameters[name]
         log = p.prior == "loguniform"
         bins = np.geomspace(p.lower, p.upper, 25) if log else np.linspace(p.lower, p.upper, 25)
-        ax.hist(result.posterior[name], bins=bins, weights=w, density=True, label="posterior")
-        prior = 1.0 / (np.log(p.upper / p.lower) * bins) if log else None
-        if prior is not None:
-            ax.plot(bins, prior, color="grey", label="prior")
-        else:
-            ax.axhline(1.0 / (p.upper - p.lower), color="grey", label="prior")
+        ax.hist(folder.posterior[name], bins=bins, density=True, label=t("cal.posterior", lang))
         if log:
+            ax.plot(bins, 1.0 / (np.log(p.upper / p.lower) * bins), color="grey",
+                    label=t("cal.prior", lang))  # fmt: skip
             ax.set_xscale("log")
+        else:
+            ax.axhline(1.0 / (p.upper - p.lower), color="grey", label=t("cal.prior", lang))
         ax.set_title(name, fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Prior (grey) and posterior (bars) of each parameter")
-    fig.savefig(path, dpi=110)
+    fig.suptitle(t("cal.chart_parameters", lang))
+    return fig
 
 
-def _correlations_chart(corr: pd.DataFrame, path: Path) -> None:
+def _correlations_chart(corr: pd.DataFrame, lang: Lang) -> Figure:
     fig = _figure((7, 6))
     ax = fig.subplots()
-    image = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
-    ax.set_xticks(range(len(corr)), corr.columns, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(corr)), corr.index, fontsize=7)
-    fig.colorbar(image, ax=ax, label="posterior correlation")
-    fig.savefig(path, dpi=110)
+    image = ax.imshow(corr.to_numpy(float), vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(len(corr)), list(corr.columns), rotation=90, fontsize=7)
+    ax.set_yticks(range(len(corr)), list(corr.index), fontsize=7)
+    fig.colorbar(image, ax=ax, label=t("cal.chart_correlation", lang))
+    fig.suptitle(t("cal.correlations", lang))
+    return fig
 
 
-def _predictive_chart(check: pd.DataFrame, path: Path) -> None:
+def _label(folder: CalibrationFolder, name: str, fallback: str, lang: Lang) -> str:
+    obs = folder.scenario.observations.get(name)
+    return (obs.labelled(lang) if obs is not None else "") or fallback or name
+
+
+def _predictive_chart(folder: CalibrationFolder, lang: Lang) -> Figure:
+    check = folder.predictive
     fig = _figure((8, 0.4 * len(check) + 1.5))
     ax = fig.subplots()
     y = np.arange(len(check))[::-1]
-    scale = check["tolerance"].to_numpy()
-    lo = (check["q05"] - check["target"]).to_numpy() / scale
-    hi = (check["q95"] - check["target"]).to_numpy() / scale
-    mid = (check["mean"] - check["target"]).to_numpy() / scale
+    scale = check["tolerance"].to_numpy(float)
+    lo = (check["q05"] - check["target"]).to_numpy(float) / scale
+    hi = (check["q95"] - check["target"]).to_numpy(float) / scale
+    mid = (check["mean"] - check["target"]).to_numpy(float) / scale
     colours = ["tab:blue" if r == "fit" else "tab:orange" for r in check["role"]]
     ax.hlines(y, lo, hi, colors=colours, lw=3)
     ax.scatter(mid, y, color="black", zorder=3, s=12)
     ax.axvspan(-1, 1, color="green", alpha=0.1)
     ax.axvline(0, color="green")
-    ax.set_yticks(
-        y,
-        [f"{lab[:60]} ({role})" for lab, role in zip(check["label"], check["role"], strict=True)],
-        fontsize=7,
-    )
-    ax.set_xlabel("(simulated - target) / tolerance: 90% predictive interval, mean (dot)")
-    ax.set_title("Posterior predictive against fitted (blue) and held-out (orange) figures")
-    fig.savefig(path, dpi=110)
+    labels = [
+        f"{_label(folder, str(n), str(lab), lang)[:60]} ({t(f'cal.role.{role}', lang)})"
+        for n, lab, role in zip(check["observation"], check["label"], check["role"], strict=True)
+    ]
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel(t("cal.chart_predictive_x", lang))
+    ax.set_title(t("cal.chart_predictive", lang))
+    return fig
 
 
 def _figure(size: tuple[float, float]) -> Figure:
     """A figure on its own canvas (no pyplot: nothing global, no backend chosen); matplotlib
-    loads only when a calibration writes its charts."""
+    loads only when a calibration's charts are drawn."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=size, layout="tight")
 
 
-def _md(frame: pd.DataFrame) -> list[str]:
-    cols = list(frame.columns)
+# --- the report -----------------------------------------------------------------------------
+
+
+def _cell(value: Any, lang: Lang) -> str:
+    if isinstance(value, bool | np.bool_):
+        return t("cal.yes" if value else "cal.no", lang)
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        if math.isfinite(x) and abs(x) >= 10_000:  # 36,741, not 3.674e+04
+            return i18n.number(x, lang, 0)
+        text = f"{x:.4g}"
+        return text.replace(".", ",") if lang == "fr" else text
+    return str(value)
+
+
+def _md(frame: pd.DataFrame, lang: Lang) -> list[str]:
+    names = [str(c) for c in frame.columns]
+    cols = [t(f"cal.col.{c}", lang) if f"cal.col.{c}" in i18n.LABELS else c for c in names]
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in frame.iterrows():
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
-        out.append("| " + " | ".join(cells) + " |")
+    for row in frame.itertuples(index=False):
+        out.append("| " + " | ".join(_cell(v, lang) for v in row) + " |")
     return out
-
-
-def interval_widths(result: AbcResult, table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` (from :func:`~sim.analysis.abc_smc.intervals`) with the posterior 90% interval
-    over the prior range, linear and, for log-uniform priors, on the log scale."""
-    spec = result.scenario.calibration
-    assert spec is not None
-    linear = (table["q95"] - table["q05"]) / (table["prior_upper"] - table["prior_lower"])
-    logged = []
-    for name, q05, q95, low, high in zip(
-        table["parameter"], table["q05"], table["q95"], table["prior_lower"],
-        table["prior_upper"], strict=True,
-    ):  # fmt: skip
-        if spec.parameters[str(name)].prior != "loguniform":  # bounds may be 0
-            logged.append(math.nan)
-            continue
-        logged.append(math.log(float(q95) / float(q05)) / math.log(float(high) / float(low)))
-    return table.assign(width_ratio=linear, log_width_ratio=logged)
 
 
 LOW_ESS_SHARE = 0.1
@@ -204,61 +456,57 @@ DEGENERATE_ESS = 10.0
 """An effective sample size below this many particles: the weights are degenerate."""
 
 
-def _weights_verdict(result: AbcResult) -> list[str]:
+def weights_verdict(
+    generations: pd.DataFrame, largest_weight: float | None, lang: Lang = "en"
+) -> str:
     """The final generation's effective sample size, and a warning when it is low (the
     intervals are approximate) or degenerate (the posterior rests on a few particles)."""
-    last = result.generations.iloc[-1]
+    last = generations.iloc[-1]
     ess, n = float(last["ess"]), int(last["accepted"])
-    text = (
-        f"Final generation: effective sample size {ess:.1f} of {n} particles; the largest "
-        f"weight is {float(result.posterior['weight'].max()):.0%} of the total."
-    )
+    shown = f"{ess:.1f}".replace(".", ",") if lang == "fr" else f"{ess:.1f}"
+    text = t("cal.ess", lang, ess=shown, n=n)
+    if largest_weight is not None:
+        text += " " + t("cal.largest_weight", lang, share=i18n.percent(largest_weight, lang, 0))
     if ess < DEGENERATE_ESS:
-        text += (
-            " **The weights are degenerate**: the posterior rests on a few particles, so its "
-            "intervals and correlations understate the uncertainty; do not draw it as a "
-            "posterior for decisions."
-        )
+        text += " " + t("cal.ess_degenerate", lang)
     elif ess < LOW_ESS_SHARE * n:
-        text += (
-            f" **The effective sample size is low** (under {LOW_ESS_SHARE:.0%} of the "
-            f"particles): the posterior's intervals, correlations and draws rest on about "
-            f"{ess:.0f} independent particles' worth of information, so they are approximate and "
-            "their tails understated."
-        )
-    return [text]
+        share = i18n.percent(LOW_ESS_SHARE, lang, 0)
+        text += " " + t("cal.ess_low", lang, share=share, ess=f"{ess:.0f}")
+    return text
 
 
-def _verdict(check: pd.DataFrame) -> list[str]:
+def _verdict(folder: CalibrationFolder, lang: Lang) -> list[str]:
     """How many figures are met, and how far off the others are (in % of their target)."""
+    check = folder.predictive
     lines = []
-    for role, what in (("fit", "Fitted"), ("validate", "Held-out")):
+    for role in ("fit", "validate"):
         rows = check[check["role"] == role]
         if rows.empty:
             continue
-        lines.append(
-            f"- {what} figures within tolerance at the predictive mean: "
-            f"{int(rows['met'].sum())} of {len(rows)}."
-        )
+        met = int(rows["met"].astype(bool).sum())
+        lines.append("- " + t(f"cal.met.{role}", lang, met=met, n=len(rows)))
         missed = rows[~rows["met"].astype(bool)]
         for name, mean, target, tol in zip(
             missed["observation"], missed["mean"], missed["target"], missed["tolerance"],
             strict=True,
         ):  # fmt: skip
-            m, t = float(mean), float(target)
-            off = (m / t - 1.0) * 100.0 if t else math.nan
-            lines.append(f"  - {name}: {m:.4g} against {t:.4g} ± {float(tol):.4g} ({off:+.0f}%)")
+            m, tg = float(mean), float(target)
+            off = (m / tg - 1.0) * 100.0 if tg else math.nan
+            values = (_cell(m, lang), _cell(tg, lang), _cell(float(tol), lang))
+            pct = f"{off:+.0f}\u00a0%" if lang == "fr" else f"{off:+.0f}%"
+            missed_text = t("cal.missed", lang, mean=values[0], target=values[1], tol=values[2])
+            lines.append(f"  - {name}: {missed_text} ({pct})")
     return lines
 
 
-def report_markdown(
-    result: AbcResult,
-    table: pd.DataFrame,
-    corr: pd.DataFrame,
-    check: pd.DataFrame,
-    seconds: float,
-) -> str:
-    """The calibration's report: settings, generations, intervals, correlations, checks."""
+def not_identified(folder: CalibrationFolder) -> list[str]:
+    """The parameters whose posterior 90% interval stays wider than
+    :data:`~sim.analysis.abc_smc.IDENTIFIED_WIDTH` of the prior's (``intervals.csv``)."""
+    table = folder.intervals
+    return [str(n) for n, ok in zip(table["parameter"], table["identified"], strict=True) if not ok]
+
+
+def _method(folder: CalibrationFolder, lang: Lang) -> str:
     from sim.analysis.abc_proposal import (
         DEGREES_OF_FREEDOM,
         FIT_ESS_SHARE,
@@ -266,69 +514,144 @@ def report_markdown(
         SCALING,
     )
 
-    s = result.settings
-    width = interval_widths(result, table)
+    s = folder.settings
+    sampling = float(folder.generations["seconds"].sum()) / 60
+    seconds = float(folder.manifest.get("wall_seconds") or 0.0) / 60
+    head = (
+        t(
+            "cal.settings",
+            lang,
+            seed=s.seed,
+            generations=s.generations,
+            sizes=", ".join(str(n) for n in population_sizes(s)),
+            replications=s.replications,
+        )
+        if s is not None
+        else t("cal.settings_unknown", lang)
+    )
+    text = (
+        head
+        + " "
+        + t(
+            "cal.minutes",
+            lang,
+            sampling=_cell(round(sampling, 1), lang),
+            command=_cell(round(seconds, 1), lang),
+        )
+        + " "
+        + t(
+            "cal.proposal",
+            lang,
+            df=f"{DEGREES_OF_FREEDOM:g}",
+            ess=i18n.percent(FIT_ESS_SHARE, lang, 0),
+            scaling=_cell(float(SCALING), lang),
+            prior=i18n.percent(PRIOR_SHARE, lang, 0),
+        )
+    )
+    if s is not None and s.early_rejection:
+        text += " " + t("cal.early", lang)
+    if s is not None and s.minimum_epsilon > 0:
+        text += " " + t("cal.stop", lang, eps=_cell(float(s.minimum_epsilon), lang))
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """A section of the calibration's report."""
+
+    id: str
+    heading: str
+    """Empty for the opening paragraph."""
+    lines: list[str]
+    """Markdown."""
+    chart: str = ""
+    """One of :data:`CHARTS`, drawn after the text in the HTML report."""
+
+
+def report_sections(folder: CalibrationFolder, lang: Lang) -> list[Section]:
+    """The report's sections; the Markdown report and the HTML one
+    (:func:`sim.outputs.report.render_calibration`) are both made of them."""
+    corr = folder.correlations
     pairs = [
         (a, b, float(corr.loc[a, b]))
         for i, a in enumerate(corr.index)
         for b in corr.columns[i + 1 :]
         if abs(float(corr.loc[a, b])) >= 0.4
     ]
-    lines = [
-        f"# ABC-SMC calibration of {result.scenario.name}",
-        "",
-        f"pyabc ABC-SMC, seed {s.seed}: {s.generations} generations at most, of "
-        f"{', '.join(str(n) for n in population_sizes(s))} particles, "
-        f"{s.replications} replication(s) per particle; "
-        f"{float(result.generations['seconds'].sum()) / 60:.1f} min of sampling in all "
-        f"generations (this command: {seconds / 60:.1f} min). "
-        "Parameters are sampled as the logit of their place in the prior range (log scale "
-        "for log-uniform priors); each generation proposes from a multivariate Student-t "
-        f"({DEGREES_OF_FREEDOM:g} degrees of freedom) fitted to the particles of the previous "
-        f"one (their weights tempered to keep an effective sample size of {FIT_ESS_SHARE:.0%} "
-        f"of them, the covariance scaled by {SCALING:g}), mixed with {PRIOR_SHARE:.0%} of "
-        "draws from the prior."
-        + (
-            " A particle is rejected as soon as the fit figures whose windows have closed "
-            "miss by more than the threshold (the accepted particles are the same)."
-            if s.early_rejection
-            else ""
-        )
-        + (
-            f" The run stops once the threshold is at or below {s.minimum_epsilon:g}."
-            if s.minimum_epsilon > 0
-            else ""
-        ),
-        "The distance is the Euclidean norm of (simulated - target) / tolerance over the fit "
-        "figures; held-out figures never enter it.",
-        "",
-        "## Generations",
-        "",
-        *_md(result.generations),
-        "",
-        *_weights_verdict(result),
-        "",
-        "## Parameters: prior and posterior (5%, 50%, 95%)",
-        "",
-        "width_ratio: the posterior 90% interval over the prior range; log_width_ratio: the "
-        "same on the log scale, for log-uniform priors (the scale they are sampled on).",
-        "",
-        *_md(width),
-        "",
-        "## Posterior correlations of 0.4 or more",
-        "",
-        *([f"- {a} / {b}: {r:+.2f}" for a, b, r in pairs] or ["- none"]),
-        "",
-        "## Posterior predictive against every figure",
-        "",
-        f"{PREDICTIVE_DRAWS} posterior draws, one replication each; met: the mean within "
-        "tolerance.",
-        "",
-        *_md(check[["label", "role", "target", "tolerance", "mean", "q05", "q95", "met"]]),
-        "",
-        *_verdict(check),
-        "",
-        "Charts: charts/parameters.png, charts/correlations.png, charts/predictive.png.",
-        "",
+    outcome = folder.manifest.get("outcome") or {}
+    largest = outcome.get("largest_weight")
+    check = folder.predictive.copy()
+    check["label"] = [
+        _label(folder, str(n), str(lab), lang)
+        for n, lab in zip(check["observation"], check["label"], strict=True)
     ]
+    check["role"] = [t(f"cal.role.{r}", lang) for r in check["role"]]
+    open_names = not_identified(folder)
+    limit = (
+        t("cal.not_identified", lang, names=", ".join(open_names), share=_share(lang))
+        if open_names
+        else t("cal.all_identified", lang, share=_share(lang))
+    )
+    ratio = folder.intervals.copy()
+    return [
+        Section("method", "", [_method(folder, lang), t("cal.distance", lang)]),
+        Section(
+            "generations",
+            t("cal.generations", lang),
+            [
+                *_md(folder.generations, lang),
+                "",
+                weights_verdict(folder.generations, largest, lang),
+            ],
+        ),
+        Section(
+            "parameters",
+            t("cal.parameters", lang),
+            [t("cal.parameters_note", lang, share=_share(lang)), "", *_md(ratio, lang)],
+            "parameters",
+        ),
+        Section(
+            "correlations",
+            t("cal.correlations", lang),
+            [f"- {a} / {b}: {_cell(round(r, 2), lang)}" for a, b, r in pairs]
+            or [f"- {t('cal.none', lang)}"],
+            "correlations",
+        ),
+        Section(
+            "predictive",
+            t("cal.predictive", lang),
+            [
+                t(
+                    "cal.predictive_note",
+                    lang,
+                    draws=folder.manifest.get("predictive_draws", PREDICTIVE_DRAWS),
+                ),
+                "",
+                *_md(
+                    check[["label", "role", "target", "tolerance", "mean", "q05", "q95", "met"]],
+                    lang,
+                ),
+                "",
+                *_verdict(folder, lang),
+            ],
+            "predictive",
+        ),
+        Section("limits", t("cal.limits", lang), [limit]),
+    ]
+
+
+def _share(lang: Lang) -> str:
+    return i18n.percent(IDENTIFIED_WIDTH, lang, 0)
+
+
+def report_markdown(folder: CalibrationFolder, lang: Lang = "en") -> str:
+    """The calibration's ``report.md``: settings, generations, intervals, correlations,
+    predictive checks, limits; the charts named."""
+    lines = [f"# {t('cal.title', lang, name=folder.scenario.name)}", ""]
+    for section in report_sections(folder, lang):
+        if section.heading:
+            lines += [f"## {section.heading}", ""]
+        lines += [*section.lines, ""]
+    charts = ", ".join(f"charts/{name}.png" for name in CHARTS)
+    lines += [t("cal.charts", lang, charts=charts), ""]
     return "\n".join(lines)

@@ -1,16 +1,18 @@
 """The report's "limits" section, generated from the reference scenario and its calibration:
 which street counts the model is fitted to and from when none constrains it, and which
-fitted parameters the figures leave open (from the calibration's own verdict, or from the
-spread of the parameter draws the folder propagated)."""
+fitted parameters the figures leave open (the ABC verdict: the calibration's intervals, else
+the spread of the posterior draws the folder propagated)."""
 
 from __future__ import annotations
 
-import math
+import contextlib
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from sim.analysis.abc_smc import IDENTIFIED_WIDTH, identification, posterior_intervals
+from sim.inputs.parameters import read_parameter_sets
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
 from sim.outputs import i18n
 from sim.outputs.differences import setting_label
@@ -19,9 +21,6 @@ from sim.outputs.plots import Folder
 
 MIN_DRAWS = 5
 """Fewer parameter draws than this say nothing about identification."""
-ACCEPT_WIDTH = 0.75
-"""A parameter whose draws' 5-95% range spans more than this share of its prior's 90% is not
-identified by the figures."""
 
 
 def limits(folder: Folder, lang: Lang) -> list[str]:
@@ -78,15 +77,6 @@ def parameter_label(name: str, parameter: FreeParameter, sc: Scenario, lang: Lan
     return label + (" …" if len(paths) > 1 else "") if label else name
 
 
-def width_ratio(values: np.ndarray, parameter: FreeParameter) -> float:
-    """The draws' 5-95% range as a share of the prior's 90% (log scale for a log prior)."""
-    lo, hi = np.quantile(values, [0.05, 0.95])
-    low, high = parameter.lower, parameter.upper
-    if parameter.prior == "loguniform":
-        lo, hi, low, high = (math.log(max(x, 1e-300)) for x in (lo, hi, low, high))
-    return float((hi - lo) / (0.9 * (high - low)))
-
-
 def identification_limit(folder: Folder, lang: Lang) -> str:
     """Which fitted parameters the figures leave open, and how this folder knows it."""
     sc = folder.scenario
@@ -99,11 +89,11 @@ def identification_limit(folder: Folder, lang: Lang) -> str:
         names = ", ".join(parameter_label(k, p, sc, lang) for k, p in spec.parameters.items())
         return t("report.limits_unknown", lang, p=len(spec.parameters), names=names, m=len(fit))
     open_names, draws = verdicts
+    share = i18n.percent(IDENTIFIED_WIDTH, lang, 0)
     if draws:
-        share = i18n.percent(ACCEPT_WIDTH, lang, 0)
         source = t("report.limits_draws_source", lang, draws=draws, share=share)
     else:
-        source = t("report.limits_calibration_source", lang)
+        source = t("report.limits_calibration_source", lang, share=share)
     if not open_names:
         return t("report.limits_all_identified", lang, source=source)
     names = "; ".join(parameter_label(k, spec.parameters[k], sc, lang) for k in open_names)
@@ -111,22 +101,47 @@ def identification_limit(folder: Folder, lang: Lang) -> str:
 
 
 def _verdicts(folder: Folder) -> tuple[list[str], int] | None:
-    """The parameters not identified and how many draws say so (0: the calibration's own
-    verdict), or None if this folder cannot tell."""
+    """The parameters not identified and how many posterior draws say so (0: the
+    calibration's own ``intervals.csv``, beside the posterior the folder drew from), or None
+    if this folder cannot tell. The verdict is the ABC one
+    (:func:`~sim.analysis.abc_smc.identification`): the posterior 90% interval against the
+    prior's; without the calibration's intervals, the posterior file's draws give it, else the
+    draws this folder ran."""
     spec = folder.scenario.calibration
     assert spec is not None
-    table = folder.path / "identification.csv"
-    if folder.kind == "calibrate" and table.exists():
-        frame = pd.read_csv(table)
-        found = frame[frame["verdict"].astype(str).str.startswith("not identified")]
-        return [str(n) for n in found["parameter"] if n in spec.parameters], 0
-    sets: list[dict[str, Any]] = list(folder.manifest.get("parameter_sets") or [])
-    if len(sets) < MIN_DRAWS:
+    table, draws = _posterior_intervals(folder, spec.parameters)
+    if table is None:
         return None
-    draws = pd.DataFrame(sets)
-    open_names = [
-        name
-        for name, p in spec.parameters.items()
-        if name in draws and width_ratio(draws[name].to_numpy(float), p) > ACCEPT_WIDTH
-    ]
-    return open_names, len(sets)
+    found = table[~table["identified"].astype(bool)]
+    return [str(n) for n in found["parameter"] if n in spec.parameters], draws
+
+
+def calibration_intervals(posterior: Path) -> Path | None:
+    """The ABC intervals of the calibration a posterior file comes from: ``intervals.csv``
+    beside the calibration folder's ``posterior.parquet``, or, for a copy shipped beside a
+    scenario (``<name>-posterior.parquet``), ``<name>-intervals.csv`` beside it."""
+    candidates = [posterior.parent / "intervals.csv"]
+    if posterior.stem.endswith("-posterior"):
+        stem = posterior.stem.removesuffix("-posterior")
+        candidates.insert(0, posterior.with_name(f"{stem}-intervals.csv"))
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def _posterior_intervals(
+    folder: Folder, parameters: dict[str, FreeParameter]
+) -> tuple[pd.DataFrame | None, int]:
+    named = folder.manifest.get("parameters")
+    if named:
+        intervals_csv = calibration_intervals(Path(str(named)))
+        if intervals_csv is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                return identification(pd.read_csv(intervals_csv), parameters), 0
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            frame, _ = read_parameter_sets(Path(str(named)))
+            if len(frame) >= MIN_DRAWS:
+                return posterior_intervals(frame, parameters), len(frame)
+    sets: list[dict[str, Any]] = list(folder.manifest.get("parameter_sets") or [])
+    known = {k: p for k, p in parameters.items() if all(k in s for s in sets)}
+    if len(sets) < MIN_DRAWS or not known:
+        return None, 0
+    return posterior_intervals(pd.DataFrame(sets), known), len(sets)

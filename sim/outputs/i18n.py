@@ -411,13 +411,16 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "Every fitted parameter is constrained by the figures ({source}).",
     },
     "report.limits_draws_source": {
-        "fr": "plage 5-95 % des {draws} tirages de paramètres au-delà de {share} de la plage a "
-        "priori",
-        "en": "5-95% range of the {draws} parameter draws wider than {share} of the prior range",
+        "fr": "intervalle à 90 % de {draws} tirages de la loi a posteriori plus large que "
+        "{share} de l'intervalle a priori à 90 %",
+        "en": "90% interval of {draws} posterior draws wider than {share} of the prior's 90% "
+        "interval",
     },
     "report.limits_calibration_source": {
-        "fr": "verdict du calibrage",
-        "en": "the calibration's verdict",
+        "fr": "intervalles du calibrage ABC : intervalle a posteriori à 90 % plus large que "
+        "{share} de l'intervalle a priori à 90 %",
+        "en": "the ABC calibration's intervals: posterior 90% interval wider than {share} of "
+        "the prior's 90% interval",
     },
     "report.limits_unknown": {
         "fr": "Le calibrage ajuste {p} paramètres ({names}) à {m} chiffres ; ce dossier n'a pas "
@@ -831,8 +834,15 @@ _APP: dict[str, dict[Lang, str]] = {
     "pick": {"fr": "Scénarios à simuler", "en": "Scenarios to run"},
     "reference": {"fr": "Référence", "en": "Reference"},
     "replications": {"fr": "Réplications", "en": "Replications"},
-    "posterior": {"fr": "Tirages de paramètres (postérieure)", "en": "Parameter draws (posterior)"},
-    "none": {"fr": "aucun", "en": "none"},
+    "posterior": {"fr": "Paramètres", "en": "Parameters"},
+    "point_values": {
+        "fr": "Valeurs ponctuelles des fichiers (--point)",
+        "en": "Point values of the files (--point)",
+    },
+    "scenario_posterior": {
+        "fr": "Tirages de la loi a posteriori du scénario ({file})",
+        "en": "Draws of the scenario's posterior ({file})",
+    },
     "draws": {"fr": "Nombre de tirages", "en": "Draws"},
     "start": {"fr": "Lancer", "en": "Start"},
     "cancel": {"fr": "Annuler", "en": "Cancel"},
@@ -871,6 +881,173 @@ _APP: dict[str, dict[Lang, str]] = {
 }
 
 LABELS.update({f"app.{key}": text for key, text in _APP.items()})
+
+_CALIBRATION: dict[str, dict[Lang, str]] = {
+    "title": {"fr": "Calibrage ABC-SMC de {name}", "en": "ABC-SMC calibration of {name}"},
+    "settings": {
+        "fr": "ABC-SMC (pyabc), graine {seed} : {generations} générations au plus, de "
+        "{sizes} particules, {replications} réplication(s) par particule ;",
+        "en": "pyabc ABC-SMC, seed {seed}: {generations} generations at most, of {sizes} "
+        "particles, {replications} replication(s) per particle;",
+    },
+    "settings_unknown": {
+        "fr": "ABC-SMC (pyabc), réglages non enregistrés dans le manifeste ;",
+        "en": "pyabc ABC-SMC, settings not recorded in the manifest;",
+    },
+    "minutes": {
+        "fr": "{sampling} min d'échantillonnage sur toutes les générations (cette commande : "
+        "{command} min).",
+        "en": "{sampling} min of sampling in all generations (this command: {command} min).",
+    },
+    "proposal": {
+        "fr": "Les paramètres sont échantillonnés comme le logit de leur place dans la plage a "
+        "priori (échelle log pour les lois log-uniformes) ; chaque génération propose selon une "
+        "loi de Student multivariée ({df} degrés de liberté) ajustée aux particules de la "
+        "précédente (poids tempérés pour garder une taille d'échantillon effective de {ess} "
+        "d'entre elles, covariance multipliée par {scaling}), mélangée à {prior} de tirages "
+        "de la loi a priori.",
+        "en": "Parameters are sampled as the logit of their place in the prior range (log "
+        "scale for log-uniform priors); each generation proposes from a multivariate Student-t "
+        "({df} degrees of freedom) fitted to the particles of the previous one (their weights "
+        "tempered to keep an effective sample size of {ess} of them, the covariance scaled by "
+        "{scaling}), mixed with {prior} of draws from the prior.",
+    },
+    "early": {
+        "fr": "Une particule est rejetée dès que les chiffres de calage dont la fenêtre est "
+        "close manquent de plus que le seuil (les particules acceptées sont les mêmes).",
+        "en": "A particle is rejected as soon as the fit figures whose windows have closed "
+        "miss by more than the threshold (the accepted particles are the same).",
+    },
+    "stop": {
+        "fr": "Le calcul s'arrête dès que le seuil atteint {eps} ou moins.",
+        "en": "The run stops once the threshold is at or below {eps}.",
+    },
+    "distance": {
+        "fr": "La distance est la norme euclidienne de (simulé - cible) / tolérance sur les "
+        "chiffres de calage ; les chiffres réservés à la validation n'y entrent jamais.",
+        "en": "The distance is the Euclidean norm of (simulated - target) / tolerance over the "
+        "fit figures; held-out figures never enter it.",
+    },
+    "generations": {"fr": "Générations", "en": "Generations"},
+    "ess": {
+        "fr": "Dernière génération : taille d'échantillon effective {ess} sur {n} particules.",
+        "en": "Final generation: effective sample size {ess} of {n} particles.",
+    },
+    "largest_weight": {
+        "fr": "Le plus grand poids fait {share} du total.",
+        "en": "The largest weight is {share} of the total.",
+    },
+    "ess_degenerate": {
+        "fr": "**Les poids sont dégénérés** : la loi a posteriori repose sur quelques "
+        "particules, ses intervalles et corrélations sous-estiment l'incertitude ; ne la "
+        "tirez pas comme loi a posteriori pour décider.",
+        "en": "**The weights are degenerate**: the posterior rests on a few particles, so its "
+        "intervals and correlations understate the uncertainty; do not draw it as a posterior "
+        "for decisions.",
+    },
+    "ess_low": {
+        "fr": "**La taille d'échantillon effective est faible** (moins de {share} des "
+        "particules) : intervalles, corrélations et tirages de la loi a posteriori reposent "
+        "sur l'information d'environ {ess} particules indépendantes ; ils sont approchés et "
+        "leurs queues sous-estimées.",
+        "en": "**The effective sample size is low** (under {share} of the particles): the "
+        "posterior's intervals, correlations and draws rest on about {ess} independent "
+        "particles' worth of information, so they are approximate and their tails understated.",
+    },
+    "parameters": {
+        "fr": "Paramètres : a priori et a posteriori (5 %, 50 %, 95 %)",
+        "en": "Parameters: prior and posterior (5%, 50%, 95%)",
+    },
+    "parameters_note": {
+        "fr": "Rapport de largeur : l'intervalle a posteriori à 90 % rapporté à l'intervalle "
+        "a priori à 90 %, sur l'échelle où la loi a priori est uniforme (log pour les lois "
+        "log-uniformes) ; identifié : au plus {share}.",
+        "en": "Width ratio: the posterior 90% interval over the prior's 90% interval, on the "
+        "scale the prior is uniform on (log for log-uniform priors); identified: at most "
+        "{share}.",
+    },
+    "correlations": {
+        "fr": "Corrélations a posteriori de 0,4 ou plus",
+        "en": "Posterior correlations of 0.4 or more",
+    },
+    "none": {"fr": "aucune", "en": "none"},
+    "predictive": {
+        "fr": "Prédictive a posteriori face à chaque chiffre",
+        "en": "Posterior predictive against every figure",
+    },
+    "predictive_note": {
+        "fr": "{draws} tirages de la loi a posteriori, une réplication chacun ; atteint : la "
+        "moyenne dans la tolérance. Les chiffres réservés à la validation ne servent jamais "
+        "au calage.",
+        "en": "{draws} posterior draws, one replication each; met: the mean within tolerance. "
+        "Held-out figures are never fitted.",
+    },
+    "met.fit": {
+        "fr": "Chiffres de calage dans la tolérance à la moyenne prédictive : {met} sur {n}.",
+        "en": "Fitted figures within tolerance at the predictive mean: {met} of {n}.",
+    },
+    "met.validate": {
+        "fr": "Chiffres réservés dans la tolérance à la moyenne prédictive : {met} sur {n}.",
+        "en": "Held-out figures within tolerance at the predictive mean: {met} of {n}.",
+    },
+    "missed": {
+        "fr": "{mean} pour une cible de {target} ± {tol}",
+        "en": "{mean} against {target} ± {tol}",
+    },
+    "limits": {"fr": "Limites", "en": "Limits"},
+    "not_identified": {
+        "fr": "Non identifiés par les chiffres de calage (intervalle a posteriori à 90 % plus "
+        "large que {share} de l'intervalle a priori) : {names}.",
+        "en": "Not identified by the fit figures (posterior 90% interval wider than {share} of "
+        "the prior's): {names}.",
+    },
+    "all_identified": {
+        "fr": "Chaque paramètre est identifié (intervalle a posteriori à 90 % au plus {share} "
+        "de l'intervalle a priori).",
+        "en": "Every parameter is identified (posterior 90% interval at most {share} of the "
+        "prior's).",
+    },
+    "charts": {"fr": "Graphiques : {charts}.", "en": "Charts: {charts}."},
+    "posterior": {"fr": "a posteriori", "en": "posterior"},
+    "prior": {"fr": "a priori", "en": "prior"},
+    "chart_parameters": {
+        "fr": "Loi a priori (gris) et a posteriori (barres) de chaque paramètre",
+        "en": "Prior (grey) and posterior (bars) of each parameter",
+    },
+    "chart_correlation": {"fr": "corrélation a posteriori", "en": "posterior correlation"},
+    "chart_predictive": {
+        "fr": "Prédictive a posteriori face aux chiffres de calage (bleu) et réservés (orange)",
+        "en": "Posterior predictive against fitted (blue) and held-out (orange) figures",
+    },
+    "chart_predictive_x": {
+        "fr": "(simulé - cible) / tolérance : intervalle prédictif à 90 %, moyenne (point)",
+        "en": "(simulated - target) / tolerance: 90% predictive interval, mean (dot)",
+    },
+    "role.fit": {"fr": "calage", "en": "fitted"},
+    "role.validate": {"fr": "réservé, jamais calé", "en": "held out, never fitted"},
+    "role.report": {"fr": "information", "en": "report"},
+    "yes": {"fr": "oui", "en": "yes"},
+    "no": {"fr": "non", "en": "no"},
+    "col.generation": {"fr": "génération", "en": "generation"},
+    "col.proposals": {"fr": "propositions", "en": "proposals"},
+    "col.accepted": {"fr": "acceptées", "en": "accepted"},
+    "col.acceptance_rate": {"fr": "taux d'acceptation", "en": "acceptance rate"},
+    "col.ess": {"fr": "taille effective", "en": "ESS"},
+    "col.seconds": {"fr": "secondes", "en": "seconds"},
+    "col.parameter": {"fr": "paramètre", "en": "parameter"},
+    "col.prior_lower": {"fr": "borne basse a priori", "en": "prior lower"},
+    "col.prior_upper": {"fr": "borne haute a priori", "en": "prior upper"},
+    "col.width_ratio": {"fr": "rapport de largeur", "en": "width ratio"},
+    "col.identified": {"fr": "identifié", "en": "identified"},
+    "col.label": {"fr": "chiffre", "en": "figure"},
+    "col.role": {"fr": "rôle", "en": "role"},
+    "col.target": {"fr": "cible", "en": "target"},
+    "col.tolerance": {"fr": "tolérance", "en": "tolerance"},
+    "col.mean": {"fr": "moyenne", "en": "mean"},
+    "col.met": {"fr": "atteint", "en": "met"},
+}
+
+LABELS.update({f"cal.{key}": text for key, text in _CALIBRATION.items()})
 
 
 def _french_spaces(text: str) -> str:

@@ -53,6 +53,7 @@ from sim.outputs.i18n import Lang, t
 from sim.outputs.style import METRICS, Metric
 from sim.running.results import (
     FolderError,
+    folder_kind,
     load_run,
     read_manifest,
     run_paths,
@@ -61,7 +62,7 @@ from sim.running.results import (
 from sim.running.runner import RunResult
 
 NODE_METRICS: tuple[Metric, ...] = ("waiting", "occupancy", "blocked", "entries-exits", "stay")
-FolderKind = Literal["run", "compare", "calibrate"]
+FolderKind = Literal["run", "compare"]
 BAND = (0.05, 0.95)
 ECDF_POINTS = 400
 """Quantiles a compact distribution chart is drawn through."""
@@ -128,9 +129,10 @@ class Folder:
 
 
 def load_folder(path: Path | str) -> Folder:
-    """Read a ``run``, ``compare`` or ``calibrate`` results folder."""
+    """Read a ``run`` or ``compare`` results folder (a calibration folder is read by
+    :func:`sim.outputs.abc_output.load_calibration`)."""
     path = Path(path)
-    info = read_manifest(path, ("run", "compare", "calibrate"))
+    info = read_manifest(path, ("run", "compare"))
     kind = info.get("kind", "run")
     runs, paths = {}, {}
     for run_path in run_paths(path):
@@ -142,14 +144,6 @@ def load_folder(path: Path | str) -> Folder:
         table = pd.read_csv(comparison) if comparison.is_file() else None
         return Folder(path, "compare", info, runs, paths, table, [])
     run = next(iter(runs.values()))
-    if kind == "calibrate":
-        targets_csv = path / "targets.csv"
-        targets = (
-            _csv_targets(targets_csv, run.scenario)
-            if targets_csv.is_file()
-            else _summary_targets(paths[run.scenario.name], run.scenario)
-        )
-        return Folder(path, "calibrate", info, runs, paths, None, targets)
     return Folder(path, "run", info, runs, paths, None, _summary_targets(path, run.scenario))
 
 
@@ -217,28 +211,6 @@ def _targets(summary: pd.DataFrame, scenario: Scenario) -> list[Target]:
                 name, obs, obs.label or name, obs.role, obs.target, obs.tolerance,
                 _float(row["mean"]), _float(row["ci95"]), _met(row.get("target_met")),
                 obs.source or "",
-            )
-        )  # fmt: skip
-    return out
-
-
-def _csv_targets(path: Path, scenario: Scenario) -> list[Target]:
-    """Targets from a calibration folder's ``targets.csv``."""
-    out = []
-    for row in pd.read_csv(path).to_dict("records"):
-        name = str(row["observation"])
-        obs = scenario.observations.get(name)
-        tolerance = _float(row.get("tolerance"))
-        label = row.get("label")
-        out.append(
-            Target(
-                name, obs,
-                str(label) if isinstance(label, str) and label else (obs.label if obs else None)
-                or name,
-                str(row.get("role", "")), _float(row["target"]),
-                None if math.isnan(tolerance) else tolerance,
-                _float(row.get("mean")), _float(row.get("ci95")), _met(row.get("met")),
-                str(row.get("source") or (obs.source if obs else "") or ""),
             )
         )  # fmt: skip
     return out
@@ -1149,6 +1121,11 @@ def plot_folder(
         raise FolderError(f"unknown size {size!r} (use {', '.join(style.SIZE_NAMES)})")
     file_format = fmt
     size_name = size
+    if isinstance(folder, Path | str) and folder_kind(folder) == "calibrate":
+        return _plot_calibration(
+            folder, out, language, fmt, force,
+            metrics or nodes or replication is not None or start or end or band,
+        )  # fmt: skip
     if isinstance(folder, Path | str):
         loaded = load_folder(folder)
     else:
@@ -1173,3 +1150,19 @@ def plot_folder(
             )  # fmt: skip
             written.append(style.save(fig, target / f"{stem}.{fmt}", file_format, salt=stem))
     return written
+
+
+def _plot_calibration(
+    folder: Path | str, out: Path | str | None, lang: Lang, fmt: str, force: bool, options: Any
+) -> list[Path]:
+    """The charts of a calibration folder (:data:`sim.outputs.abc_output.CHARTS`)."""
+    from sim.outputs.abc_output import CHARTS, load_calibration, write_charts
+
+    if options:
+        raise FolderError(
+            f"{folder}: a calibration folder's charts are {', '.join(CHARTS)}; --metric, "
+            "--node, --replication, --band, --from and --to do not apply"
+        )
+    loaded = load_calibration(folder)
+    target = Path(out) if out is not None else loaded.path / "charts"
+    return write_charts(loaded, target, lang, fmt, force)

@@ -27,6 +27,12 @@ from sim.inputs.scenario import (
     Scenario,
 )
 from sim.outputs import i18n, style
+from sim.outputs.abc_output import (
+    CalibrationFolder,
+    calibration_chart,
+    load_calibration,
+    report_sections,
+)
 from sim.outputs.caveats import limits
 from sim.outputs.charts import node_names, observation_labels, scenario_label
 from sim.outputs.differences import changes
@@ -34,7 +40,7 @@ from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder, chart, load_folder, main_node
 from sim.outputs.style import Metric
 from sim.running import catalogue
-from sim.running.results import FolderError, write_text_atomic
+from sim.running.results import FolderError, folder_kind, write_text_atomic
 
 REPORT_SIZE: style.SizeName = "a4"
 NETWORK_SIZE: style.SizeName = "slide"  # the network needs the room; the SVG scales to the page
@@ -398,11 +404,15 @@ def _attr(text: str) -> str:
 
 def provenance(folder: Folder) -> dict[str, Any]:
     """Where the numbers come from: the manifest of the folder (and of each run)."""
-    info = folder.manifest
+    return manifest_provenance(folder.path, folder.kind, folder.manifest)
+
+
+def manifest_provenance(path: Path, kind: str, info: dict[str, Any]) -> dict[str, Any]:
+    """Where the numbers of the folder ``path`` come from: its manifest ``info``."""
     version = str(info.get("versions", {}).get("parcours", "?"))
     return {
-        "folder": folder.path.name,
-        "kind": folder.kind,
+        "folder": path.name,
+        "kind": kind,
         "version": version,
         "commit": info.get("git_commit") or i18n.DASH,
         "seed": info.get("seed", i18n.DASH),
@@ -423,8 +433,6 @@ def render(folder: Folder, lang: Lang = "fr") -> str:
     scenario_title = scenario_label(sc, lang)
     if folder.kind == "compare":
         title = t("report.title_compare", lang)
-    elif folder.kind == "calibrate":
-        title = t("report.title_calibrate", lang, title=scenario_title)
     else:
         title = t("report.title_run", lang, title=scenario_title)
     questions = [
@@ -466,10 +474,54 @@ def write_report(
     ``<folder>/report-<lang>.html``) and return its path; an existing report is replaced
     only with ``force``."""
     language = i18n.check_lang(lang)
-    loaded = load_folder(folder)
-    target = Path(out_html) if out_html is not None else loaded.path / f"report-{language}.html"
+    calibration = load_calibration(folder) if folder_kind(folder) == "calibrate" else None
+    loaded = load_folder(folder) if calibration is None else None
+    path = calibration.path if calibration is not None else Path(folder)
+    target = Path(out_html) if out_html is not None else path / f"report-{language}.html"
     if target.exists() and not force:
         raise FolderError(f"{target} exists; use --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(target, render(loaded, language))
+    if calibration is not None:
+        html = render_calibration(calibration, language)
+    else:
+        assert loaded is not None
+        html = render(loaded, language)
+    write_text_atomic(target, html)
     return target
+
+
+def render_calibration(folder: CalibrationFolder, lang: Lang = "fr") -> str:
+    """The report of a calibration folder as an HTML string: the sections of its
+    ``report.md`` (:func:`~sim.outputs.abc_output.report_sections`), each with its chart."""
+    from markdown_it import MarkdownIt
+
+    markdown = MarkdownIt("commonmark").enable("table")
+    sections = []
+    for section in report_sections(folder, lang):
+        chart_svg = None
+        if section.chart:
+            with style.context(REPORT_SIZE):
+                fig = calibration_chart(folder, section.chart, lang)
+                svg = style.svg_markup(fig, salt=f"c-{section.chart}")
+            label = _attr(section.heading)
+            svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+            chart_svg = {"id": section.chart, "svg": Markup(svg)}
+        sections.append(
+            {
+                "id": section.id,
+                "heading": section.heading,
+                "body": Markup(markdown.render("\n".join(section.lines))),
+                "chart": chart_svg,
+            }
+        )
+    sc = folder.scenario
+    context = {
+        "lang": lang,
+        "t": lambda key, **values: t(key, lang, **values),
+        "title": t("report.title_calibrate", lang, title=scenario_label(sc, lang)),
+        "subtitle": t("cal.title", lang, name=sc.name),
+        "sections": sections,
+        "provenance": manifest_provenance(folder.path, "calibrate", folder.manifest),
+        "colon": i18n.colon(lang),
+    }
+    return _env().get_template("calibration.html.j2").render(**context)

@@ -33,6 +33,10 @@ class OutputExistsError(FileExistsError):
     """The output folder exists and ``force`` was not given, or may not be replaced."""
 
 
+class FolderMismatchError(ValueError):
+    """A folder to continue (``--resume``) was started with another scenario or settings."""
+
+
 class FolderBusyError(RuntimeError):
     """Another process holds the lock of an output folder."""
 
@@ -77,6 +81,79 @@ def check_replaceable(final: Path) -> None:
                 f"{final} holds {path.relative_to(final)}, which parcours did not write; "
                 "--force will not replace it: move that file or choose another --out"
             )
+
+
+CALIBRATION_FILES = frozenset(
+    {
+        MANIFEST,
+        "history.db",
+        "history.db-journal",
+        "history.db-wal",
+        "history.db-shm",
+        "posterior.parquet",
+        "generations.csv",
+        "intervals.csv",
+        "correlations.csv",
+        "predictive.csv",
+        "report.md",
+    }
+)
+"""The files a calibration folder holds at its top (``charts/`` and ``report-<lang>.html``
+besides): what ``calibrate --force`` may delete."""
+
+
+def _calibration_file(relative: Path) -> bool:
+    """A file parcours writes in a calibration folder: one of :data:`CALIBRATION_FILES`, a
+    chart, an HTML report, or an atomic write's leftover temporary file."""
+    name = relative.name
+    if name.startswith(".") and ".tmp-" in name:
+        return True
+    if len(relative.parts) == 2 and relative.parts[0] == "charts":
+        return relative.suffix in CHART_SUFFIXES
+    if len(relative.parts) != 1:
+        return False
+    return name in CALIBRATION_FILES or (name.startswith("report-") and name.endswith(".html"))
+
+
+def calibration_files(final: Path) -> list[Path]:
+    """The files of the calibration folder ``final`` that ``calibrate --force`` deletes before
+    starting again; :class:`OutputExistsError` (one line) unless ``final`` is a calibration
+    folder holding nothing a user owns: its manifest says kind ``calibrate`` or, for a folder
+    written before calibrations had a manifest, it holds a ``history.db``; and every file in it
+    is one parcours writes there."""
+    final = Path(final)
+    if final.is_symlink() or not final.is_dir():
+        raise OutputExistsError(f"{final}: not a folder; choose another --out")
+    if _is_cwd_or_parent(final.resolve()):
+        raise OutputExistsError(
+            f"{final}: the current folder or one of its parents; choose another --out"
+        )
+    try:
+        info = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        info = None
+    except (OSError, ValueError):
+        info = {}
+    kind = info.get("kind") if isinstance(info, dict) else None
+    legacy = info is None and (final / "history.db").is_file()
+    if kind != "calibrate" and not legacy:
+        raise OutputExistsError(f"{final}: not a calibration folder; choose another --out")
+    files = sorted(p for p in final.rglob("*") if p.is_symlink() or not p.is_dir())
+    for path in files:
+        if path.is_symlink() or not _calibration_file(path.relative_to(final)):
+            raise OutputExistsError(
+                f"{final}: holds {path.relative_to(final)}, which parcours did not write, so it "
+                "is not a calibration folder; choose another --out"
+            )
+    return files
+
+
+def clear_calibration_folder(final: Path) -> None:
+    """Delete the files of the calibration folder ``final`` (checked by
+    :func:`calibration_files`) so that a calibration starts there again; the folder and
+    its ``charts/`` stay."""
+    for path in calibration_files(final):
+        path.unlink()
 
 
 def check_destination(final: Path, force: bool, room: int = MIN_FREE_BYTES) -> None:

@@ -27,7 +27,17 @@ from sim.running.runner import RunResult
 
 __all__ = ["OutputExistsError", "atomic_dir", "load_run", "write_run"]
 
-PACKAGES = ("parcours", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyarrow", "matplotlib")
+PACKAGES = (
+    "parcours",
+    "simpy",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pydantic",
+    "pyarrow",
+    "matplotlib",
+    "pyabc",
+)
 
 
 @contextlib.contextmanager
@@ -288,16 +298,21 @@ def read_manifest(folder: Path | str, kinds: tuple[str, ...] = FOLDER_KINDS) -> 
     return info
 
 
+def folder_kind(
+    folder: Path | str, kinds: tuple[str, ...] = ("run", "compare", "calibrate")
+) -> str:
+    """The kind of a results folder, one of ``kinds`` (:func:`read_manifest`)."""
+    return str(read_manifest(folder, kinds).get("kind", "run"))
+
+
 def run_paths(folder: Path | str) -> list[Path]:
     """The run folders a results folder holds, in order: a run folder itself, the runs of a
-    compare folder (``runs/<name>``), a calibration's best fit (``runs/best``)."""
+    compare folder (``runs/<name>``)."""
     folder = Path(folder)
-    info = read_manifest(folder, ("run", "compare", "calibrate"))
+    info = read_manifest(folder, ("run", "compare"))
     kind = info.get("kind", "run")
     if kind == "run":
         return [folder]
-    if kind == "calibrate":
-        return [folder / "runs" / "best"]
     names = info.get("run_folders") or [s["name"] for s in info.get("scenarios", [])]
     if not names and (folder / "runs").is_dir():
         names = sorted(p.name for p in (folder / "runs").iterdir() if p.is_dir())
