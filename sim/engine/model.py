@@ -11,6 +11,7 @@ from typing import Any
 
 import simpy
 
+from sim.engine.kernel import Environment, start
 from sim.engine.pathway import (
     STAY,
     STREET,
@@ -101,7 +102,7 @@ def _wire(
 ) -> tuple[simpy.Environment, Context]:
     """Build the environment, places, streams and processes of one replication."""
     sc = scenario
-    env = simpy.Environment()
+    env = Environment()
     streams = Streams(seed, replication)
     attributes = list(sc.attributes)
     rec = Recorder(sc.series_names(), attributes, keep)
@@ -195,27 +196,30 @@ def _wire(
         release = node.kind == "downstream" and node.releases_per_month is not None
         schedule_capacity(env, places[node_id], _steps(sc, node, release), sc.horizon)
         if release:
-            env.process(
+            start(
+                env,
                 releases(
                     ctx, places[node_id], _steps(sc, node, True), streams[f"{node_id}.releases"]
-                )
+                ),
             )
 
     intake = _intake(street, ctx, streams, wired)
-    env.process(street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
+    start(env, street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
     if street.transient is not None:
         transient_steps = Steps.of(
             street.transient.arrivals_per_year, sc.start, 1.0 / DAYS_PER_YEAR
         )
-        env.process(
+        start(
+            env,
             street_arrivals(
                 ctx, transient_steps, streams["street.transient_arrivals"], lambda: None, True
-            )
+            ),
         )
     for node_id, node in sc.nodes_of(OutreachNode, RestSpaceNode).items():
         route = wired(Route(node.routing, streams[f"{node_id}.routing"], exit_ids))
         if isinstance(node, RestSpaceNode) and node.reach is not None:
-            env.process(
+            start(
+                env,
                 rest_space_visits(
                     ctx,
                     node_id,
@@ -225,11 +229,11 @@ def _wire(
                     node.referral_probability_per_visit,
                     route,
                     streams[f"{node_id}.visits"],
-                )
+                ),
             )
             continue
         bound, intensity = _contact_rates(sc, node)
-        env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
+        start(env, referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     return env, ctx
 
@@ -283,10 +287,10 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
         for _ in range(node.initial.occupancy):
             person = ctx.new_person(required)
             place.occupy()
-            env.process(life(ctx, person, (STAY, (place, -elapsed(), math.nan))))
+            start(env, life(ctx, person, (STAY, (place, -elapsed(), math.nan))))
         for _ in range(node.initial.waiting):
             person = ctx.new_person(required)
-            env.process(life(ctx, person, (STREET, (0.0, place))))
+            start(env, life(ctx, person, (STREET, (0.0, place))))
     street = sc.nodes[sc.street_id]
     assert isinstance(street, StreetNode)
     elapsed = (
@@ -296,7 +300,7 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
     )
     for _ in range(street.initial.count):
         person = ctx.new_person()
-        env.process(life(ctx, person, (STREET, (elapsed(), None))))
+        start(env, life(ctx, person, (STREET, (elapsed(), None))))
 
 
 def _intake(

@@ -24,6 +24,7 @@ from typing import Any
 import simpy
 from simpy.events import URGENT, Event
 
+from sim.engine.kernel import ProcessGenerator, alarm, start
 from sim.engine.places import Place, Ticket
 from sim.engine.record import Recorder
 from sim.engine.schedule import Steps
@@ -31,7 +32,6 @@ from sim.engine.streams import Stream, Streams
 
 INF = math.inf
 NAN = math.nan
-ProcessGenerator = Generator[Event, Any, Any]
 Stage = tuple[str, Any] | None
 STREET, STAY, EXIT = "street", "stay", "exit"
 _WOKEN = object()
@@ -301,14 +301,8 @@ class Context:
     # --- helpers -------------------------------------------------------------------------
     def arm(self, person: Person, delay: float) -> None:
         """Wake ``person`` after ``delay`` unless something else wakes them first."""
-        wake = person.wake
-        assert wake is not None
-
-        def wake_up(_event: Event) -> None:
-            if not wake.triggered:
-                wake.succeed(_WOKEN)
-
-        self.env.timeout(delay).callbacks.append(wake_up)
+        assert person.wake is not None
+        alarm(self.env, delay, person.wake, _WOKEN)
 
     def grant(self, ticket: Ticket, place: Place) -> None:
         """A place was handed to ``ticket``: withdraw the person's other applications at once
@@ -449,10 +443,10 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
         else INF
     )
     if negative_at <= ready_at:
-        yield env.timeout(negative_at - now)
+        yield negative_at - now
         return _negative_exit(ctx, p, place, rules)
     if ready_at > now:
-        yield env.timeout(ready_at - now)
+        yield ready_at - now
     p.ready = now = env._now
     target_id = rules.route.choose(p.attrs)
     if target_id is None:  # every eligible target is closed: wait blocked for one to open
@@ -493,7 +487,7 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
 
 def apply_everywhere(
     ctx: Context, p: Person, place: Place, applications: tuple[Place, ...], negative_at: float
-) -> Generator[Event, Any, Place | None]:
+) -> Generator[Event | float, Any, Place | None]:
     """The ``first_free`` policy: a resident of ``place``, ready, takes the first of
     ``applications`` with room; if none has, they join every one's waiting list (FIFO per
     place, places not yet open included), stay blocked in ``place`` and take the first place
@@ -549,7 +543,7 @@ def leave_by_exit(ctx: Context, p: Person, exit_id: str) -> ProcessGenerator:
         return None
     delay = rules.after() if rules.after is not None else 0.0
     if delay > 0.0:
-        yield ctx.env.timeout(delay)
+        yield delay
     return (STREET, (0.0, None))
 
 
@@ -614,13 +608,13 @@ def poisson_events(
         if per_day <= 0.0:
             if change >= ctx.horizon:
                 return
-            yield env.timeout(change - now)
+            yield change - now
             continue
         gap = stream.exponential() / per_day
         if now + gap >= change:
-            yield env.timeout(change - now)
+            yield change - now
             continue
-        yield env.timeout(gap)
+        yield gap
         on_event()
 
 
@@ -637,7 +631,7 @@ def street_arrivals(
     def arrive() -> None:
         person = ctx.new_person()
         person.transient = transient
-        ctx.env.process(life(ctx, person, (STREET, (0.0, intake()))))
+        start(ctx.env, life(ctx, person, (STREET, (0.0, intake()))))
 
     return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
 
@@ -683,7 +677,7 @@ def rest_space_visits(
     refers its visitor with ``referral_probability``. Visits are recorded on the day's midday."""
     env = ctx.env
     rng = stream.rng
-    yield env.timeout(0.5)
+    yield 0.5
     while env.now < ctx.horizon:
         now = env.now
         share = reach.at(now)
@@ -698,7 +692,7 @@ def rest_space_visits(
                 for p in visitors[:referred]:
                     if p.slot >= 0:  # not already referred today
                         refer_by_route(ctx, p, route)
-        yield env.timeout(1.0)
+        yield 1.0
 
 
 def releases(ctx: Context, place: Place, rate: Steps, stream: Stream) -> ProcessGenerator:
