@@ -21,11 +21,19 @@ failed events, nobody waiting for a process to end), so:
 Every event thus keeps its place in the order, and a run's event count (``next(env._eid)``)
 is SimPy's own. An exception raised by a process propagates at once (SimPy raises it when
 the process's end event is processed, later in the same instant).
+
+The cycle collector is paused while the loop runs (:func:`collector_paused`, also while a
+replication is wired): the model makes no garbage cycles as it runs (a process's closure,
+which refers to itself, lets go of itself when the process ends), and one full collection
+over every object of the Python process can cost as much as a replication. It resumes, as
+it was, when the run stops.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import gc
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from heapq import heappop, heappush
 from typing import Any
 
@@ -62,6 +70,13 @@ class Environment(simpy.Environment):
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
         end = now + (at - now)  # where SimPy schedules its "until" event, bit for bit
         last = next(self._eid)  # the id that event would take
+        with collector_paused():
+            self._run(end, last)
+        self._now = end
+        next(self._eid)  # SimPy schedules its "until" event again when it stops the run
+        return None
+
+    def _run(self, end: float, last: int) -> None:
         queue: list[Any] = self._queue
         while queue:
             item = heappop(queue)
@@ -79,9 +94,6 @@ class Environment(simpy.Environment):
                 exc = type(failure)(*failure.args)
                 exc.__cause__ = failure
                 raise exc
-        self._now = end
-        next(self._eid)  # SimPy schedules its "until" event again when it stops the run
-        return None
 
 
 def start(env: simpy.Environment, generator: ProcessGenerator) -> None:
@@ -107,6 +119,19 @@ def start(env: simpy.Environment, generator: ProcessGenerator) -> None:
             raise ValueError(f"Negative delay {target}")
 
     heappush(queue, (env._now, URGENT, next(ids), Timer(resume)))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a while (a run, the wiring of a replication),
+    then leave it as it was."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class _Alarm:

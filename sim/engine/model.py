@@ -11,7 +11,7 @@ from typing import Any
 
 import simpy
 
-from sim.engine.kernel import Environment, start
+from sim.engine.kernel import Environment, collector_paused, start
 from sim.engine.pathway import (
     STAY,
     STREET,
@@ -66,7 +66,8 @@ class Simulation:
         self.scenario = scenario
         self.replication = replication
         self.seed = seed
-        self.env, self.ctx = _wire(scenario, replication, seed, keep)
+        with collector_paused():  # the wiring makes many objects, and no garbage cycle
+            self.env, self.ctx = _wire(scenario, replication, seed, keep)
 
     def advance(self, until: float) -> None:
         """Simulate up to day ``until`` (at most the end of the run)."""
