@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
+import numpy as np
 import simpy
 from simpy.events import URGENT, Event
 
@@ -246,6 +247,9 @@ class Context:
     record_episode: Callable[[tuple[object, ...]], None] = dataclasses.field(init=False)
     created: int = 0
     contactable: list[Person] = dataclasses.field(default_factory=list)
+    reach_draws: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    """The contactable people's ``reach_draw``, in the order of ``contactable`` (kept only
+    when a rest space has a reach): a rest space's day reads it in one comparison."""
     on_street: int = 0
     pool_waiters: list[Event] = dataclasses.field(default_factory=list)
 
@@ -273,8 +277,13 @@ class Context:
 
     # --- the street pool -----------------------------------------------------------------
     def add_contactable(self, person: Person) -> None:
-        person.slot = len(self.contactable)
+        slot = person.slot = len(self.contactable)
         self.contactable.append(person)
+        if self.reach_stream is not None:
+            draws = self.reach_draws
+            if slot == draws.size:
+                self.reach_draws = draws = np.concatenate((draws, np.empty(max(slot, 256))))
+            draws[slot] = person.reach_draw
         if self.pool_waiters:
             for waiter in self.pool_waiters:
                 waiter.succeed()
@@ -286,6 +295,8 @@ class Context:
         if last is not person:
             self.contactable[slot] = last
             last.slot = slot
+            if self.reach_stream is not None:
+                self.reach_draws[slot] = last.reach_draw
         person.slot = -1
 
     def street_count(self, delta: int) -> None:
@@ -678,15 +689,18 @@ def rest_space_visits(
     env = ctx.env
     rng = stream.rng
     yield 0.5
-    while env.now < ctx.horizon:
-        now = env.now
+    while env._now < ctx.horizon:
+        now = env._now
         share = reach.at(now)
-        users = [p for p in ctx.contactable if p.reach_draw < share]
-        if users:
-            wanted = int(rng.poisson(visits_per_day * len(users)))
+        contactable = ctx.contactable
+        users = np.flatnonzero(ctx.reach_draws[: len(contactable)] < share)  # in pool order
+        n = int(users.size)
+        if n:
+            wanted = int(rng.poisson(visits_per_day * n))
             served = min(wanted, int(cap.at(now)))
             if served:
-                visitors = [users[i] for i in rng.integers(0, len(users), served)]
+                chosen = users[rng.integers(0, n, served)].tolist()
+                visitors = [contactable[i] for i in chosen]
                 ctx.rec.visits(node_id, now, [p.id for p in visitors], [p.attrs for p in visitors])
                 referred = int(rng.binomial(served, referral_probability))
                 for p in visitors[:referred]:
