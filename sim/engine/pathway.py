@@ -252,9 +252,11 @@ class Context:
     when a rest space has a reach): a rest space's day reads it in one comparison."""
     on_street: int = 0
     pool_waiters: list[Event] = dataclasses.field(default_factory=list)
+    _write_street: Callable[[float, float], None] = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.record_episode = self.rec.episode_writer()
+        self._write_street = self.rec.writer(self.street_series)
 
     # --- people ------------------------------------------------------------------------
     def new_person(self, required: tuple[tuple[int, bool], ...] = ()) -> Person:
@@ -300,8 +302,8 @@ class Context:
         person.slot = -1
 
     def street_count(self, delta: int) -> None:
-        self.on_street += delta
-        self.rec.change(self.street_series, self.env._now, self.on_street)
+        self.on_street = count = self.on_street + delta
+        self._write_street(self.env._now, count)
 
     def pool_not_empty(self) -> Event:
         """An event triggered when someone next becomes contactable."""
@@ -345,7 +347,8 @@ class Context:
                 p.blocked_on,
             )
         )
-        p.node, p.queued, p.ready, p.blocked_on = "", NAN, NAN, ""
+        p.node = p.blocked_on = ""
+        p.queued = p.ready = NAN
 
 
 # --- referrals ---------------------------------------------------------------------------
@@ -354,7 +357,7 @@ def refer(ctx: Context, p: Person, target: Place) -> None:
     if p.slot >= 0:
         ctx.remove_contactable(p)
     now = ctx.env._now
-    if math.isnan(p.ready):
+    if p.ready != p.ready:  # NaN: not referred yet in this episode
         p.ready = now
     ticket = Ticket(p, None, now)
     p.ticket, p.target = ticket, target
@@ -398,7 +401,9 @@ def street(
     env = ctx.env
     now = env._now
     p.episode += 1
-    p.node, p.entry, p.ready, p.queued = ctx.street_id, now - elapsed, NAN, NAN
+    p.node = ctx.street_id
+    p.entry = now - elapsed
+    p.ready = p.queued = NAN
     p.wake = None  # no wake-up needed if an intake referral is admitted at once
     ctx.street_count(+1)
     # drawn for everyone, admitted at once or not, so streams stay aligned across scenarios
@@ -600,18 +605,20 @@ def poisson_events(
     rate: Callable[[float], tuple[float, float]],
     stream: Stream,
     on_event: Callable[[], None],
-    pause: Callable[[], Event | None] = lambda: None,
+    pause: Callable[[], Event | None] | None = None,
 ) -> ProcessGenerator:
     """A Poisson process whose rate (per day) is constant until the time ``rate`` returns with
     it (so it is read again only then); the draw restarts at each change (memoryless).
     ``pause`` may return an event to wait for first (nothing can happen until it triggers)."""
     env = ctx.env
     per_day, change = 0.0, -INF  # the rate, read again only once ``change`` is reached
-    while env._now < ctx.horizon:
-        waiting = pause()
-        if waiting is not None:
-            yield waiting
-            continue
+    horizon = ctx.horizon
+    while env._now < horizon:
+        if pause is not None:
+            waiting = pause()
+            if waiting is not None:
+                yield waiting
+                continue
         now = env._now
         if now >= change:
             per_day, change = rate(now)

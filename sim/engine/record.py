@@ -166,9 +166,7 @@ class Recorder:
         keep: EpisodeFilter | None = None,
     ) -> None:
         self._rows: list[tuple[object, ...]] = []
-        self.people: dict[str, list[object]] = {
-            c: [] for c in ("person", "created", *attribute_names)
-        }
+        self._people: list[tuple[int, float, tuple[bool, ...]]] = []
         self._attributes = attribute_names
         self._keep = keep
         self._since = keep.since if keep is not None else {}
@@ -185,10 +183,20 @@ class Recorder:
 
     def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
         """Record a new person and their attributes."""
-        self.people["person"].append(person_id)
-        self.people["created"].append(created)
-        for name, value in zip(self._attributes, attributes, strict=True):
-            self.people[name].append(value)
+        self._people.append((person_id, created, attributes))
+
+    @property
+    def people(self) -> dict[str, list[object]]:
+        """The people recorded so far, by column: ``person``, ``created`` and one column per
+        attribute."""
+        rows = self._people
+        columns: dict[str, list[object]] = {
+            "person": [row[0] for row in rows],
+            "created": [row[1] for row in rows],
+        }
+        for i, name in enumerate(self._attributes):
+            columns[name] = [row[2][i] for row in rows]
+        return columns
 
     def episode(
         self,
@@ -238,6 +246,32 @@ class Recorder:
         else:
             times.append(t)
             self._values[index].append(value)
+
+    def writer(self, index: int) -> Callable[[float, float], None]:
+        """What the engine calls at each change of series ``index``: :meth:`change` for that
+        series, with its arrays at hand (and, with a filter, dropping changes after its day)."""
+        times, values = self._times[index], self._values[index]
+
+        def write(t: float, value: float) -> None:
+            if times and times[-1] == t:
+                values[-1] = value
+            else:
+                times.append(t)
+                values.append(value)
+
+        if self._keep is None:
+            return write
+        until = self._series_until[index]
+
+        def write_within(t: float, value: float) -> None:
+            if t <= until:
+                if times and times[-1] == t:
+                    values[-1] = value
+                else:
+                    times.append(t)
+                    values.append(value)
+
+        return write_within
 
     def _change_within(self, index: int, t: float, value: float) -> None:
         if t <= self._series_until[index]:
@@ -322,7 +356,7 @@ class Recorder:
             horizon,
             warmup,
             episodes,
-            {k: list(v) for k, v in self.people.items()} if copy else self.people,
+            self.people,
             series,
             list(self.deadlocks) if copy else self.deadlocks,
             events,
