@@ -13,6 +13,8 @@ failed events, nobody waiting for a process to end), so:
   yielding the event, as in SimPy;
 - a process that ends takes the id its end event would have had and schedules nothing:
   nobody waits for it, and processing it would do nothing;
+- a process may also be made of callbacks: :func:`soon` starts it where ``start`` would,
+  :func:`after` waits where a yielded delay would, and :func:`ended` ends it;
 - :meth:`Environment.run` to a time is SimPy's loop with ``step`` inlined, stopping where
   SimPy's "until" event (urgent, at that time, its id taken when the run starts) would, and
   taking the id SimPy takes when it schedules that event again as it stops (for nothing: it
@@ -119,6 +121,26 @@ def start(env: simpy.Environment, generator: ProcessGenerator) -> None:
             raise ValueError(f"Negative delay {target}")
 
     heappush(queue, (env._now, URGENT, next(ids), Timer(resume)))
+
+
+def soon(env: simpy.Environment, callback: Callable[[Any], None]) -> None:
+    """Call ``callback`` in an urgent event now: where SimPy would start a process."""
+    queue: list[Any] = env._queue
+    heappush(queue, (env._now, URGENT, next(env._eid), Timer(callback)))
+
+
+def after(env: simpy.Environment, delay: float, callback: Callable[[Any], None]) -> None:
+    """Call ``callback`` after ``delay``: where ``env.timeout(delay)`` would be scheduled."""
+    if delay < 0:
+        raise ValueError(f"Negative delay {delay}")
+    queue: list[Any] = env._queue
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), Timer(callback)))
+
+
+def ended(env: simpy.Environment) -> None:
+    """A process made of callbacks ends: take the id of the end event SimPy would schedule
+    (nobody waits for it)."""
+    next(env._eid)
 
 
 @contextmanager

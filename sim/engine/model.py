@@ -20,7 +20,7 @@ from sim.engine.pathway import (
     Person,
     PlaceRules,
     Route,
-    life,
+    begin_life,
     referrals,
     releases,
     rest_space_visits,
@@ -276,7 +276,6 @@ def _place_rules(
 
 def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
     """Residents already in place at ``start``, people already waiting, people on the street."""
-    env = ctx.env
     for node_id, node in sc.nodes_of(AccommodationNode, DownstreamNode).items():
         place = ctx.places[node_id]
         elapsed = (
@@ -288,10 +287,10 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
         for _ in range(node.initial.occupancy):
             person = ctx.new_person(required)
             place.occupy()
-            start(env, life(ctx, person, (STAY, (place, -elapsed(), math.nan))))
+            begin_life(ctx, person, (STAY, (place, -elapsed(), math.nan)))
         for _ in range(node.initial.waiting):
             person = ctx.new_person(required)
-            start(env, life(ctx, person, (STREET, (0.0, place))))
+            begin_life(ctx, person, (STREET, (0.0, place)))
     street = sc.nodes[sc.street_id]
     assert isinstance(street, StreetNode)
     elapsed = (
@@ -301,7 +300,7 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
     )
     for _ in range(street.initial.count):
         person = ctx.new_person()
-        start(env, life(ctx, person, (STREET, (elapsed(), None))))
+        begin_life(ctx, person, (STREET, (elapsed(), None)))
 
 
 def _intake(

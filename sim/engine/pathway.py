@@ -1,4 +1,4 @@
-"""The pathway as SimPy processes: one process per person, reading like the pathway diagram.
+"""The pathway on SimPy's clock: one process per person, reading like the pathway diagram.
 
 A person lives a sequence of stages: the street (until referred and admitted, or a
 spontaneous exit), a stay in a place (accommodation or downstream: until ready, then on to
@@ -6,6 +6,13 @@ the next place, blocked in the current one while the next is full; or a negative
 exit (possibly back to the street as a new episode). Outreach patrols, rest spaces and
 common-law housing releases are processes of their own. Processes only change state and
 record events; statistics are computed afterwards.
+
+A person's process is made of callbacks (:func:`live`): a stage runs until it is over (it
+returns the next stage) or must wait; then it hands :func:`wait` a delay or an event and what
+comes after, and the person goes on from there when the wait is over. Each wait and each
+start is scheduled where a SimPy process would have scheduled it (:mod:`sim.engine.kernel`),
+so the events and their order are those of one generator process per person. The services
+are generator processes.
 
 Competing hazards use one wake-up event per person: whichever comes first (a place granted,
 a hazard's timeout) triggers it, and later ones find it already triggered and do nothing.
@@ -18,14 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import simpy
 from simpy.events import URGENT, Event
 
-from sim.engine.kernel import ProcessGenerator, alarm, start
+from sim.engine.kernel import ProcessGenerator, after, alarm, ended, soon
 from sim.engine.places import Place, Ticket
 from sim.engine.record import Recorder
 from sim.engine.schedule import Steps
@@ -35,6 +42,8 @@ INF = math.inf
 NAN = math.nan
 Stage = tuple[str, Any] | None
 STREET, STAY, EXIT = "street", "stay", "exit"
+WAITING: Stage = ("waiting", None)
+"""What a stage returns when it waits: it goes on, later, by itself (:func:`wait`)."""
 _WOKEN = object()
 
 
@@ -379,24 +388,41 @@ def refer_by_route(ctx: Context, p: Person, route: Route) -> bool:
 
 
 # --- the person's life -------------------------------------------------------------------
-def life(ctx: Context, p: Person, stage: Stage) -> ProcessGenerator:
-    """Walk a person through their stages until they leave the pathway."""
+def begin_life(ctx: Context, p: Person, stage: Stage) -> None:
+    """Start a person's life at ``stage`` (in an urgent event now, as SimPy starts a process)."""
+    soon(ctx.env, lambda _event: live(ctx, p, stage))
+
+
+def live(ctx: Context, p: Person, stage: Stage) -> None:
+    """Walk a person through their stages, from ``stage`` on, until one waits (it arranged
+    to go on later: :func:`wait`) or they leave the pathway."""
     while stage is not None:
+        if stage is WAITING:
+            return
         kind, arg = stage
         if kind == STREET:
-            stage = yield from street(ctx, p, *arg)
+            stage = street(ctx, p, *arg)
         elif kind == STAY:
-            stage = yield from stay(ctx, p, *arg)
+            stage = stay(ctx, p, *arg)
         elif ctx.exits[arg].return_probability <= 0.0:  # gone for good: no draw, no wait
             break
         else:
-            stage = yield from leave_by_exit(ctx, p, arg)
+            stage = leave_by_exit(ctx, p, arg)
     del ctx.people[p.id]  # gone: nothing of them is kept but what was recorded
+    ended(ctx.env)
 
 
-def street(
-    ctx: Context, p: Person, elapsed: float, intake: Route | Place | None
-) -> ProcessGenerator:
+def wait(ctx: Context, p: Person, what: float | Event, then: Callable[[], Stage]) -> Stage:
+    """Go on with ``then`` (which gives the next stage) once ``what`` (a delay, or an event)
+    is over; a stage returns what this returns, :data:`WAITING`."""
+    if isinstance(what, Event):
+        what.callbacks.append(lambda _event: live(ctx, p, then()))
+    else:
+        after(ctx.env, what, lambda _event: live(ctx, p, then()))
+    return WAITING
+
+
+def street(ctx: Context, p: Person, elapsed: float, intake: Route | Place | None) -> Stage:
     """A street episode: wait for a place (after a referral) or a spontaneous exit."""
     env = ctx.env
     now = env._now
@@ -424,13 +450,19 @@ def street(
         p.wake = env.event()
         if exit_after < INF:
             ctx.arm(p, exit_after)
-        yield p.wake
+        return wait(ctx, p, p.wake, lambda: street_ends(ctx, p))
+    return street_ends(ctx, p)
+
+
+def street_ends(ctx: Context, p: Person) -> Stage:
+    """The end of a street episode: admitted to a place, or a spontaneous exit."""
+    now = ctx.env._now
     ticket, target = p.ticket, p.target
     p.ticket = p.target = None
     ctx.street_count(-1)
     if ticket is not None and ticket.granted and target is not None:
-        ctx.close_episode(p, env._now, target.node_id, None)
-        return (STAY, (target, env._now, ticket.queued))
+        ctx.close_episode(p, now, target.node_id, None)
+        return (STAY, (target, now, ticket.queued))
     if ticket is not None and target is not None:
         target.cancel(ticket)
     else:
@@ -441,17 +473,20 @@ def street(
     assert route is not None
     exit_id = route.choose(p.attrs)
     assert exit_id is not None
-    ctx.close_episode(p, env._now, exit_id, ctx.exits[exit_id].positive)
+    ctx.close_episode(p, now, exit_id, ctx.exits[exit_id].positive)
     return (EXIT, exit_id)
 
 
-def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> ProcessGenerator:
+def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> Stage:
     """A stay in a place: until ready (then on, blocked if the next place is full) or a
     negative exit, whichever comes first."""
-    env = ctx.env
     rules = ctx.rules[place.node_id]
-    now = env._now
-    p.node, p.entry, p.queued, p.ready, p.blocked_on = place.node_id, entry, queued, NAN, ""
+    now = ctx.env._now
+    p.node = place.node_id
+    p.entry = entry
+    p.queued = queued
+    p.ready = NAN
+    p.blocked_on = ""
     ready_at = now if rules.duration is None else max(now, entry + rules.duration())
     negative_at = (
         now + rules.negative_stream.exponential() / rules.negative_rate
@@ -459,10 +494,15 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
         else INF
     )
     if negative_at <= ready_at:
-        yield negative_at - now
-        return _negative_exit(ctx, p, place, rules)
+        return wait(ctx, p, negative_at - now, lambda: _negative_exit(ctx, p, place, rules))
     if ready_at > now:
-        yield ready_at - now
+        return wait(ctx, p, ready_at - now, lambda: ready(ctx, p, place, rules, negative_at))
+    return ready(ctx, p, place, rules, negative_at)
+
+
+def ready(ctx: Context, p: Person, place: Place, rules: PlaceRules, negative_at: float) -> Stage:
+    """A resident is ready: on to the next place (blocked here while it is full) or an exit."""
+    env = ctx.env
     p.ready = now = env._now
     target_id = rules.route.choose(p.attrs)
     if target_id is None:  # every eligible target is closed: wait blocked for one to open
@@ -473,48 +513,62 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
         ctx.close_episode(p, now, target_id, ctx.exits[target_id].positive)
         return (EXIT, target_id)
     if rules.first_free:
-        taken = yield from apply_everywhere(
-            ctx, p, place, rules.route.applications(p.attrs, target), negative_at
-        )
-        if taken is None:
-            return _negative_exit(ctx, p, place, rules)
-        target, target_id = taken, taken.node_id
-    elif target.has_room():
+        applications = rules.route.applications(p.attrs, target)
+        return apply_everywhere(ctx, p, place, rules, applications, negative_at)
+    if target.has_room():
         target.occupy()
-    else:
-        ticket = Ticket(p, place, now)
-        p.wake = env.event()
-        p.blocked_on = target_id
-        place.set_blocked(+1, target_id)
-        target.join(ticket, p.attrs)
-        if not ticket.granted:
-            _check_deadlock(ctx, place)
-            if negative_at < INF:
-                ctx.arm(p, negative_at - now)
-            yield p.wake
-        place.set_blocked(-1, target_id)
-        if not ticket.granted:
-            target.cancel(ticket)
-            return _negative_exit(ctx, p, place, rules)
+        return _moved_on(ctx, p, place, target, now)
+    ticket = Ticket(p, place, now)
+    p.wake = env.event()
+    p.blocked_on = target_id
+    place.set_blocked(+1, target_id)
+    target.join(ticket, p.attrs)
+    if ticket.granted:
+        return _unblocked(ctx, p, place, rules, target, ticket)
+    _check_deadlock(ctx, place)
+    if negative_at < INF:
+        ctx.arm(p, negative_at - now)
+    return wait(ctx, p, p.wake, lambda: _unblocked(ctx, p, place, rules, target, ticket))
+
+
+def _unblocked(
+    ctx: Context, p: Person, place: Place, rules: PlaceRules, target: Place, ticket: Ticket
+) -> Stage:
+    """The end of a block on one destination: its place granted, or a negative exit."""
+    place.set_blocked(-1, target.node_id)
+    if not ticket.granted:
+        target.cancel(ticket)
+        return _negative_exit(ctx, p, place, rules)
+    return _moved_on(ctx, p, place, target, ticket.queued)
+
+
+def _moved_on(ctx: Context, p: Person, place: Place, target: Place, ready_at: float) -> Stage:
+    """Leave ``place`` for ``target`` (taken), having been ready since ``ready_at``."""
     place.leave()
-    ctx.close_episode(p, env._now, target_id, True)
-    return (STAY, (target, env._now, now))
+    now = ctx.env._now
+    ctx.close_episode(p, now, target.node_id, True)
+    return (STAY, (target, now, ready_at))
 
 
 def apply_everywhere(
-    ctx: Context, p: Person, place: Place, applications: tuple[Place, ...], negative_at: float
-) -> Generator[Event | float, Any, Place | None]:
+    ctx: Context,
+    p: Person,
+    place: Place,
+    rules: PlaceRules,
+    applications: tuple[Place, ...],
+    negative_at: float,
+) -> Stage:
     """The ``first_free`` policy: a resident of ``place``, ready, takes the first of
     ``applications`` with room; if none has, they join every one's waiting list (FIFO per
     place, places not yet open included), stay blocked in ``place`` and take the first place
-    handed to them, withdrawn from the other lists at once (:meth:`Context.grant`). Returns
-    the place taken, or None after a negative exit while blocked (every list withdrawn)."""
+    handed to them, withdrawn from the other lists at once (:meth:`Context.grant`); or leave
+    by a negative exit while blocked (every list withdrawn)."""
+    env = ctx.env
+    now = env._now
     for target in applications:
         if target.has_room():
             target.occupy()
-            return target
-    env = ctx.env
-    now = env._now
+            return _moved_on(ctx, p, place, target, now)
     names = tuple(target.node_id for target in applications)
     p.wake = env.event()
     p.target = None
@@ -528,19 +582,32 @@ def apply_everywhere(
         target.join(ticket, p.attrs)
         if ticket.granted:  # only a list being served at once: the others are withdrawn
             break
-    if p.target is None:
-        _check_deadlock(ctx, place)
-        if negative_at < INF:
-            ctx.arm(p, negative_at - now)
-        yield p.wake
+    if p.target is not None:
+        return _first_taken(ctx, p, place, rules, names, group, now)
+    _check_deadlock(ctx, place)
+    if negative_at < INF:
+        ctx.arm(p, negative_at - now)
+    return wait(ctx, p, p.wake, lambda: _first_taken(ctx, p, place, rules, names, group, now))
+
+
+def _first_taken(
+    ctx: Context,
+    p: Person,
+    place: Place,
+    rules: PlaceRules,
+    names: tuple[str, ...],
+    group: list[tuple[Place, Ticket]],
+    ready_at: float,
+) -> Stage:
+    """The end of a ``first_free`` block: the place taken, or a negative exit."""
     place.set_blocked_on_all(-1, names)
     taken, p.target = p.target, None
     if taken is None:
         for target, ticket in group:
             target.cancel(ticket)
-        return None
+        return _negative_exit(ctx, p, place, rules)
     p.blocked_on = taken.node_id
-    return taken
+    return _moved_on(ctx, p, place, taken, ready_at)
 
 
 def _negative_exit(ctx: Context, p: Person, place: Place, rules: PlaceRules) -> Stage:
@@ -552,14 +619,14 @@ def _negative_exit(ctx: Context, p: Person, place: Place, rules: PlaceRules) -> 
     return (EXIT, exit_id)
 
 
-def leave_by_exit(ctx: Context, p: Person, exit_id: str) -> ProcessGenerator:
+def leave_by_exit(ctx: Context, p: Person, exit_id: str) -> Stage:
     """An exit: the person leaves the pathway, or comes back to the street later."""
     rules = ctx.exits[exit_id]
     if rules.return_probability <= 0.0 or rules.stream.uniform() >= rules.return_probability:
         return None
     delay = rules.after() if rules.after is not None else 0.0
     if delay > 0.0:
-        yield delay
+        return wait(ctx, p, delay, lambda: (STREET, (0.0, None)))
     return (STREET, (0.0, None))
 
 
@@ -649,7 +716,7 @@ def street_arrivals(
     def arrive() -> None:
         person = ctx.new_person()
         person.transient = transient
-        start(ctx.env, life(ctx, person, (STREET, (0.0, intake()))))
+        begin_life(ctx, person, (STREET, (0.0, intake())))
 
     return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
 
@@ -700,7 +767,7 @@ def rest_space_visits(
         now = env._now
         share = reach.at(now)
         contactable = ctx.contactable
-        users = np.flatnonzero(ctx.reach_draws[: len(contactable)] < share)  # in pool order
+        users = (ctx.reach_draws[: len(contactable)] < share).nonzero()[0]  # in pool order
         n = int(users.size)
         if n:
             wanted = int(rng.poisson(visits_per_day * n))
