@@ -59,7 +59,20 @@ class Timer:
 
 class Environment(simpy.Environment):
     """SimPy's environment, with a leaner :meth:`run` to a time (the same events, in the
-    same order)."""
+    same order), and :meth:`close`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processes: list[ProcessGenerator] = []
+        """The generators started with :func:`start`."""
+
+    def close(self) -> None:
+        """Drop every scheduled event and stop every generator process, so that what they
+        hold is freed as soon as nothing else refers to it (the run cannot go on)."""
+        self._queue.clear()
+        for generator in self.processes:
+            generator.close()
+        self.processes.clear()
 
     def run(self, until: Any = None) -> Any:
         """Process every event before ``until`` (a time), as :meth:`simpy.Environment.run`
@@ -104,6 +117,8 @@ def start(env: simpy.Environment, generator: ProcessGenerator) -> None:
     queue: list[Any] = env._queue
     ids = env._eid
     send = generator.send
+    if isinstance(env, Environment):
+        env.processes.append(generator)
 
     def resume(event: Any) -> None:
         nonlocal resume

@@ -9,8 +9,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import simpy
-
 from sim.engine.kernel import Environment, collector_paused, start
 from sim.engine.pathway import (
     STAY,
@@ -50,9 +48,12 @@ def run_once(
 ) -> RunRecord:
     """Simulate one replication of ``scenario`` and return what it recorded (only the
     person-episodes ``keep`` selects, when given)."""
-    simulation = Simulation(scenario, replication, seed, keep)
-    simulation.advance(scenario.horizon)
-    return simulation.finish()
+    with collector_paused():
+        simulation = Simulation(scenario, replication, seed, keep)
+        simulation.advance(scenario.horizon)
+        record = simulation.finish()
+        simulation.close()
+    return record
 
 
 class Simulation:
@@ -93,6 +94,22 @@ class Simulation:
         events = next(self.env._eid) if hasattr(self.env, "_eid") else 0
         return ctx.rec.finish(self.replication, self.seed, sc.horizon, sc.warmup_days, events)
 
+    def close(self) -> None:
+        """Let go of the people, the places' lists and the processes at once (the simulation
+        cannot go on): freed as soon as the simulation is dropped, where the links between
+        them would wait for Python's cycle collector (:func:`run_once` closes its own; a
+        caller pausing the collector for a batch closes them before it resumes)."""
+        ctx = self.ctx
+        self.env.close()
+        for place in ctx.places.values():
+            place.close()
+        for person in ctx.people.values():
+            person.wake = None
+            person.ticket = person.target = None
+        ctx.people.clear()
+        ctx.contactable.clear()
+        ctx.pool_waiters.clear()
+
 
 def _open_row(p: Person) -> tuple[object, ...]:
     return (p.id, p.episode, p.node, p.queued, p.entry, p.ready, math.nan, "", None, p.blocked_on)
@@ -100,7 +117,7 @@ def _open_row(p: Person) -> tuple[object, ...]:
 
 def _wire(
     scenario: Scenario, replication: int, seed: int, keep: EpisodeFilter | None
-) -> tuple[simpy.Environment, Context]:
+) -> tuple[Environment, Context]:
     """Build the environment, places, streams and processes of one replication."""
     sc = scenario
     env = Environment()

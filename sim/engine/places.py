@@ -74,7 +74,7 @@ class Place:
         self.blocked_on: dict[str, int] = {}
         self._classes: list[deque[Ticket]] = [deque() for _ in range(len(priority) + 1)]
         self._env = env
-        self.grant: Callable[[Ticket, Place], None] = lambda ticket, place: None
+        self.grant: Callable[[Ticket, Place], None] = _no_grant
         idx = recorder.series_index
         self._write_capacity = recorder.writer(idx[f"capacity.{node_id}"])
         self._write_occupancy = recorder.writer(idx[f"occupancy.{node_id}"])
@@ -174,7 +174,20 @@ class Place:
             self._write_capacity(self._env._now, capacity)
         self.admit()
 
+    def close(self) -> None:
+        """Empty the waiting lists and let go of the engine (the run is over), so that
+        nothing here holds people or is held in a cycle."""
+        for queue in self._classes:
+            for ticket in queue:
+                ticket.group = None
+            queue.clear()
+        self.grant = _no_grant
+
     @property
     def is_open(self) -> bool:
         """Whether the node takes anyone at all right now (capacity > 0)."""
         return self.capacity > 0
+
+
+def _no_grant(ticket: Ticket, place: Place) -> None:
+    """What a place does when it hands over a place, until the engine says (nothing)."""

@@ -171,10 +171,12 @@ class Recorder:
         self._keep = keep
         self._since = keep.since if keep is not None else {}
         self._until = keep.until if keep is not None else {}
-        if keep is not None:  # only the series the observations read, up to their windows
-            self._series_until = [keep.series.get(name, -math.inf) for name in series_names]
-            self.change = self._change_within  # type: ignore[method-assign]
-            self.person = self._no_person  # type: ignore[method-assign]
+        # with a filter, only the series the observations read, up to their windows, and no
+        # person
+        self._series_until = [
+            keep.series.get(name, -math.inf) if keep is not None else math.inf
+            for name in series_names
+        ]
         self.series_index = {name: i for i, name in enumerate(series_names)}
         self._times: list[array[float]] = [array("d") for _ in series_names]
         self._values: list[array[float]] = [array("d") for _ in series_names]
@@ -183,7 +185,8 @@ class Recorder:
 
     def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
         """Record a new person and their attributes."""
-        self._people.append((person_id, created, attributes))
+        if self._keep is None:
+            self._people.append((person_id, created, attributes))
 
     @property
     def people(self) -> dict[str, list[object]]:
@@ -240,12 +243,7 @@ class Recorder:
 
     def change(self, index: int, t: float, value: float) -> None:
         """Record that series ``index`` takes ``value`` from time ``t`` on."""
-        times = self._times[index]
-        if times and times[-1] == t:
-            self._values[index][-1] = value
-        else:
-            times.append(t)
-            self._values[index].append(value)
+        self.writer(index)(t, value)
 
     def writer(self, index: int) -> Callable[[float, float], None]:
         """What the engine calls at each change of series ``index``: :meth:`change` for that
@@ -272,13 +270,6 @@ class Recorder:
                     values.append(value)
 
         return write_within
-
-    def _change_within(self, index: int, t: float, value: float) -> None:
-        if t <= self._series_until[index]:
-            Recorder.change(self, index, t, value)
-
-    def _no_person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
-        pass
 
     def _episodes(self, rows: list[tuple[object, ...]]) -> Episodes:
         n = len(rows)
