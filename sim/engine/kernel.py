@@ -94,13 +94,11 @@ class Environment(simpy.Environment):
     def _run(self, end: float, last: int) -> None:
         queue: list[Any] = self._queue
         while queue:
-            item = heappop(queue)
-            t = item[0]
-            if t > end or (t == end and (item[1] > URGENT or item[2] > last)):
-                heappush(queue, item)  # after the "until" event: left for a later run
+            t, priority, eid, event = heappop(queue)
+            if t > end or (t == end and (priority > URGENT or eid > last)):
+                heappush(queue, (t, priority, eid, event))  # after the "until" event: later
                 break
             self._now = t
-            event = item[3]
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:  # as SimPy's ``step`` does
                 callback(event)

@@ -182,6 +182,9 @@ class Route:
                 if place.capacity <= 0:
                     break
             else:
+                if len(self.targets) == 1:  # one target: the draw is made, its result known
+                    self.stream.uniform()
+                    return self.targets[0]
                 return self.targets[self.stream.pick(self.cumulative)]
         if open_only:
             ok = [
@@ -431,7 +434,7 @@ def street(ctx: Context, p: Person, elapsed: float, intake: Route | Place | None
     p.entry = now - elapsed
     p.ready = p.queued = NAN
     p.wake = None  # no wake-up needed if an intake referral is admitted at once
-    ctx.street_count(+1)
+    ctx.on_street += 1  # recorded once they wait: admitted at once, the count is unchanged
     # drawn for everyone, admitted at once or not, so streams stay aligned across scenarios
     if p.transient:
         assert ctx.transient_exit_stream is not None
@@ -447,6 +450,7 @@ def street(ctx: Context, p: Person, elapsed: float, intake: Route | Place | None
     elif intake is None or not refer_by_route(ctx, p, intake):
         ctx.add_contactable(p)
     if p.ticket is None or not p.ticket.granted:
+        ctx.street_count(0)
         p.wake = env.event()
         if exit_after < INF:
             ctx.arm(p, exit_after)
