@@ -88,6 +88,35 @@ class Person:
         self.wake: Event | None = None
 
 
+class _Eligible:
+    """What routing a person with given attributes needs: whether they may ever go to each
+    target (``flags``), the places among those targets (whose opening decides the choice),
+    and the running sums of the eligible targets' probabilities (``weights``, ``total``)."""
+
+    __slots__ = ("every", "flags", "places", "total", "weights")
+
+    def __init__(
+        self, flags: tuple[bool, ...], targets: list[Place | None], cumulative: list[float]
+    ) -> None:
+        self.flags = flags
+        self.every = all(flags)
+        self.places = tuple(
+            place for flag, place in zip(flags, targets, strict=True) if flag and place is not None
+        )
+        self.weights, self.total = _usable_weights(flags, cumulative)
+
+
+def _usable_weights(usable: Iterable[bool], cumulative: list[float]) -> tuple[list[float], float]:
+    """The running sums of the probabilities of the usable targets (others count 0)."""
+    weights, total = [], 0.0
+    prev = 0.0
+    for flag, cum in zip(usable, cumulative, strict=True):
+        total += (cum - prev) if flag else 0.0
+        prev = cum
+        weights.append(total)
+    return weights, total
+
+
 class Route:
     """Routing probabilities to targets, filtered at use by eligibility and opening.
 
@@ -117,7 +146,7 @@ class Route:
         self.only_exits = set(self.targets) <= set(exits)
         self._targets: list[Place | None] = [None] * len(self.targets)
         self._rules: list[tuple[tuple[int, bool], ...] | None] = [None] * len(self.targets)
-        self._eligible: dict[tuple[bool, ...], tuple[tuple[bool, ...], tuple[Place, ...]]] = {}
+        self._eligible: dict[tuple[bool, ...], _Eligible] = {}
         self._applications: dict[tuple[bool, ...], tuple[Place, ...]] = {}
 
     def bind(
@@ -129,20 +158,14 @@ class Route:
         self._eligible.clear()
         self._applications.clear()
 
-    def eligible(self, attrs: tuple[bool, ...]) -> tuple[tuple[bool, ...], tuple[Place, ...]]:
-        """Whether a person with ``attrs`` may ever go to each target, and the places among
-        the targets they may go to (whose opening decides the choice), cached per ``attrs``."""
+    def eligible(self, attrs: tuple[bool, ...]) -> _Eligible:
+        """Where a person with ``attrs`` may ever go, cached per ``attrs``."""
         known = self._eligible.get(attrs)
         if known is None:
             flags = tuple(
                 rules is None or all(attrs[i] == v for i, v in rules) for rules in self._rules
             )
-            places = tuple(
-                place
-                for flag, place in zip(flags, self._targets, strict=True)
-                if flag and place is not None
-            )
-            known = self._eligible[attrs] = (flags, places if all(flags) else ())
+            known = self._eligible[attrs] = _Eligible(flags, self._targets, self.cumulative)
         return known
 
     def applications(self, attrs: tuple[bool, ...], drawn: Place) -> tuple[Place, ...]:
@@ -151,7 +174,7 @@ class Route:
         equals): where the ``first_free`` policy applies, in the order it tries them."""
         known = self._applications.get(attrs)
         if known is None:
-            flags = self.eligible(attrs)[0]
+            flags = self.eligible(attrs).flags
             weights = [
                 b - a for a, b in zip([0.0, *self.cumulative[:-1]], self.cumulative, strict=True)
             ]
@@ -176,34 +199,28 @@ class Route:
         Usable: eligible for ``attrs`` and, with ``open_only``, an exit or an open place."""
         if self.only_exits:
             return self.targets[self.stream.pick(self.cumulative)]
-        eligible, places = self._eligible.get(attrs) or self.eligible(attrs)
-        if places:  # every target eligible: the usual draw unless a place is closed
-            for place in places:
-                if place.capacity <= 0:
-                    break
-            else:
-                if len(self.targets) == 1:  # one target: the draw is made, its result known
-                    self.stream.uniform()
-                    return self.targets[0]
-                return self.targets[self.stream.pick(self.cumulative)]
+        eligible = self._eligible.get(attrs) or self.eligible(attrs)
         if open_only:
-            ok = [
-                flag and (place is None or place.capacity > 0)
-                for flag, place in zip(eligible, self._targets, strict=True)
-            ]
-        else:
-            ok = list(eligible)
-        if all(ok):
+            for place in eligible.places:
+                if place.capacity <= 0:  # a closed place: its share goes to the others
+                    weights, total = _usable_weights(
+                        (
+                            flag and (place is None or place.capacity > 0)
+                            for flag, place in zip(eligible.flags, self._targets, strict=True)
+                        ),
+                        self.cumulative,
+                    )
+                    if total <= 0.0:
+                        return None
+                    return self.targets[self.stream.pick(weights)]
+        if eligible.every:  # every target usable: the draw of the routing as written
+            if len(self.targets) == 1:  # one target: the draw is made, its result known
+                self.stream.uniform()
+                return self.targets[0]
             return self.targets[self.stream.pick(self.cumulative)]
-        weights, total = [], 0.0
-        prev = 0.0
-        for flag, cum in zip(ok, self.cumulative, strict=True):
-            total += (cum - prev) if flag else 0.0
-            prev = cum
-            weights.append(total)
-        if total <= 0.0:
+        if eligible.total <= 0.0:
             return None
-        return self.targets[self.stream.pick(weights)]
+        return self.targets[self.stream.pick(eligible.weights)]
 
 
 @dataclasses.dataclass
