@@ -178,6 +178,7 @@ class SimulatedObservations:
     def _figures(
         self, sc: Scenario, runs: list[Simulation], threshold: float
     ) -> dict[str, float] | None:
+        """What :meth:`simulate` returns, from its replications ``runs``."""
         checks = self.checkpoints if threshold < math.inf else self.checkpoints[-1:]
         for day, names in checks:
             for simulation in runs:
