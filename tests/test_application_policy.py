@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import simpy
 
-from sim.engine import model, pathway
+from sim.engine import kernel, model, pathway
 from sim.engine.model import run_once
 from sim.inputs.loading import load_scenario, validate_data
 from sim.inputs.scenario import AccommodationNode, DownstreamNode, Scenario
@@ -224,7 +223,7 @@ def _checked_run(
     """``run_once`` with the state checked at the end of every ``every``-th instant."""
     contexts: list[pathway.Context] = []
     tally = _Tally()
-    base = simpy.Environment
+    base = kernel.Environment
 
     class Recorded(pathway.Context):
         def __post_init__(self) -> None:
@@ -243,7 +242,7 @@ def _checked_run(
             return None
 
     monkeypatch.setattr(model, "Context", Recorded)
-    monkeypatch.setattr(simpy, "Environment", Stepped)
+    monkeypatch.setattr(model, "Environment", Stepped)
     record = run_once(sc, 0, seed)
     return record, tally
 

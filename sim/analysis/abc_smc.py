@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.engine.kernel import collector_paused
 from sim.engine.model import Simulation, run_once
 from sim.inputs.parameters import apply, prior_place, prior_value, write_parameter_sets
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
@@ -166,7 +167,18 @@ class SimulatedObservations:
         particle further than ``threshold`` from the targets."""
         sc = apply(self.scenario, model_values(self.parameters, values), self.parameters)
         seed = int(np.random.randint(0, 2**31 - 1))
-        runs = [Simulation(sc, rep, seed, self.keep) for rep in range(self.replications)]
+        with collector_paused():  # the runs, closed at the end, leave nothing to collect
+            runs = [Simulation(sc, rep, seed, self.keep) for rep in range(self.replications)]
+            try:
+                return self._figures(sc, runs, threshold)
+            finally:
+                for simulation in runs:
+                    simulation.close()
+
+    def _figures(
+        self, sc: Scenario, runs: list[Simulation], threshold: float
+    ) -> dict[str, float] | None:
+        """What :meth:`simulate` returns, from its replications ``runs``."""
         checks = self.checkpoints if threshold < math.inf else self.checkpoints[-1:]
         for day, names in checks:
             for simulation in runs:

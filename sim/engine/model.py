@@ -9,8 +9,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import simpy
-
+from sim.engine.kernel import Environment, collector_paused, start
 from sim.engine.pathway import (
     STAY,
     STREET,
@@ -19,7 +18,7 @@ from sim.engine.pathway import (
     Person,
     PlaceRules,
     Route,
-    life,
+    begin_life,
     referrals,
     releases,
     rest_space_visits,
@@ -49,9 +48,12 @@ def run_once(
 ) -> RunRecord:
     """Simulate one replication of ``scenario`` and return what it recorded (only the
     person-episodes ``keep`` selects, when given)."""
-    simulation = Simulation(scenario, replication, seed, keep)
-    simulation.advance(scenario.horizon)
-    return simulation.finish()
+    with collector_paused():
+        simulation = Simulation(scenario, replication, seed, keep)
+        simulation.advance(scenario.horizon)
+        record = simulation.finish()
+        simulation.close()
+    return record
 
 
 class Simulation:
@@ -65,7 +67,8 @@ class Simulation:
         self.scenario = scenario
         self.replication = replication
         self.seed = seed
-        self.env, self.ctx = _wire(scenario, replication, seed, keep)
+        with collector_paused():  # the wiring makes many objects, and no garbage cycle
+            self.env, self.ctx = _wire(scenario, replication, seed, keep)
 
     def advance(self, until: float) -> None:
         """Simulate up to day ``until`` (at most the end of the run)."""
@@ -91,6 +94,22 @@ class Simulation:
         events = next(self.env._eid) if hasattr(self.env, "_eid") else 0
         return ctx.rec.finish(self.replication, self.seed, sc.horizon, sc.warmup_days, events)
 
+    def close(self) -> None:
+        """Let go of the people, the places' lists and the processes at once (the simulation
+        cannot go on): freed as soon as the simulation is dropped, where the links between
+        them would wait for Python's cycle collector (:func:`run_once` closes its own; a
+        caller pausing the collector for a batch closes them before it resumes)."""
+        ctx = self.ctx
+        self.env.close()
+        for place in ctx.places.values():
+            place.close()
+        for person in ctx.people.values():
+            person.wake = None
+            person.ticket = person.target = None
+        ctx.people.clear()
+        ctx.contactable.clear()
+        ctx.pool_waiters.clear()
+
 
 def _open_row(p: Person) -> tuple[object, ...]:
     return (p.id, p.episode, p.node, p.queued, p.entry, p.ready, math.nan, "", None, p.blocked_on)
@@ -98,10 +117,10 @@ def _open_row(p: Person) -> tuple[object, ...]:
 
 def _wire(
     scenario: Scenario, replication: int, seed: int, keep: EpisodeFilter | None
-) -> tuple[simpy.Environment, Context]:
+) -> tuple[Environment, Context]:
     """Build the environment, places, streams and processes of one replication."""
     sc = scenario
-    env = simpy.Environment()
+    env = Environment()
     streams = Streams(seed, replication)
     attributes = list(sc.attributes)
     rec = Recorder(sc.series_names(), attributes, keep)
@@ -195,27 +214,30 @@ def _wire(
         release = node.kind == "downstream" and node.releases_per_month is not None
         schedule_capacity(env, places[node_id], _steps(sc, node, release), sc.horizon)
         if release:
-            env.process(
+            start(
+                env,
                 releases(
                     ctx, places[node_id], _steps(sc, node, True), streams[f"{node_id}.releases"]
-                )
+                ),
             )
 
     intake = _intake(street, ctx, streams, wired)
-    env.process(street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
+    start(env, street_arrivals(ctx, street_steps, streams["street.arrivals"], intake))
     if street.transient is not None:
         transient_steps = Steps.of(
             street.transient.arrivals_per_year, sc.start, 1.0 / DAYS_PER_YEAR
         )
-        env.process(
+        start(
+            env,
             street_arrivals(
                 ctx, transient_steps, streams["street.transient_arrivals"], lambda: None, True
-            )
+            ),
         )
     for node_id, node in sc.nodes_of(OutreachNode, RestSpaceNode).items():
         route = wired(Route(node.routing, streams[f"{node_id}.routing"], exit_ids))
         if isinstance(node, RestSpaceNode) and node.reach is not None:
-            env.process(
+            start(
+                env,
                 rest_space_visits(
                     ctx,
                     node_id,
@@ -225,11 +247,11 @@ def _wire(
                     node.referral_probability_per_visit,
                     route,
                     streams[f"{node_id}.visits"],
-                )
+                ),
             )
             continue
         bound, intensity = _contact_rates(sc, node)
-        env.process(referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
+        start(env, referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     return env, ctx
 
@@ -271,7 +293,6 @@ def _place_rules(
 
 def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
     """Residents already in place at ``start``, people already waiting, people on the street."""
-    env = ctx.env
     for node_id, node in sc.nodes_of(AccommodationNode, DownstreamNode).items():
         place = ctx.places[node_id]
         elapsed = (
@@ -283,10 +304,10 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
         for _ in range(node.initial.occupancy):
             person = ctx.new_person(required)
             place.occupy()
-            env.process(life(ctx, person, (STAY, (place, -elapsed(), math.nan))))
+            begin_life(ctx, person, (STAY, (place, -elapsed(), math.nan)))
         for _ in range(node.initial.waiting):
             person = ctx.new_person(required)
-            env.process(life(ctx, person, (STREET, (0.0, place))))
+            begin_life(ctx, person, (STREET, (0.0, place)))
     street = sc.nodes[sc.street_id]
     assert isinstance(street, StreetNode)
     elapsed = (
@@ -296,7 +317,7 @@ def _initial_state(sc: Scenario, ctx: Context, streams: Streams) -> None:
     )
     for _ in range(street.initial.count):
         person = ctx.new_person()
-        env.process(life(ctx, person, (STREET, (elapsed(), None))))
+        begin_life(ctx, person, (STREET, (elapsed(), None)))
 
 
 def _intake(

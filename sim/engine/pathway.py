@@ -1,4 +1,4 @@
-"""The pathway as SimPy processes: one process per person, reading like the pathway diagram.
+"""The pathway on SimPy's clock: one process per person, reading like the pathway diagram.
 
 A person lives a sequence of stages: the street (until referred and admitted, or a
 spontaneous exit), a stay in a place (accommodation or downstream: until ready, then on to
@@ -6,6 +6,13 @@ the next place, blocked in the current one while the next is full; or a negative
 exit (possibly back to the street as a new episode). Outreach patrols, rest spaces and
 common-law housing releases are processes of their own. Processes only change state and
 record events; statistics are computed afterwards.
+
+A person's process is made of callbacks (:func:`live`): a stage runs until it is over (it
+returns the next stage) or must wait; then it hands :func:`wait` a delay or an event and what
+comes after, and the person goes on from there when the wait is over. Each wait and each
+start is scheduled where a SimPy process would have scheduled it (:mod:`sim.engine.kernel`),
+so the events and their order are those of one generator process per person. The services
+are generator processes.
 
 Competing hazards use one wake-up event per person: whichever comes first (a place granted,
 a hazard's timeout) triggers it, and later ones find it already triggered and do nothing.
@@ -18,12 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import simpy
 from simpy.events import URGENT, Event
 
+from sim.engine.kernel import ProcessGenerator, after, alarm, ended, soon
 from sim.engine.places import Place, Ticket
 from sim.engine.record import Recorder
 from sim.engine.schedule import Steps
@@ -31,9 +40,10 @@ from sim.engine.streams import Stream, Streams
 
 INF = math.inf
 NAN = math.nan
-ProcessGenerator = Generator[Event, Any, Any]
 Stage = tuple[str, Any] | None
 STREET, STAY, EXIT = "street", "stay", "exit"
+WAITING: Stage = ("waiting", None)
+"""What a stage returns when it waits: it goes on, later, by itself (:func:`wait`)."""
 _WOKEN = object()
 
 
@@ -78,6 +88,35 @@ class Person:
         self.wake: Event | None = None
 
 
+class _Eligible:
+    """What routing a person with given attributes needs: whether they may ever go to each
+    target (``flags``), the places among those targets (whose opening decides the choice),
+    and the running sums of the eligible targets' probabilities (``weights``, ``total``)."""
+
+    __slots__ = ("every", "flags", "places", "total", "weights")
+
+    def __init__(
+        self, flags: tuple[bool, ...], targets: list[Place | None], cumulative: list[float]
+    ) -> None:
+        self.flags = flags
+        self.every = all(flags)
+        self.places = tuple(
+            place for flag, place in zip(flags, targets, strict=True) if flag and place is not None
+        )
+        self.weights, self.total = _usable_weights(flags, cumulative)
+
+
+def _usable_weights(usable: Iterable[bool], cumulative: list[float]) -> tuple[list[float], float]:
+    """The running sums of the probabilities of the usable targets (others count 0)."""
+    weights, total = [], 0.0
+    prev = 0.0
+    for flag, cum in zip(usable, cumulative, strict=True):
+        total += (cum - prev) if flag else 0.0
+        prev = cum
+        weights.append(total)
+    return weights, total
+
+
 class Route:
     """Routing probabilities to targets, filtered at use by eligibility and opening.
 
@@ -107,7 +146,7 @@ class Route:
         self.only_exits = set(self.targets) <= set(exits)
         self._targets: list[Place | None] = [None] * len(self.targets)
         self._rules: list[tuple[tuple[int, bool], ...] | None] = [None] * len(self.targets)
-        self._eligible: dict[tuple[bool, ...], tuple[tuple[bool, ...], tuple[Place, ...]]] = {}
+        self._eligible: dict[tuple[bool, ...], _Eligible] = {}
         self._applications: dict[tuple[bool, ...], tuple[Place, ...]] = {}
 
     def bind(
@@ -119,20 +158,14 @@ class Route:
         self._eligible.clear()
         self._applications.clear()
 
-    def eligible(self, attrs: tuple[bool, ...]) -> tuple[tuple[bool, ...], tuple[Place, ...]]:
-        """Whether a person with ``attrs`` may ever go to each target, and the places among
-        the targets they may go to (whose opening decides the choice), cached per ``attrs``."""
+    def eligible(self, attrs: tuple[bool, ...]) -> _Eligible:
+        """Where a person with ``attrs`` may ever go, cached per ``attrs``."""
         known = self._eligible.get(attrs)
         if known is None:
             flags = tuple(
                 rules is None or all(attrs[i] == v for i, v in rules) for rules in self._rules
             )
-            places = tuple(
-                place
-                for flag, place in zip(flags, self._targets, strict=True)
-                if flag and place is not None
-            )
-            known = self._eligible[attrs] = (flags, places if all(flags) else ())
+            known = self._eligible[attrs] = _Eligible(flags, self._targets, self.cumulative)
         return known
 
     def applications(self, attrs: tuple[bool, ...], drawn: Place) -> tuple[Place, ...]:
@@ -141,7 +174,7 @@ class Route:
         equals): where the ``first_free`` policy applies, in the order it tries them."""
         known = self._applications.get(attrs)
         if known is None:
-            flags = self.eligible(attrs)[0]
+            flags = self.eligible(attrs).flags
             weights = [
                 b - a for a, b in zip([0.0, *self.cumulative[:-1]], self.cumulative, strict=True)
             ]
@@ -166,31 +199,28 @@ class Route:
         Usable: eligible for ``attrs`` and, with ``open_only``, an exit or an open place."""
         if self.only_exits:
             return self.targets[self.stream.pick(self.cumulative)]
-        eligible, places = self._eligible.get(attrs) or self.eligible(attrs)
-        if places:  # every target eligible: the usual draw unless a place is closed
-            for place in places:
-                if place.capacity <= 0:
-                    break
-            else:
-                return self.targets[self.stream.pick(self.cumulative)]
+        eligible = self._eligible.get(attrs) or self.eligible(attrs)
         if open_only:
-            ok = [
-                flag and (place is None or place.capacity > 0)
-                for flag, place in zip(eligible, self._targets, strict=True)
-            ]
-        else:
-            ok = list(eligible)
-        if all(ok):
+            for place in eligible.places:
+                if place.capacity <= 0:  # a closed place: its share goes to the others
+                    weights, total = _usable_weights(
+                        (
+                            flag and (place is None or place.capacity > 0)
+                            for flag, place in zip(eligible.flags, self._targets, strict=True)
+                        ),
+                        self.cumulative,
+                    )
+                    if total <= 0.0:
+                        return None
+                    return self.targets[self.stream.pick(weights)]
+        if eligible.every:  # every target usable: the draw of the routing as written
+            if len(self.targets) == 1:  # one target: the draw is made, its result known
+                self.stream.uniform()
+                return self.targets[0]
             return self.targets[self.stream.pick(self.cumulative)]
-        weights, total = [], 0.0
-        prev = 0.0
-        for flag, cum in zip(ok, self.cumulative, strict=True):
-            total += (cum - prev) if flag else 0.0
-            prev = cum
-            weights.append(total)
-        if total <= 0.0:
+        if eligible.total <= 0.0:
             return None
-        return self.targets[self.stream.pick(weights)]
+        return self.targets[self.stream.pick(eligible.weights)]
 
 
 @dataclasses.dataclass
@@ -246,11 +276,16 @@ class Context:
     record_episode: Callable[[tuple[object, ...]], None] = dataclasses.field(init=False)
     created: int = 0
     contactable: list[Person] = dataclasses.field(default_factory=list)
+    reach_draws: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    """The contactable people's ``reach_draw``, in the order of ``contactable`` (kept only
+    when a rest space has a reach): a rest space's day reads it in one comparison."""
     on_street: int = 0
     pool_waiters: list[Event] = dataclasses.field(default_factory=list)
+    _write_street: Callable[[float, float], None] = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.record_episode = self.rec.episode_writer()
+        self._write_street = self.rec.writer(self.street_series)
 
     # --- people ------------------------------------------------------------------------
     def new_person(self, required: tuple[tuple[int, bool], ...] = ()) -> Person:
@@ -273,8 +308,13 @@ class Context:
 
     # --- the street pool -----------------------------------------------------------------
     def add_contactable(self, person: Person) -> None:
-        person.slot = len(self.contactable)
+        slot = person.slot = len(self.contactable)
         self.contactable.append(person)
+        if self.reach_stream is not None:
+            draws = self.reach_draws
+            if slot == draws.size:
+                self.reach_draws = draws = np.concatenate((draws, np.empty(max(slot, 256))))
+            draws[slot] = person.reach_draw
         if self.pool_waiters:
             for waiter in self.pool_waiters:
                 waiter.succeed()
@@ -286,11 +326,13 @@ class Context:
         if last is not person:
             self.contactable[slot] = last
             last.slot = slot
+            if self.reach_stream is not None:
+                self.reach_draws[slot] = last.reach_draw
         person.slot = -1
 
     def street_count(self, delta: int) -> None:
-        self.on_street += delta
-        self.rec.change(self.street_series, self.env._now, self.on_street)
+        self.on_street = count = self.on_street + delta
+        self._write_street(self.env._now, count)
 
     def pool_not_empty(self) -> Event:
         """An event triggered when someone next becomes contactable."""
@@ -301,14 +343,8 @@ class Context:
     # --- helpers -------------------------------------------------------------------------
     def arm(self, person: Person, delay: float) -> None:
         """Wake ``person`` after ``delay`` unless something else wakes them first."""
-        wake = person.wake
-        assert wake is not None
-
-        def wake_up(_event: Event) -> None:
-            if not wake.triggered:
-                wake.succeed(_WOKEN)
-
-        self.env.timeout(delay).callbacks.append(wake_up)
+        assert person.wake is not None
+        alarm(self.env, delay, person.wake, _WOKEN)
 
     def grant(self, ticket: Ticket, place: Place) -> None:
         """A place was handed to ``ticket``: withdraw the person's other applications at once
@@ -340,7 +376,8 @@ class Context:
                 p.blocked_on,
             )
         )
-        p.node, p.queued, p.ready, p.blocked_on = "", NAN, NAN, ""
+        p.node = p.blocked_on = ""
+        p.queued = p.ready = NAN
 
 
 # --- referrals ---------------------------------------------------------------------------
@@ -349,7 +386,7 @@ def refer(ctx: Context, p: Person, target: Place) -> None:
     if p.slot >= 0:
         ctx.remove_contactable(p)
     now = ctx.env._now
-    if math.isnan(p.ready):
+    if p.ready != p.ready:  # NaN: not referred yet in this episode
         p.ready = now
     ticket = Ticket(p, None, now)
     p.ticket, p.target = ticket, target
@@ -371,31 +408,50 @@ def refer_by_route(ctx: Context, p: Person, route: Route) -> bool:
 
 
 # --- the person's life -------------------------------------------------------------------
-def life(ctx: Context, p: Person, stage: Stage) -> ProcessGenerator:
-    """Walk a person through their stages until they leave the pathway."""
+def begin_life(ctx: Context, p: Person, stage: Stage) -> None:
+    """Start a person's life at ``stage`` (in an urgent event now, as SimPy starts a process)."""
+    soon(ctx.env, lambda _event: live(ctx, p, stage))
+
+
+def live(ctx: Context, p: Person, stage: Stage) -> None:
+    """Walk a person through their stages, from ``stage`` on, until one waits (it arranged
+    to go on later: :func:`wait`) or they leave the pathway."""
     while stage is not None:
+        if stage is WAITING:
+            return
         kind, arg = stage
         if kind == STREET:
-            stage = yield from street(ctx, p, *arg)
+            stage = street(ctx, p, *arg)
         elif kind == STAY:
-            stage = yield from stay(ctx, p, *arg)
+            stage = stay(ctx, p, *arg)
         elif ctx.exits[arg].return_probability <= 0.0:  # gone for good: no draw, no wait
             break
         else:
-            stage = yield from leave_by_exit(ctx, p, arg)
+            stage = leave_by_exit(ctx, p, arg)
     del ctx.people[p.id]  # gone: nothing of them is kept but what was recorded
+    ended(ctx.env)
 
 
-def street(
-    ctx: Context, p: Person, elapsed: float, intake: Route | Place | None
-) -> ProcessGenerator:
+def wait(ctx: Context, p: Person, what: float | Event, then: Callable[[], Stage]) -> Stage:
+    """Go on with ``then`` (which gives the next stage) once ``what`` (a delay, or an event)
+    is over; a stage returns what this returns, :data:`WAITING`."""
+    if isinstance(what, Event):
+        what.callbacks.append(lambda _event: live(ctx, p, then()))
+    else:
+        after(ctx.env, what, lambda _event: live(ctx, p, then()))
+    return WAITING
+
+
+def street(ctx: Context, p: Person, elapsed: float, intake: Route | Place | None) -> Stage:
     """A street episode: wait for a place (after a referral) or a spontaneous exit."""
     env = ctx.env
     now = env._now
     p.episode += 1
-    p.node, p.entry, p.ready, p.queued = ctx.street_id, now - elapsed, NAN, NAN
+    p.node = ctx.street_id
+    p.entry = now - elapsed
+    p.ready = p.queued = NAN
     p.wake = None  # no wake-up needed if an intake referral is admitted at once
-    ctx.street_count(+1)
+    ctx.on_street += 1  # recorded once they wait: admitted at once, the count is unchanged
     # drawn for everyone, admitted at once or not, so streams stay aligned across scenarios
     if p.transient:
         assert ctx.transient_exit_stream is not None
@@ -411,16 +467,23 @@ def street(
     elif intake is None or not refer_by_route(ctx, p, intake):
         ctx.add_contactable(p)
     if p.ticket is None or not p.ticket.granted:
+        ctx.street_count(0)
         p.wake = env.event()
         if exit_after < INF:
             ctx.arm(p, exit_after)
-        yield p.wake
+        return wait(ctx, p, p.wake, lambda: street_ends(ctx, p))
+    return street_ends(ctx, p)
+
+
+def street_ends(ctx: Context, p: Person) -> Stage:
+    """The end of a street episode: admitted to a place, or a spontaneous exit."""
+    now = ctx.env._now
     ticket, target = p.ticket, p.target
     p.ticket = p.target = None
     ctx.street_count(-1)
     if ticket is not None and ticket.granted and target is not None:
-        ctx.close_episode(p, env._now, target.node_id, None)
-        return (STAY, (target, env._now, ticket.queued))
+        ctx.close_episode(p, now, target.node_id, None)
+        return (STAY, (target, now, ticket.queued))
     if ticket is not None and target is not None:
         target.cancel(ticket)
     else:
@@ -431,17 +494,20 @@ def street(
     assert route is not None
     exit_id = route.choose(p.attrs)
     assert exit_id is not None
-    ctx.close_episode(p, env._now, exit_id, ctx.exits[exit_id].positive)
+    ctx.close_episode(p, now, exit_id, ctx.exits[exit_id].positive)
     return (EXIT, exit_id)
 
 
-def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> ProcessGenerator:
+def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> Stage:
     """A stay in a place: until ready (then on, blocked if the next place is full) or a
     negative exit, whichever comes first."""
-    env = ctx.env
     rules = ctx.rules[place.node_id]
-    now = env._now
-    p.node, p.entry, p.queued, p.ready, p.blocked_on = place.node_id, entry, queued, NAN, ""
+    now = ctx.env._now
+    p.node = place.node_id
+    p.entry = entry
+    p.queued = queued
+    p.ready = NAN
+    p.blocked_on = ""
     ready_at = now if rules.duration is None else max(now, entry + rules.duration())
     negative_at = (
         now + rules.negative_stream.exponential() / rules.negative_rate
@@ -449,10 +515,15 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
         else INF
     )
     if negative_at <= ready_at:
-        yield env.timeout(negative_at - now)
-        return _negative_exit(ctx, p, place, rules)
+        return wait(ctx, p, negative_at - now, lambda: _negative_exit(ctx, p, place, rules))
     if ready_at > now:
-        yield env.timeout(ready_at - now)
+        return wait(ctx, p, ready_at - now, lambda: ready(ctx, p, place, rules, negative_at))
+    return ready(ctx, p, place, rules, negative_at)
+
+
+def ready(ctx: Context, p: Person, place: Place, rules: PlaceRules, negative_at: float) -> Stage:
+    """A resident is ready: on to the next place (blocked here while it is full) or an exit."""
+    env = ctx.env
     p.ready = now = env._now
     target_id = rules.route.choose(p.attrs)
     if target_id is None:  # every eligible target is closed: wait blocked for one to open
@@ -463,48 +534,62 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
         ctx.close_episode(p, now, target_id, ctx.exits[target_id].positive)
         return (EXIT, target_id)
     if rules.first_free:
-        taken = yield from apply_everywhere(
-            ctx, p, place, rules.route.applications(p.attrs, target), negative_at
-        )
-        if taken is None:
-            return _negative_exit(ctx, p, place, rules)
-        target, target_id = taken, taken.node_id
-    elif target.has_room():
+        applications = rules.route.applications(p.attrs, target)
+        return apply_everywhere(ctx, p, place, rules, applications, negative_at)
+    if target.has_room():
         target.occupy()
-    else:
-        ticket = Ticket(p, place, now)
-        p.wake = env.event()
-        p.blocked_on = target_id
-        place.set_blocked(+1, target_id)
-        target.join(ticket, p.attrs)
-        if not ticket.granted:
-            _check_deadlock(ctx, place)
-            if negative_at < INF:
-                ctx.arm(p, negative_at - now)
-            yield p.wake
-        place.set_blocked(-1, target_id)
-        if not ticket.granted:
-            target.cancel(ticket)
-            return _negative_exit(ctx, p, place, rules)
+        return _moved_on(ctx, p, place, target, now)
+    ticket = Ticket(p, place, now)
+    p.wake = env.event()
+    p.blocked_on = target_id
+    place.set_blocked(+1, target_id)
+    target.join(ticket, p.attrs)
+    if ticket.granted:
+        return _unblocked(ctx, p, place, rules, target, ticket)
+    _check_deadlock(ctx, place)
+    if negative_at < INF:
+        ctx.arm(p, negative_at - now)
+    return wait(ctx, p, p.wake, lambda: _unblocked(ctx, p, place, rules, target, ticket))
+
+
+def _unblocked(
+    ctx: Context, p: Person, place: Place, rules: PlaceRules, target: Place, ticket: Ticket
+) -> Stage:
+    """The end of a block on one destination: its place granted, or a negative exit."""
+    place.set_blocked(-1, target.node_id)
+    if not ticket.granted:
+        target.cancel(ticket)
+        return _negative_exit(ctx, p, place, rules)
+    return _moved_on(ctx, p, place, target, ticket.queued)
+
+
+def _moved_on(ctx: Context, p: Person, place: Place, target: Place, ready_at: float) -> Stage:
+    """Leave ``place`` for ``target`` (taken), having been ready since ``ready_at``."""
     place.leave()
-    ctx.close_episode(p, env._now, target_id, True)
-    return (STAY, (target, env._now, now))
+    now = ctx.env._now
+    ctx.close_episode(p, now, target.node_id, True)
+    return (STAY, (target, now, ready_at))
 
 
 def apply_everywhere(
-    ctx: Context, p: Person, place: Place, applications: tuple[Place, ...], negative_at: float
-) -> Generator[Event, Any, Place | None]:
+    ctx: Context,
+    p: Person,
+    place: Place,
+    rules: PlaceRules,
+    applications: tuple[Place, ...],
+    negative_at: float,
+) -> Stage:
     """The ``first_free`` policy: a resident of ``place``, ready, takes the first of
     ``applications`` with room; if none has, they join every one's waiting list (FIFO per
     place, places not yet open included), stay blocked in ``place`` and take the first place
-    handed to them, withdrawn from the other lists at once (:meth:`Context.grant`). Returns
-    the place taken, or None after a negative exit while blocked (every list withdrawn)."""
+    handed to them, withdrawn from the other lists at once (:meth:`Context.grant`); or leave
+    by a negative exit while blocked (every list withdrawn)."""
+    env = ctx.env
+    now = env._now
     for target in applications:
         if target.has_room():
             target.occupy()
-            return target
-    env = ctx.env
-    now = env._now
+            return _moved_on(ctx, p, place, target, now)
     names = tuple(target.node_id for target in applications)
     p.wake = env.event()
     p.target = None
@@ -518,19 +603,32 @@ def apply_everywhere(
         target.join(ticket, p.attrs)
         if ticket.granted:  # only a list being served at once: the others are withdrawn
             break
-    if p.target is None:
-        _check_deadlock(ctx, place)
-        if negative_at < INF:
-            ctx.arm(p, negative_at - now)
-        yield p.wake
+    if p.target is not None:
+        return _first_taken(ctx, p, place, rules, names, group, now)
+    _check_deadlock(ctx, place)
+    if negative_at < INF:
+        ctx.arm(p, negative_at - now)
+    return wait(ctx, p, p.wake, lambda: _first_taken(ctx, p, place, rules, names, group, now))
+
+
+def _first_taken(
+    ctx: Context,
+    p: Person,
+    place: Place,
+    rules: PlaceRules,
+    names: tuple[str, ...],
+    group: list[tuple[Place, Ticket]],
+    ready_at: float,
+) -> Stage:
+    """The end of a ``first_free`` block: the place taken, or a negative exit."""
     place.set_blocked_on_all(-1, names)
     taken, p.target = p.target, None
     if taken is None:
         for target, ticket in group:
             target.cancel(ticket)
-        return None
+        return _negative_exit(ctx, p, place, rules)
     p.blocked_on = taken.node_id
-    return taken
+    return _moved_on(ctx, p, place, taken, ready_at)
 
 
 def _negative_exit(ctx: Context, p: Person, place: Place, rules: PlaceRules) -> Stage:
@@ -542,14 +640,14 @@ def _negative_exit(ctx: Context, p: Person, place: Place, rules: PlaceRules) -> 
     return (EXIT, exit_id)
 
 
-def leave_by_exit(ctx: Context, p: Person, exit_id: str) -> ProcessGenerator:
+def leave_by_exit(ctx: Context, p: Person, exit_id: str) -> Stage:
     """An exit: the person leaves the pathway, or comes back to the street later."""
     rules = ctx.exits[exit_id]
     if rules.return_probability <= 0.0 or rules.stream.uniform() >= rules.return_probability:
         return None
     delay = rules.after() if rules.after is not None else 0.0
     if delay > 0.0:
-        yield ctx.env.timeout(delay)
+        return wait(ctx, p, delay, lambda: (STREET, (0.0, None)))
     return (STREET, (0.0, None))
 
 
@@ -595,18 +693,20 @@ def poisson_events(
     rate: Callable[[float], tuple[float, float]],
     stream: Stream,
     on_event: Callable[[], None],
-    pause: Callable[[], Event | None] = lambda: None,
+    pause: Callable[[], Event | None] | None = None,
 ) -> ProcessGenerator:
     """A Poisson process whose rate (per day) is constant until the time ``rate`` returns with
     it (so it is read again only then); the draw restarts at each change (memoryless).
     ``pause`` may return an event to wait for first (nothing can happen until it triggers)."""
     env = ctx.env
     per_day, change = 0.0, -INF  # the rate, read again only once ``change`` is reached
-    while env._now < ctx.horizon:
-        waiting = pause()
-        if waiting is not None:
-            yield waiting
-            continue
+    horizon = ctx.horizon
+    while env._now < horizon:
+        if pause is not None:
+            waiting = pause()
+            if waiting is not None:
+                yield waiting
+                continue
         now = env._now
         if now >= change:
             per_day, change = rate(now)
@@ -614,13 +714,13 @@ def poisson_events(
         if per_day <= 0.0:
             if change >= ctx.horizon:
                 return
-            yield env.timeout(change - now)
+            yield change - now
             continue
         gap = stream.exponential() / per_day
         if now + gap >= change:
-            yield env.timeout(change - now)
+            yield change - now
             continue
-        yield env.timeout(gap)
+        yield gap
         on_event()
 
 
@@ -637,7 +737,7 @@ def street_arrivals(
     def arrive() -> None:
         person = ctx.new_person()
         person.transient = transient
-        ctx.env.process(life(ctx, person, (STREET, (0.0, intake()))))
+        begin_life(ctx, person, (STREET, (0.0, intake())))
 
     return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
 
@@ -683,22 +783,25 @@ def rest_space_visits(
     refers its visitor with ``referral_probability``. Visits are recorded on the day's midday."""
     env = ctx.env
     rng = stream.rng
-    yield env.timeout(0.5)
-    while env.now < ctx.horizon:
-        now = env.now
+    yield 0.5
+    while env._now < ctx.horizon:
+        now = env._now
         share = reach.at(now)
-        users = [p for p in ctx.contactable if p.reach_draw < share]
-        if users:
-            wanted = int(rng.poisson(visits_per_day * len(users)))
+        contactable = ctx.contactable
+        users = (ctx.reach_draws[: len(contactable)] < share).nonzero()[0]  # in pool order
+        n = int(users.size)
+        if n:
+            wanted = int(rng.poisson(visits_per_day * n))
             served = min(wanted, int(cap.at(now)))
             if served:
-                visitors = [users[i] for i in rng.integers(0, len(users), served)]
+                chosen = users[rng.integers(0, n, served)].tolist()
+                visitors = [contactable[i] for i in chosen]
                 ctx.rec.visits(node_id, now, [p.id for p in visitors], [p.attrs for p in visitors])
                 referred = int(rng.binomial(served, referral_probability))
                 for p in visitors[:referred]:
                     if p.slot >= 0:  # not already referred today
                         refer_by_route(ctx, p, route)
-        yield env.timeout(1.0)
+        yield 1.0
 
 
 def releases(ctx: Context, place: Place, rate: Steps, stream: Stream) -> ProcessGenerator:

@@ -40,17 +40,18 @@ class Place:
     __slots__ = (
         "_classes",
         "_env",
-        "_record",
+        "_write_blocked",
+        "_write_capacity",
+        "_write_occupancy",
+        "_write_waiting",
         "blocked",
         "blocked_on",
-        "cap_series",
         "capacity",
         "grant",
         "node_id",
         "occupancy",
         "on_release",
         "priority",
-        "series",
         "waiting",
     )
 
@@ -72,30 +73,32 @@ class Place:
         self.blocked = 0
         self.blocked_on: dict[str, int] = {}
         self._classes: list[deque[Ticket]] = [deque() for _ in range(len(priority) + 1)]
-        self._record = recorder.change
         self._env = env
+        self.grant: Callable[[Ticket, Place], None] = _no_grant
         idx = recorder.series_index
-        self.series = tuple(idx[f"{m}.{node_id}"] for m in ("occupancy", "waiting", "blocked"))
-        self.grant: Callable[[Ticket, Place], None] = lambda ticket, place: None
-        self.cap_series = idx[f"capacity.{node_id}"]
-        recorder.change(self.cap_series, 0.0, 0.0 if on_release else capacity)
-        for series in self.series:
-            recorder.change(series, 0.0, 0.0)
+        self._write_capacity = recorder.writer(idx[f"capacity.{node_id}"])
+        self._write_occupancy = recorder.writer(idx[f"occupancy.{node_id}"])
+        self._write_waiting = recorder.writer(idx[f"waiting.{node_id}"])
+        self._write_blocked = recorder.writer(idx[f"blocked.{node_id}"])
+        self._write_capacity(0.0, 0.0 if on_release else capacity)
+        self._write_occupancy(0.0, 0.0)
+        self._write_waiting(0.0, 0.0)
+        self._write_blocked(0.0, 0.0)
 
     # --- state changes, each recorded ---------------------------------------------------
     def _set_occupancy(self, value: int) -> None:
         self.occupancy = value
-        self._record(self.series[0], self._env._now, value)
+        self._write_occupancy(self._env._now, value)
 
     def _set_waiting(self, value: int) -> None:
         self.waiting = value
-        self._record(self.series[1], self._env._now, value)
+        self._write_waiting(self._env._now, value)
 
     def set_blocked(self, delta: int, target: str) -> None:
         """A holder here becomes blocked on (``delta=1``) or leaves a block on ``target``."""
         self.blocked += delta
         self.blocked_on[target] = self.blocked_on.get(target, 0) + delta
-        self._record(self.series[2], self._env._now, self.blocked)
+        self._write_blocked(self._env._now, self.blocked)
 
     def set_blocked_on_all(self, delta: int, targets: tuple[str, ...]) -> None:
         """A holder here becomes blocked on (``delta=1``) or leaves a block on every one of
@@ -103,7 +106,7 @@ class Place:
         self.blocked += delta
         for target in targets:
             self.blocked_on[target] = self.blocked_on.get(target, 0) + delta
-        self._record(self.series[2], self._env._now, self.blocked)
+        self._write_blocked(self._env._now, self.blocked)
 
     # --- the waiting list ----------------------------------------------------------------
     def has_room(self) -> bool:
@@ -112,7 +115,8 @@ class Place:
 
     def occupy(self) -> None:
         """Take a place directly (initial residents, or a check of :meth:`has_room` first)."""
-        self._set_occupancy(self.occupancy + 1)
+        self.occupancy = value = self.occupancy + 1
+        self._write_occupancy(self._env._now, value)
 
     def join(self, ticket: Ticket, attributes: tuple[bool, ...]) -> None:
         """Put ``ticket`` on the waiting list behind its priority class."""
@@ -158,17 +162,32 @@ class Place:
 
     def leave(self) -> None:
         """Someone leaves: their place goes to the first person waiting."""
-        self._set_occupancy(self.occupancy - 1)
-        self.admit()
+        self.occupancy = value = self.occupancy - 1
+        self._write_occupancy(self._env._now, value)
+        if self.waiting and not self.on_release:  # what admit() checks first
+            self.admit()
 
     def set_capacity(self, capacity: float) -> None:
         """Apply a capacity change; a cut evicts nobody."""
         self.capacity = capacity
         if not self.on_release:
-            self._record(self.cap_series, self._env._now, capacity)
+            self._write_capacity(self._env._now, capacity)
         self.admit()
+
+    def close(self) -> None:
+        """Empty the waiting lists and let go of the engine (the run is over), so that
+        nothing here holds people or is held in a cycle."""
+        for queue in self._classes:
+            for ticket in queue:
+                ticket.group = None
+            queue.clear()
+        self.grant = _no_grant
 
     @property
     def is_open(self) -> bool:
         """Whether the node takes anyone at all right now (capacity > 0)."""
         return self.capacity > 0
+
+
+def _no_grant(ticket: Ticket, place: Place) -> None:
+    """What a place does when it hands over a place, until the engine says (nothing)."""

@@ -166,17 +166,17 @@ class Recorder:
         keep: EpisodeFilter | None = None,
     ) -> None:
         self._rows: list[tuple[object, ...]] = []
-        self.people: dict[str, list[object]] = {
-            c: [] for c in ("person", "created", *attribute_names)
-        }
+        self._people: list[tuple[int, float, tuple[bool, ...]]] = []
         self._attributes = attribute_names
         self._keep = keep
         self._since = keep.since if keep is not None else {}
         self._until = keep.until if keep is not None else {}
-        if keep is not None:  # only the series the observations read, up to their windows
-            self._series_until = [keep.series.get(name, -math.inf) for name in series_names]
-            self.change = self._change_within  # type: ignore[method-assign]
-            self.person = self._no_person  # type: ignore[method-assign]
+        # with a filter, only the series the observations read, up to their windows, and no
+        # person
+        self._series_until = [
+            keep.series.get(name, -math.inf) if keep is not None else math.inf
+            for name in series_names
+        ]
         self.series_index = {name: i for i, name in enumerate(series_names)}
         self._times: list[array[float]] = [array("d") for _ in series_names]
         self._values: list[array[float]] = [array("d") for _ in series_names]
@@ -185,10 +185,21 @@ class Recorder:
 
     def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
         """Record a new person and their attributes."""
-        self.people["person"].append(person_id)
-        self.people["created"].append(created)
-        for name, value in zip(self._attributes, attributes, strict=True):
-            self.people[name].append(value)
+        if self._keep is None:
+            self._people.append((person_id, created, attributes))
+
+    @property
+    def people(self) -> dict[str, list[object]]:
+        """The people recorded so far, by column: ``person``, ``created`` and one column per
+        attribute."""
+        rows = self._people
+        columns: dict[str, list[object]] = {
+            "person": [row[0] for row in rows],
+            "created": [row[1] for row in rows],
+        }
+        for i, name in enumerate(self._attributes):
+            columns[name] = [row[2][i] for row in rows]
+        return columns
 
     def episode(
         self,
@@ -232,19 +243,33 @@ class Recorder:
 
     def change(self, index: int, t: float, value: float) -> None:
         """Record that series ``index`` takes ``value`` from time ``t`` on."""
-        times = self._times[index]
-        if times and times[-1] == t:
-            self._values[index][-1] = value
-        else:
-            times.append(t)
-            self._values[index].append(value)
+        self.writer(index)(t, value)
 
-    def _change_within(self, index: int, t: float, value: float) -> None:
-        if t <= self._series_until[index]:
-            Recorder.change(self, index, t, value)
+    def writer(self, index: int) -> Callable[[float, float], None]:
+        """What the engine calls at each change of series ``index``: :meth:`change` for that
+        series, with its arrays at hand (and, with a filter, dropping changes after its day)."""
+        times, values = self._times[index], self._values[index]
 
-    def _no_person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
-        pass
+        def write(t: float, value: float) -> None:
+            if times and times[-1] == t:
+                values[-1] = value
+            else:
+                times.append(t)
+                values.append(value)
+
+        if self._keep is None:
+            return write
+        until = self._series_until[index]
+
+        def write_within(t: float, value: float) -> None:
+            if t <= until:
+                if times and times[-1] == t:
+                    values[-1] = value
+                else:
+                    times.append(t)
+                    values.append(value)
+
+        return write_within
 
     def _episodes(self, rows: list[tuple[object, ...]]) -> Episodes:
         n = len(rows)
@@ -322,7 +347,7 @@ class Recorder:
             horizon,
             warmup,
             episodes,
-            {k: list(v) for k, v in self.people.items()} if copy else self.people,
+            self.people,
             series,
             list(self.deadlocks) if copy else self.deadlocks,
             events,

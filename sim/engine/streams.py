@@ -59,8 +59,11 @@ class Stream:
 
     def pick(self, cumulative: Sequence[float]) -> int:
         """Index drawn with the probabilities whose running sums are ``cumulative``."""
-        u = self.uniform() * cumulative[-1]
-        return min(bisect_right(cumulative, u), len(cumulative) - 1)
+        uni = self._uni
+        u = (uni.pop() if uni else self.uniform()) * cumulative[-1]
+        index = bisect_right(cumulative, u)
+        last = len(cumulative) - 1
+        return index if index < last else last
 
 
 class Streams:
