@@ -425,7 +425,7 @@ def sensitivity(
 
 
 def _indices_table(indices: Any, tornado: Any, kpi: str, method: str) -> Table:
-    from sim.outputs.display import fmt
+    from sim.outputs.formats import number
 
     table = Table(title=f"{kpi}: {method} indices and one-at-a-time swing", title_justify="left")
     table.add_column("parameter")
@@ -440,8 +440,8 @@ def _indices_table(indices: Any, tornado: Any, kpi: str, method: str) -> Table:
     table.add_column("tornado swing", justify="right")
     swing = tornado[tornado["kpi"] == kpi].set_index("parameter")["swing"]
     for row in indices[indices["kpi"] == kpi].itertuples(index=False):
-        values = [fmt(getattr(row, k)) for k in keys]
-        table.add_row(str(row.parameter), *values, fmt(swing.get(row.parameter)))
+        values = [number(getattr(row, k)) for k in keys]
+        table.add_row(str(row.parameter), *values, number(swing.get(row.parameter)))
     return table
 
 

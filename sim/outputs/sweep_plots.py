@@ -24,7 +24,7 @@ from matplotlib.patches import Rectangle
 from sim.analysis.sweep import SweepData, mean_ci
 from sim.inputs.paths import path_parts
 from sim.inputs.scenario import Scenario
-from sim.outputs import i18n, style
+from sim.outputs import formats, i18n, style
 from sim.outputs.charts import node_names
 from sim.outputs.i18n import Lang, t
 from sim.running.results import OutputExistsError
@@ -242,7 +242,7 @@ def _heatmap(
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v):
                 colour = "black" if v > middle else "white"
-                text = _tick(float(f"{v:.3g}"), lang)
+                text = formats.number(v, lang)
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     fig.colorbar(image, ax=ax, label=context.kpi(kpi))
     title = _title(kpi, [x, y], parameters, context) + "\n" + t("sweep.mean_note", lang)
@@ -250,12 +250,11 @@ def _heatmap(
 
 
 def _tick(value: Any, lang: Lang = "en") -> str:
-    """A parameter value as a short number (``0,5`` in French), or as it is."""
-    number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not number:
+    """A parameter value as given (``0,5`` in French; up to six decimals), or as it is when
+    it is not a number."""
+    if not isinstance(value, (int, float, np.number)) or isinstance(value, bool):
         return str(value)
-    text = f"{value:g}"
-    return text.replace(".", ",") if lang == "fr" else text
+    return formats.number(value, lang, formats.exact_decimals([float(value)], most=6))
 
 
 def scatter_chart(
@@ -379,7 +378,7 @@ def tornado_chart(
         ]
         ax.set_yticks(ys, labels, fontsize=8)
         ax.axvline(base, color=style.TEXT, lw=1)
-        base_text = _tick(float(f"{base:.4g}"), lang)
+        base_text = formats.number(base, lang)
         ax.set_xlabel(t("sweep.tornado_axis", lang, kpi=label, base=base_text))
         fig.legend(loc="outside lower center", ncols=2)
         ax.grid(True, axis="x")
