@@ -37,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import json
 import math
 import re
 import time
@@ -52,8 +51,9 @@ from sim.inputs.loading import Problem, ScenarioError, load_scenario, peek
 from sim.inputs.scenario import DAYS_PER_MONTH, ExitNode, FreeParameter, Scenario
 from sim.running import catalogue
 from sim.running.executors import Executor, make_executor
+from sim.running.folders import FolderError, read_manifest
 from sim.running.periods import Period, series_table
-from sim.running.results import FolderError, load_run, read_manifest, run_paths
+from sim.running.results import load_run, run_paths
 from sim.running.runner import DEFAULT_SEED, RunResult, run
 from sim.running.statistics import mean_ci, paired_difference
 
@@ -576,7 +576,7 @@ def compare_runs(
     for path in paths:
         try:
             result = load_run(path)
-            info = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            info = read_manifest(path, ("run",))
         except (OSError, ValueError, KeyError) as err:
             raise CompareError(f"{path}: cannot read the run folder ({err})") from None
         name = result.scenario.name

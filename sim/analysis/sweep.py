@@ -76,12 +76,12 @@ from sim.inputs.sweep_spec import (
 )
 from sim.running import catalogue
 from sim.running.executors import Executor, SerialExecutor, WorkerCrashedError, chunk_size
+from sim.running.folders import read_manifest
 from sim.running.runner import replicate
 from sim.running.statistics import grouped_mean_ci
 from sim.running.sweep_store import (
     DESIGN_FILE,
     EXTRA_COLUMNS,
-    MANIFEST,
     META_COLUMNS,
     PARTS,
     POINTS_FILE,
@@ -96,7 +96,6 @@ from sim.running.sweep_store import (
     load_rows,
     open_store,
     plan_from_folder,
-    read_manifest,
 )
 
 # Every name this module has offered, wherever it is now defined.
@@ -104,7 +103,6 @@ __all__ = [
     "DEFAULT_SEED",
     "DESIGN_FILE",
     "EXTRA_COLUMNS",
-    "MANIFEST",
     "META_COLUMNS",
     "PARTS",
     "POINTS_FILE",
@@ -142,7 +140,6 @@ __all__ = [
     "plan_from_folder",
     "plan_sweep",
     "point_seed",
-    "read_manifest",
     "resolve_point",
     "run_sweep",
     "run_task",
@@ -618,7 +615,9 @@ def load_sweep(folder: Path | str) -> SweepData:
 def load_points(folder: Path | str) -> pd.DataFrame:
     """One row per point (``points.csv``; computed from the finished rows while running)."""
     folder = Path(folder)
-    if (folder / POINTS_FILE).exists() and read_manifest(folder).get("status") == "complete":
+    if (folder / POINTS_FILE).exists() and read_manifest(folder, ("sweep",)).get(
+        "status"
+    ) == "complete":
         return pd.read_csv(folder / POINTS_FILE)
     return summarise_points(load_rows(folder), plan_from_folder(folder, check=False))
 

@@ -259,9 +259,9 @@ def sweep(
                     checkpoint_seconds=checkpoint,
                 )
             except KeyboardInterrupt:
-                from sim.running.sweep_store import read_manifest
+                from sim.running.folders import read_manifest
 
-                done = len(read_manifest(target).get("finished", []))
+                done = len(read_manifest(target, ("sweep",)).get("finished", []))
                 click.echo(
                     f"interrupted: {done} of {len(plan.points)} points saved in {target}\n"
                     f"finish with: parcours sweep --resume {target}",

@@ -33,8 +33,9 @@ def table(folder: Path, series: str, by: str, out: Path | None, lang: str, force
     """
     from sim.outputs.display import NumberColumn, fitted_tables
     from sim.outputs.formats import number
+    from sim.running.folders import FolderError
     from sim.running.periods import PeriodError, period_table
-    from sim.running.results import FolderError, load_run, run_paths, write_text_atomic
+    from sim.running.results import load_run, run_paths, write_text_atomic
 
     language = cast(Lang, lang)
     target = out or folder / f"{series}-by-{by}.csv"

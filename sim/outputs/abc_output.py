@@ -45,19 +45,15 @@ from sim.outputs import formats, i18n
 from sim.outputs.i18n import Lang, t
 from sim.running.executors import Executor, make_executor
 from sim.running.folders import (
+    FolderError,
     FolderMismatchError,
     OutputExistsError,
     calibration_files,
     clear_calibration_folder,
     folder_lock,
-)
-from sim.running.results import (
-    FolderError,
-    manifest,
     read_manifest,
-    write_atomic,
-    write_text_atomic,
 )
+from sim.running.results import manifest, write_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

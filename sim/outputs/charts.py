@@ -17,7 +17,7 @@ from matplotlib.ticker import Formatter, MaxNLocator
 from sim.inputs.scenario import Scenario
 from sim.outputs import formats, i18n
 from sim.outputs.i18n import Lang
-from sim.running.results import FolderError
+from sim.running.folders import FolderError
 
 PUNCTUATION = " :,;–-\u00a0\u202f"
 

@@ -24,6 +24,7 @@ from sim.inputs.scenario import Scenario
 from sim.outputs import formats
 from sim.outputs.formats import DASH, MINUS, NNBSP, number
 from sim.outputs.i18n import LABELS, Lang, node_name, series_label, table_kpi_label
+from sim.running.folders import read_manifest
 from sim.running.periods import Period, series_table
 from sim.running.results import atomic_dir, manifest, write_period_tables, write_run
 from sim.running.runner import RunResult
@@ -638,5 +639,5 @@ def readme_table(folder: Path | str, lang: Lang = "en") -> str:
     folder = Path(folder)
     table = pd.read_csv(folder / "comparison.csv", keep_default_na=True)
     table["significant"] = table["significant"].map(lambda v: str(v).lower() == "true")
-    info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    info = read_manifest(folder, ("compare",))
     return markdown(table, info, lang)

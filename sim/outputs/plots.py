@@ -51,11 +51,9 @@ from sim.outputs.charts import (
 )
 from sim.outputs.i18n import Lang, t
 from sim.outputs.style import METRICS, Metric
+from sim.running.folders import FolderError, folder_kind, read_manifest
 from sim.running.results import (
-    FolderError,
-    folder_kind,
     load_run,
-    read_manifest,
     run_paths,
     summary_with_targets,
 )

@@ -40,7 +40,8 @@ from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder, chart, load_folder, main_node
 from sim.outputs.style import Metric
 from sim.running import catalogue
-from sim.running.results import FolderError, folder_kind, write_text_atomic
+from sim.running.folders import FolderError, folder_kind
+from sim.running.results import write_text_atomic
 
 REPORT_SIZE: style.SizeName = "a4"
 NETWORK_SIZE: style.SizeName = "slide"  # the network needs the room; the SVG scales to the page
