@@ -42,7 +42,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,11 +109,6 @@ def kpi_table(result: RunResult) -> pd.DataFrame:
     if extra:
         table = pd.concat([table, pd.DataFrame(extra, index=table.index)], axis=1)
     return table.set_index("replication", drop=True).sort_index()
-
-
-def kpi_kind(kpi: str, scenario: Scenario | None = None) -> Literal["share", "euro", "number"]:
-    """How to show a KPI: a share (as %), euros, or a plain number (the KPI catalogue's unit)."""
-    return catalogue.unit(kpi, scenario)
 
 
 def _pick_kpis(tables: Mapping[str, pd.DataFrame], reference: str, scenario: Scenario) -> list[str]:
@@ -394,7 +389,7 @@ def long_table(
                     n=p.n,
                 )
             row["headline"] = kpi in headline
-            row["kind"] = kpi_kind(kpi, ref_scenario)
+            row["kind"] = catalogue.unit(kpi, ref_scenario)
             rows.append(row)
     frame = pd.DataFrame(rows)
     frame["significant"] = frame["significant"].astype("boolean")

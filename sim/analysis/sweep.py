@@ -127,13 +127,11 @@ __all__ = [
     "design_rng",
     "is_sweep_file",
     "kpi_columns",
-    "kpi_names",
     "load_points",
     "load_rows",
     "load_sweep",
     "load_sweep_file",
     "make_tasks",
-    "mean_ci",
     "parse_bounds",
     "parse_grid",
     "parse_range",
@@ -513,17 +511,6 @@ def _sweep_into(
 # --- tables and loading -----------------------------------------------------------------------
 
 
-def kpi_names(scenario: Scenario) -> list[str]:
-    """The KPI (and observation) columns that runs of ``scenario`` give, from the KPI
-    catalogue: they depend on the scenario's nodes and observations, not on a run."""
-    return catalogue.names(scenario)
-
-
-def mean_ci(table: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
-    """Mean, 95% Student-t CI half-width and count of ``columns`` per group of ``by``."""
-    return grouped_mean_ci(table, by, columns)
-
-
 def summarise_points(
     table: pd.DataFrame, plan: SweepPlan, failed: dict[int, str] | None = None
 ) -> pd.DataFrame:
@@ -546,7 +533,7 @@ def summarise_points(
     columns = kpi_columns(table, plan.parameters)
     if not len(table) or not columns:
         return frame
-    stats_ = mean_ci(table, ["point"], columns).rename(columns={"n": "replications"})
+    stats_ = grouped_mean_ci(table, ["point"], columns).rename(columns={"n": "replications"})
     return frame.merge(stats_, on="point", how="left")
 
 

@@ -15,15 +15,12 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from sim.analysis.compare import (
-    CompareError,
-    Comparison,
-    kpi_kind,
-)
+from sim.analysis.compare import CompareError, Comparison
 from sim.inputs.scenario import Scenario
 from sim.outputs import formats
 from sim.outputs.formats import DASH, MINUS, NNBSP, number
 from sim.outputs.i18n import LABELS, Lang, node_name, series_label, table_kpi_label
+from sim.running import catalogue
 from sim.running.folders import read_manifest
 from sim.running.periods import Period, series_table
 from sim.running.results import atomic_dir, manifest, write_period_tables, write_run
@@ -491,7 +488,7 @@ def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
     ws = sheet("replications", [_h("scenario", lang), _h("replication", lang), *comp.kpis])
     formats = [
         number_format(
-            kpi_kind(k, comp.runs[comp.reference].scenario),
+            catalogue.unit(k, comp.runs[comp.reference].scenario),
             lang,
             float(head.loc[head["kpi"] == k, "mean"].iloc[0]),
         )

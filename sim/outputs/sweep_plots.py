@@ -10,8 +10,6 @@ the labels of :mod:`sim.outputs.i18n` (English by default, ``lang="fr"`` for Fre
 from __future__ import annotations
 
 import dataclasses
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from sim.analysis.sweep import SweepData, mean_ci
+from sim.analysis.sweep import SweepData
 from sim.inputs.paths import path_parts
 from sim.inputs.scenario import Scenario
 from sim.outputs import formats, i18n, style
 from sim.outputs.charts import node_names
 from sim.outputs.i18n import Lang, t
 from sim.running.results import OutputExistsError
+from sim.running.statistics import grouped_mean_ci
 
 SIZE: style.SizeName = "a4"
 
@@ -122,7 +121,7 @@ def line_chart(
     Values whose points are not all done are drawn as open circles."""
     context = context or Context(lang=lang)
     by = [x] if hue is None else [hue, x]
-    agg = mean_ci(rows, by, [kpi])
+    agg = grouped_mean_ci(rows, by, [kpi])
     with style.context(SIZE):
         fig = _figure(7, 4.5)
         _line_chart(fig, agg, rows, kpi, x, hue, by, parameters, context)
@@ -192,7 +191,7 @@ def heatmap(
     """Mean of ``kpi`` over the grid of ``x`` (columns) and ``y`` (rows); cells whose points
     are not all done are hatched."""
     context = context or Context(lang=lang)
-    agg = mean_ci(rows, [y, x], [kpi])
+    agg = grouped_mean_ci(rows, [y, x], [kpi])
     grid = agg.pivot(index=y, columns=x, values=kpi)
     if context.points is not None:  # the design's whole grid, finished or not
         design = context.points
@@ -268,7 +267,7 @@ def scatter_chart(
 ) -> Figure:
     """Point means of ``kpi`` against ``x`` (coloured by the KPI over ``x`` and ``y``)."""
     context = context or Context(lang=lang)
-    points = mean_ci(rows, ["point"], [kpi])
+    points = grouped_mean_ci(rows, ["point"], [kpi])
     first = rows.drop_duplicates("point").set_index("point")
     with style.context(SIZE):
         fig = _figure(7, 4.5)
@@ -432,11 +431,4 @@ def save_figure(fig: Figure, path: Path | str, force: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not force:
         raise OutputExistsError(f"{path} exists; use --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
-    try:
-        style.save(fig, tmp, salt=path.stem)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return style.save(fig, path, salt=path.stem)
