@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli.main import main
-from sim.outputs.i18n import format_number
+from sim.outputs import formats
 from tests.conftest import ROOT, SCENARIOS
 from tests.test_report import chromium  # noqa: F401  (Debian's Chromium, installed if missing)
 
@@ -176,9 +176,12 @@ def test_the_planner_workflow_in_a_browser(server: Server, chromium: str) -> Non
         folder = server.results / name
         assert json.loads((folder / "manifest.json").read_text())["draws"] == 2
         table = pd.read_csv(folder / "comparison.csv")
-        row = table[(table["scenario"] == "etape2-800") & (table["kpi"] == "obs.street_window")]
+        street = table[table["kpi"] == "obs.street_window"]
+        row = street[street["scenario"] == "etape2-800"]
         assert len(row) == 1
-        diff = format_number(row["diff"].iloc[0], "number", "en", signed=True)
+        reference = street[street["scenario"] == "etape2-610"]
+        decimals = formats.row_style("number", reference["mean"].iloc[0])[0]  # the row's
+        diff = formats.number(row["diff"].iloc[0], "en", decimals, signed=True)
         shown = page.locator("[data-testid=comparison]")
         expect(shown).to_contain_text(str(row["label_en"].iloc[0]))
         expect(shown).to_contain_text(diff)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sim.inputs.diff import resolved
 from sim.inputs.loading import load_scenario
 from sim.outputs.differences import changes
-from sim.outputs.i18n import NNBSP
+from sim.outputs.formats import NNBSP
 from tests.conftest import SCENARIOS
 
 

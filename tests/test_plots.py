@@ -201,18 +201,7 @@ def _texts(fig: Any) -> str:
 
 
 # --- i18n -------------------------------------------------------------------------------------
-def test_french_and_english_number_formats() -> None:
-    assert i18n.number(1234, "fr") == f"1{NNBSP}234"
-    assert i18n.number(1234567.891, "fr", 1) == f"1{NNBSP}234{NNBSP}567,9"
-    assert i18n.number(12.5, "fr", 1) == "12,5"
-    assert i18n.number(-1234, "fr") == f"\u22121{NNBSP}234"
-    assert i18n.number(1234.5, "en", 1) == "1,234.5"
-    assert i18n.percent(0.125, "fr") == f"12,5{NNBSP}%"
-    assert i18n.percent(0.125, "en") == "12.5%"
-    assert i18n.euros(8_250_000, "fr") == f"8{NNBSP}250{NNBSP}000{NNBSP}€"
-    assert i18n.signed(3.0, "fr") == "+3"
-    assert i18n.signed(-0.2, "fr") == "0"  # rounds to zero: no sign
-    assert i18n.number(float("nan"), "fr") == i18n.DASH
+def test_french_and_english_dates() -> None:
     assert i18n.date_long(dt.date(2023, 11, 30), "fr") == "30 novembre 2023"
     assert i18n.date_long(dt.date(2020, 4, 1), "fr") == "1er avril 2020"
     assert i18n.month_year(dt.date(2020, 4, 1), "fr") == "avr. 2020"
@@ -1029,5 +1018,5 @@ def test_loading_the_wrong_kind_of_folder_names_the_kind_expected(
         sim.load_run(folders["compare"])
     with pytest.raises(CompareError, match="a run folder, not a compare folder"):
         sim.load_compare(folders["run"])
-    with pytest.raises(SweepError, match=r"not a sweep folder \(its manifest is a compare\)"):
+    with pytest.raises(SweepError, match="a compare folder, not a sweep folder"):
         sim.load_sweep(folders["compare"])

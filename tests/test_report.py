@@ -29,7 +29,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli.plot import report as report_command
-from sim.outputs.i18n import NNBSP
+from sim.outputs.formats import NNBSP
 from sim.outputs.report import chart_list, write_report
 from tests.test_plots import folders, loaded  # noqa: F401  (shared session fixtures)
 

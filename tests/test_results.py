@@ -119,7 +119,8 @@ def test_summaries_over_parameter_draws_use_the_per_draw_means() -> None:
 
 def test_load_run_names_the_folder_kind_it_expected(tmp_path: Path) -> None:
     """``sim.load_run`` on a compare folder says what it is and where its runs are."""
-    from sim.running.results import FolderError, load_run, run_paths
+    from sim.running.folders import FolderError
+    from sim.running.results import load_run, run_paths
 
     folder = tmp_path / "cmp"
     (folder / "runs" / "a").mkdir(parents=True)
@@ -130,3 +131,81 @@ def test_load_run_names_the_folder_kind_it_expected(tmp_path: Path) -> None:
         run_paths(folder)
     with pytest.raises(FolderError, match="not a parcours run folder"):
         load_run(tmp_path)
+
+
+def _manifest(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (None, "{folder}: not a parcours run or compare folder (no manifest.json)"),
+        ('{\n  "kind": "run",\n  oops\n}', "{folder}/manifest.json:3: not valid JSON ("),
+        ("[1, 2]", "{folder}/manifest.json: not a parcours manifest (a JSON object is expected)"),
+        ('{"kind": "sweep"}', "{folder}: a sweep folder, not a run or compare folder"),
+        ('{"kind": "picture"}', "{folder}: a picture folder, not a run or compare folder"),
+    ],
+)
+def test_the_one_manifest_reader_says_what_is_wrong_in_one_line(
+    tmp_path: Path, text: str | None, line: str
+) -> None:
+    """Every command reads manifests through ``read_manifest``: a missing, broken or foreign
+    one is one line naming the file (and the JSON line), never a traceback."""
+    from sim.running.folders import FolderError, read_manifest
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    if text is not None:
+        _manifest(folder, text)
+    with pytest.raises(FolderError) as err:
+        read_manifest(folder, ("run", "compare"))
+    message = str(err.value)
+    assert message.startswith(line.format(folder=folder)), message
+    assert "\n" not in message
+
+
+def test_the_manifest_reader_checks_kinds_and_raises_the_callers_error(tmp_path: Path) -> None:
+    from sim.running.folders import FolderError, read_manifest
+    from sim.running.sweep_store import SweepError, load_rows
+
+    legacy = _manifest(tmp_path / "legacy", '{"seed": 1}')  # the first run folders had no kind
+    assert read_manifest(legacy, ("run",)) == {"seed": 1}
+    with pytest.raises(FolderError, match="a run folder, not a sweep folder"):
+        read_manifest(legacy, ("sweep",))
+    with pytest.raises(SweepError, match="a run folder, not a sweep folder"):
+        load_rows(legacy)  # the sweep store's own error, from the same reader
+    unreadable = tmp_path / "unreadable"
+    (unreadable / "manifest.json").mkdir(parents=True)  # a folder where the file should be
+    with pytest.raises(FolderError, match=r"manifest.json: cannot be read \("):
+        read_manifest(unreadable)
+
+
+def test_force_replaces_only_a_manifest_that_names_a_parcours_kind(tmp_path: Path) -> None:
+    """A ``manifest.json`` of some other tool (no ``kind``) is not a parcours folder: --force
+    leaves it alone, although the reader takes it for an early run folder."""
+    from sim.running.folders import check_replaceable
+
+    other = _manifest(tmp_path / "webapp", '{"name": "my app", "icons": []}')
+    with pytest.raises(OutputExistsError, match="not a results folder written by parcours"):
+        check_replaceable(other)
+    broken = _manifest(tmp_path / "broken", "{")
+    with pytest.raises(OutputExistsError, match="not a results folder written by parcours"):
+        check_replaceable(broken)
+
+
+@pytest.mark.parametrize("command", ["plot", "report", "table"])
+def test_commands_on_a_broken_manifest_exit_2_with_the_file_and_line(
+    tmp_path: Path, command: str
+) -> None:
+    from click.testing import CliRunner
+
+    from sim.cli.main import main
+
+    folder = _manifest(tmp_path / "run", '{"kind": "run",\n "seed": }')
+    result = CliRunner().invoke(main, [command, str(folder)])
+    assert result.exit_code == 2, result.output
+    assert f"{folder}/manifest.json:2: not valid JSON" in result.output
+    assert "Traceback" not in result.output

@@ -38,7 +38,6 @@ from sim.analysis.sweep import (
     parse_range,
     plan_from_folder,
     plan_sweep,
-    read_manifest,
     resolve_point,
     run_sweep,
     run_task,
@@ -49,6 +48,7 @@ from sim.inputs import loading
 from sim.inputs.loading import ScenarioError, load_scenario
 from sim.outputs.sweep_plots import parameter_label, sweep_chart
 from sim.running.executors import PoolExecutor, WorkerCrashedError, chunk_size
+from sim.running.folders import read_manifest
 from tests.conftest import ROOT, SCENARIOS
 
 sweep_module = importlib.import_module("sim.analysis.sweep")

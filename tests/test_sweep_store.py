@@ -12,7 +12,7 @@ import pytest
 from sim.analysis.sweep import plan_sweep
 from sim.inputs.sweep_plan import SweepPlan
 from sim.inputs.sweep_spec import SweepSpec, parse_grid
-from sim.running.folders import OutputExistsError, lock_path
+from sim.running.folders import OutputExistsError, lock_path, read_manifest
 from sim.running.sweep_store import (
     RunOutcome,
     SweepError,
@@ -20,7 +20,6 @@ from sim.running.sweep_store import (
     load_rows,
     open_store,
     plan_from_folder,
-    read_manifest,
 )
 from tests.conftest import SCENARIOS
 
@@ -82,8 +81,8 @@ def test_a_store_opens_only_what_it_may(tmp_path: Path) -> None:
     assert _open(out, plan, force=True).finished == set()  # replaced: a new sweep
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "manifest.json").write_text(json.dumps({"kind": "run"}), "utf-8")
-    with pytest.raises(SweepError, match="its manifest is a run"):
-        read_manifest(tmp_path / "run")
+    with pytest.raises(SweepError, match="a run folder, not a sweep folder"):
+        load_rows(tmp_path / "run")
 
 
 def test_finishing_merges_the_parts_and_writes_the_callers_points_table(tmp_path: Path) -> None:

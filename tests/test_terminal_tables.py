@@ -15,7 +15,7 @@ from sim.analysis.compare import Comparison, compare
 from sim.inputs.loading import validate_data
 from sim.outputs.comparison import rich_tables
 from sim.outputs.display import NumberColumn, fitted_tables
-from sim.outputs.i18n import NNBSP
+from sim.outputs.formats import NNBSP
 from tests.builders import queue_data
 
 NAMES = ["reference", "more-places-from-the-start-of-the-run", "fewer-places",

@@ -37,13 +37,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import json
 import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,8 +51,9 @@ from sim.inputs.loading import Problem, ScenarioError, load_scenario, peek
 from sim.inputs.scenario import DAYS_PER_MONTH, ExitNode, FreeParameter, Scenario
 from sim.running import catalogue
 from sim.running.executors import Executor, make_executor
+from sim.running.folders import FolderError, read_manifest
 from sim.running.periods import Period, series_table
-from sim.running.results import FolderError, load_run, read_manifest, run_paths
+from sim.running.results import load_run, run_paths
 from sim.running.runner import DEFAULT_SEED, RunResult, run
 from sim.running.statistics import mean_ci, paired_difference
 
@@ -109,11 +109,6 @@ def kpi_table(result: RunResult) -> pd.DataFrame:
     if extra:
         table = pd.concat([table, pd.DataFrame(extra, index=table.index)], axis=1)
     return table.set_index("replication", drop=True).sort_index()
-
-
-def kpi_kind(kpi: str, scenario: Scenario | None = None) -> Literal["share", "euro", "number"]:
-    """How to show a KPI: a share (as %), euros, or a plain number (the KPI catalogue's unit)."""
-    return catalogue.unit(kpi, scenario)
 
 
 def _pick_kpis(tables: Mapping[str, pd.DataFrame], reference: str, scenario: Scenario) -> list[str]:
@@ -394,7 +389,7 @@ def long_table(
                     n=p.n,
                 )
             row["headline"] = kpi in headline
-            row["kind"] = kpi_kind(kpi, ref_scenario)
+            row["kind"] = catalogue.unit(kpi, ref_scenario)
             rows.append(row)
     frame = pd.DataFrame(rows)
     frame["significant"] = frame["significant"].astype("boolean")
@@ -576,7 +571,7 @@ def compare_runs(
     for path in paths:
         try:
             result = load_run(path)
-            info = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            info = read_manifest(path, ("run",))
         except (OSError, ValueError, KeyError) as err:
             raise CompareError(f"{path}: cannot read the run folder ({err})") from None
         name = result.scenario.name

@@ -37,8 +37,6 @@ from sim.analysis.sweep import (
     SweepProgress,
     SweepResult,
     design_rng,
-    kpi_names,
-    mean_ci,
     plan_sweep,
     run_sweep,
     value_in,
@@ -46,9 +44,11 @@ from sim.analysis.sweep import (
 from sim.inputs.loading import Problem, ScenarioError, load_raw, load_scenario
 from sim.inputs.sweep_plan import SweepPlan, current_value, resolve_point
 from sim.inputs.sweep_spec import Bound, SweepSpec
+from sim.running import catalogue
 from sim.running.executors import Executor, SerialExecutor
 from sim.running.results import OutputExistsError, manifest, write_text_atomic
 from sim.running.runner import DEFAULT_SEED
+from sim.running.statistics import grouped_mean_ci
 from sim.running.sweep_store import load_rows
 
 Method = Literal["morris", "sobol"]
@@ -177,7 +177,7 @@ def check_kpis(kpis: Sequence[str], plan: SweepPlan) -> None:
     """
     try:
         probes = [resolve_point(plan.base, {}), resolve_point(plan.base, plan.points[0])]
-        known = list(dict.fromkeys(k for sc in probes for k in kpi_names(sc)))
+        known = list(dict.fromkeys(k for sc in probes for k in catalogue.names(sc)))
     except Exception:  # a run that fails is reported with its point when the sweep runs
         return
     problems = [
@@ -205,7 +205,7 @@ def responses(result: SweepResult, kpis: Sequence[str]) -> pd.DataFrame:
         raise ScenarioError(
             [Problem("--kpi", i + 1, k, _unknown_kpi(k, known)) for i, k in missing]
         )
-    frame = mean_ci(table, ["point"], list(kpis)) if len(table) else pd.DataFrame()
+    frame = grouped_mean_ci(table, ["point"], list(kpis)) if len(table) else pd.DataFrame()
     index = pd.RangeIndex(len(result.plan.points), name="point")
     if frame.empty:
         return pd.DataFrame(index=index, columns=list(kpis), dtype=float)

@@ -76,12 +76,12 @@ from sim.inputs.sweep_spec import (
 )
 from sim.running import catalogue
 from sim.running.executors import Executor, SerialExecutor, WorkerCrashedError, chunk_size
+from sim.running.folders import read_manifest
 from sim.running.runner import replicate
 from sim.running.statistics import grouped_mean_ci
 from sim.running.sweep_store import (
     DESIGN_FILE,
     EXTRA_COLUMNS,
-    MANIFEST,
     META_COLUMNS,
     PARTS,
     POINTS_FILE,
@@ -96,7 +96,6 @@ from sim.running.sweep_store import (
     load_rows,
     open_store,
     plan_from_folder,
-    read_manifest,
 )
 
 # Every name this module has offered, wherever it is now defined.
@@ -104,7 +103,6 @@ __all__ = [
     "DEFAULT_SEED",
     "DESIGN_FILE",
     "EXTRA_COLUMNS",
-    "MANIFEST",
     "META_COLUMNS",
     "PARTS",
     "POINTS_FILE",
@@ -129,20 +127,17 @@ __all__ = [
     "design_rng",
     "is_sweep_file",
     "kpi_columns",
-    "kpi_names",
     "load_points",
     "load_rows",
     "load_sweep",
     "load_sweep_file",
     "make_tasks",
-    "mean_ci",
     "parse_bounds",
     "parse_grid",
     "parse_range",
     "plan_from_folder",
     "plan_sweep",
     "point_seed",
-    "read_manifest",
     "resolve_point",
     "run_sweep",
     "run_task",
@@ -516,17 +511,6 @@ def _sweep_into(
 # --- tables and loading -----------------------------------------------------------------------
 
 
-def kpi_names(scenario: Scenario) -> list[str]:
-    """The KPI (and observation) columns that runs of ``scenario`` give, from the KPI
-    catalogue: they depend on the scenario's nodes and observations, not on a run."""
-    return catalogue.names(scenario)
-
-
-def mean_ci(table: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
-    """Mean, 95% Student-t CI half-width and count of ``columns`` per group of ``by``."""
-    return grouped_mean_ci(table, by, columns)
-
-
 def summarise_points(
     table: pd.DataFrame, plan: SweepPlan, failed: dict[int, str] | None = None
 ) -> pd.DataFrame:
@@ -549,7 +533,7 @@ def summarise_points(
     columns = kpi_columns(table, plan.parameters)
     if not len(table) or not columns:
         return frame
-    stats_ = mean_ci(table, ["point"], columns).rename(columns={"n": "replications"})
+    stats_ = grouped_mean_ci(table, ["point"], columns).rename(columns={"n": "replications"})
     return frame.merge(stats_, on="point", how="left")
 
 
@@ -618,7 +602,9 @@ def load_sweep(folder: Path | str) -> SweepData:
 def load_points(folder: Path | str) -> pd.DataFrame:
     """One row per point (``points.csv``; computed from the finished rows while running)."""
     folder = Path(folder)
-    if (folder / POINTS_FILE).exists() and read_manifest(folder).get("status") == "complete":
+    if (folder / POINTS_FILE).exists() and read_manifest(folder, ("sweep",)).get(
+        "status"
+    ) == "complete":
         return pd.read_csv(folder / POINTS_FILE)
     return summarise_points(load_rows(folder), plan_from_folder(folder, check=False))
 

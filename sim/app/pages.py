@@ -26,7 +26,7 @@ from sim.outputs.charts import scenario_label
 from sim.outputs.i18n import Lang
 from sim.outputs.plots import Folder, load_folder
 from sim.outputs.style import Metric
-from sim.running.results import FolderError
+from sim.running.folders import FolderError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """What the app shows, as plain data: table rows and Plotly figures (as dictionaries, drawn
 in the browser by the plotly.js the framework serves; hover, zoom and legend toggles come
-with it). Numbers are formatted by :mod:`sim.outputs.comparison`, words come from
+with it). Numbers are written by :mod:`sim.outputs.formats` (the table cells by
+:mod:`sim.outputs.comparison`), words come from
 :mod:`sim.outputs.i18n` and :mod:`sim.app.text`."""
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import pandas as pd
 
 from sim.app.text import tr
 from sim.inputs.scenario import Scenario, schedule_steps
+from sim.outputs import formats
 from sim.outputs.charts import legend_label, node_names, observation_labels
-from sim.outputs.i18n import Lang, date_short, format_number, kpi_label, node_name, t
+from sim.outputs.comparison import difference_cell, value_cell
+from sim.outputs.i18n import Lang, date_short, kpi_label, node_name, t
 from sim.outputs.plots import Folder, main_node
 from sim.running.statistics import mean_ci, paired_difference
 
@@ -36,8 +39,9 @@ def _scenario_columns(folder: Folder, names: list[str], lang: Lang) -> list[dict
     return columns
 
 
-def _layout(title: str, y_title: str = "") -> dict[str, Any]:
+def _layout(title: str, lang: Lang, y_title: str = "") -> dict[str, Any]:
     return {
+        "separators": formats.separators(lang),  # hover and axis numbers as in the tables
         "title": {"text": title, "font": {"size": 15}},
         "hovermode": "x unified",
         "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
@@ -75,7 +79,7 @@ def capacity_figure(sc: Scenario, lang: Lang) -> dict[str, Any]:
                     "hovertemplate": "%{y:,.0f}",
                 }
             )
-    return {"data": traces, "layout": _layout(tr("capacities", lang), tr("places", lang))}
+    return {"data": traces, "layout": _layout(tr("capacities", lang), lang, tr("places", lang))}
 
 
 def _daily(folder: Folder, name: str, column: str) -> pd.DataFrame | None:
@@ -134,7 +138,7 @@ def series_figure(
              "mode": "lines", "name": label, "legendgroup": group,
              "line": {"color": colour, "width": 2}, "hovertemplate": "%{y:,.1f}"}
         )  # fmt: skip
-    layout = _layout(series_title(folder, column, lang))
+    layout = _layout(series_title(folder, column, lang), lang)
     if window is not None:
         layout["shapes"] = [
             {"type": "rect", "xref": "x", "yref": "paper", "x0": window[0].isoformat(),
@@ -170,27 +174,17 @@ def comparison_rows(
         part = head[head["kpi"] == kpi].set_index("scenario")
         kind = str(part["kind"].iloc[0])
         row: dict[str, Any] = {"key": kpi, "kpi": _label(part, lang)}
-        reference = float(part["mean"].iloc[0]) if names[0] in part.index else math.nan
-        big = kind == "euro" and math.isfinite(reference) and abs(reference) >= 1e6  # as the
-        for i, name in enumerate(names):  # written tables: millions, "M = million" in the label
+        reference = part.loc[names[0], "mean"] if names[0] in part.index else math.nan
+        style = formats.row_style(kind, reference)  # as the written tables
+        for i, name in enumerate(names):
             if name not in part.index:
                 continue
             r = part.loc[name]
-            mean = format_number(r["mean"], kind, lang, millions=big)
-            ci = format_number(r["ci"], kind, lang, millions=big)
-            row[f"s{i}"] = mean if _nothing(r["ci"]) else f"{mean} ± {ci}"
+            row[f"s{i}"] = value_cell(r, lang, style)
             if i:
-                diff = format_number(r["diff"], kind, lang, signed=True, millions=big)
-                dci = format_number(r["diff_ci"], kind, lang, millions=big)
-                star = " *" if str(r["significant"]).lower() == "true" else ""
-                row[f"d{i}"] = (diff if _nothing(r["diff_ci"]) else f"{diff} ± {dci}") + star
+                row[f"d{i}"] = difference_cell(r, lang, style, star=" *")
         rows.append(row)
     return columns, rows
-
-
-def _nothing(x: Any) -> bool:
-    """An interval not worth showing: undefined, or zero (a number that does not vary)."""
-    return bool(pd.isna(x)) or float(x) == 0.0
 
 
 def differences_figure(folder: Folder, lang: Lang) -> dict[str, Any]:
@@ -216,11 +210,7 @@ def differences_figure(folder: Folder, lang: Lang) -> dict[str, Any]:
                 ci = float(r["diff_ci"])
                 errors.append(round(100 * ci / abs(ref), 2) if math.isfinite(ci) else 0)
                 ys.append(_label(part, lang))
-                texts.append(
-                    format_number(r["diff"], kind, lang, signed=True)
-                    + " ± "
-                    + format_number(r["diff_ci"], kind, lang)
-                )
+                texts.append(difference_cell(r, lang, formats.row_style(kind, ref), star=""))
             traces.append(
                 {"type": "scatter", "mode": "markers", "x": xs, "y": ys, "text": texts,
                  "error_x": {"type": "data", "array": errors, "visible": True},
@@ -228,7 +218,7 @@ def differences_figure(folder: Folder, lang: Lang) -> dict[str, Any]:
                  "marker": {"color": COLOURS[i % len(COLOURS)], "size": 9},
                  "hovertemplate": "%{text} (%{x:+.1f} %)<extra>%{fullData.name}</extra>"}
             )  # fmt: skip
-    layout = _layout(tr("differences_chart", lang))
+    layout = _layout(tr("differences_chart", lang), lang)
     layout.update(
         hovermode="closest",
         xaxis={"title": {"text": tr("percent_of_reference", lang)}, "zeroline": True},
@@ -260,18 +250,18 @@ def window_rows(
             continue
         what = series_title(folder, column, lang)
         row: dict[str, Any] = {"key": column, "kpi": what}
+        decimals = formats.row_style("number", mean_ci(per_run[0])[0])[0]  # the reference's
         for i, values in enumerate(per_run):
             mean, ci, _ = mean_ci(values)
-            row[f"s{i}"] = (
-                f"{format_number(mean, 'number', lang)} ± {format_number(ci, 'number', lang)}"
+            row[f"s{i}"] = formats.plus_minus(
+                formats.number(mean, lang, decimals), formats.interval(ci, lang, decimals)
             )
             if i:
                 p = paired_difference(per_run[0], values)
-                star = " *" if p.significant else ""
-                row[f"d{i}"] = (
-                    f"{format_number(p.mean, 'number', lang, signed=True)} ± "
-                    f"{format_number(p.ci, 'number', lang)}{star}"
-                )
+                row[f"d{i}"] = formats.plus_minus(
+                    formats.number(p.mean, lang, decimals, signed=True),
+                    formats.interval(p.ci, lang, decimals),
+                ) + (" *" if p.significant else "")
         rows.append(row)
     return columns, rows
 

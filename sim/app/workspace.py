@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from sim.running.folders import FolderError, read_manifest
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 """A file or folder name the app accepts: no separator, no leading dot, nothing hidden."""
@@ -130,17 +131,15 @@ class Workspace:
         if not self.results.is_dir():
             return entries
         for path in self.results.iterdir():
-            info_path = path / "manifest.json"
-            if not NAME.fullmatch(path.name) or not info_path.is_file():
+            if not NAME.fullmatch(path.name):
                 continue
             try:
-                info = json.loads(info_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if info.get("kind") not in ("run", "compare"):
+                info = read_manifest(path, ("run", "compare"))
+            except FolderError:  # not a results folder the app shows
                 continue
             names = tuple(str(s.get("name")) for s in info.get("scenarios", []))
-            entries.append(ResultsEntry(path.name, info["kind"], names, str(info.get("created"))))
+            kind = str(info.get("kind", "run"))
+            entries.append(ResultsEntry(path.name, kind, names, str(info.get("created"))))
         return sorted(entries, key=lambda e: e.created, reverse=True)
 
     def posteriors(self) -> list[str]:

@@ -265,7 +265,7 @@ def welch(
 ) -> None:
     """Welch plot of a series (moving average across replications) to choose a warm-up."""
     from sim.outputs.welch import welch_figure
-    from sim.running.results import OutputExistsError
+    from sim.running.results import OutputExistsError, write_atomic
     from sim.running.runner import run
 
     with user_errors():
@@ -283,9 +283,8 @@ def welch(
             )
         fig = welch_figure(result.timeseries, series, window)
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.partial{out.suffix}")
-        fig.savefig(partial, dpi=150)  # then renamed: never a half-written chart
-        os.replace(partial, out)
+        kind = out.suffix.lstrip(".").lower() or "png"
+        write_atomic(out, lambda tmp: fig.savefig(tmp, format=kind, dpi=150))
     click.echo(f"written: {out}")
 
 

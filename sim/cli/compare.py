@@ -28,7 +28,7 @@ from sim.cli.common import (
 from sim.inputs.loading import Problem, ScenarioError, load_scenario
 from sim.inputs.scenario import Scenario
 from sim.outputs.i18n import Lang
-from sim.running.folders import check_destination, folder_lock
+from sim.running.folders import FolderError, check_destination, folder_lock, read_manifest
 
 
 @contextmanager
@@ -212,12 +212,12 @@ def _resolved(path: Path, overrides: Sequence[str]) -> tuple[str, dict[str, obje
     from sim.inputs.diff import resolved
 
     if path.is_dir():
-        info_path = path / "manifest.json"
-        if not info_path.is_file():
-            raise CompareError(f"{path}: not a run folder (no manifest.json)")
         if overrides:
             raise CompareError("--set-a/--set-b apply to scenario files, not run folders")
-        info = json.loads(info_path.read_text(encoding="utf-8"))
+        try:
+            info = read_manifest(path, ("run",))
+        except FolderError as err:
+            raise CompareError(str(err)) from None
         data = Scenario.model_validate_json(json.dumps(info["scenarios"][0]["resolved"]))
         return str(path), resolved(data)
     return str(path), resolved(load_scenario(path, overrides))

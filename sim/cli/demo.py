@@ -27,7 +27,7 @@ from sim.outputs.comparison import (
     update_markdown,
     write_comparison,
 )
-from sim.outputs.i18n import format_number
+from sim.outputs.formats import DASH, decimals_for, difference_unit, interval, number
 from sim.running.results import write_text_atomic
 from sim.running.runner import RunResult, default_workers, run
 from sim.running.statistics import paired_difference
@@ -122,21 +122,21 @@ def mechanism_block(runs: Mapping[str, RunResult]) -> str:
         if kpi.startswith("exits.positive.from."):
             label = "&nbsp;&nbsp;of which from " + label.rsplit(" from ", 1)[-1]
         reference_mean = _mean(tables["610"], kpi)
-        decimals = 1 if kind == "share" else 2 if kpi.startswith("exits.") else None
-        if decimals is None:
-            decimals = 0 if abs(reference_mean) >= 100 else 1 if abs(reference_mean) >= 10 else 2
+        # the rule's decimals, but two for the small monthly exit channels
+        decimals = 2 if kpi.startswith("exits.") else decimals_for(reference_mean, kind)
         cells = [label]
         for name in runs:
             mean = _mean(tables[name], kpi)
-            cells.append(format_number(mean, kind, "en", decimals))
+            cells.append(number(mean, "en", decimals, kind))
         for a, b in (("400", "610"), ("610", "610+downstream")):
             p = paired_difference(tables[a][kpi], tables[b][kpi])
             base = _mean(tables[a], kpi)
-            text = format_number(p.mean, kind, "en", decimals, signed=True)
-            text += " ± " + format_number(p.ci, kind, "en", decimals)
+            unit = difference_unit(kind)
+            text = number(p.mean, "en", decimals, unit, signed=True)
+            text += " ± " + (interval(p.ci, "en", decimals, unit) or "0")
             text += "\\*" if p.significant else ""
             if kind == "number" and base and math.isfinite(p.mean) and abs(base) > 1e-9:
-                text += f" ({format_number(p.mean / base, 'share', 'en', 0, signed=True)})"
+                text += f" ({number(p.mean / base, 'en', 0, 'share', signed=True)})"
             cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
     note = (
@@ -158,11 +158,15 @@ def fill_block(result: RunResult, node: str = "assore") -> str:
     ]
     for rise in capacity_rises(result, node):
         days = pd.Series(rise.days_to_fill, dtype=float)
-        low, high = (format_number(w, "number", "en", 0) for w in rise.waiting_before)
-        span = "–" if days.empty else f"{days.min():.0f} / {days.median():.0f} / {days.max():.0f}"
+        low, high = (number(w, "en", 0) for w in rise.waiting_before)
+        span = " / ".join(number(d, "en", 0) for d in (days.min(), days.median(), days.max()))
+        span = DASH if days.empty else span
+        before, after, available = (
+            number(x, "en", 0) for x in (rise.before, rise.after, rise.days_available)
+        )
         lines.append(
-            f"| {rise.date.isoformat()} | {rise.before:.0f} → {rise.after:.0f} | {low}–{high} "
-            f"| {len(days)} of {rise.replications} (within {rise.days_available:.0f} days) "
+            f"| {rise.date.isoformat()} | {before} → {after} | {low}–{high} "
+            f"| {len(days)} of {rise.replications} (within {available} days) "
             f"| {span} |"
         )
     note = (
@@ -184,18 +188,18 @@ def crn_block(comp: Comparison) -> str:
     text = (
         f"On the étape-2 family with {comp.replications} replications, the intervals of the "
         f"differences are {ratio:.1f} times narrower than with independent runs (variance "
-        f"{format_number(float(reduction.median()), 'share', 'en', 0)} smaller, median over "
+        f"{number(float(reduction.median()), 'en', 0, 'share')} smaller, median over "
         f"the table). For {label}, differences come out at "
-        f"±{format_number(float(first['diff_ci'].median()), 'number', 'en', 0)} where "
+        f"±{number(float(first['diff_ci'].median()), 'en', 0)} where "
         f"independent runs would give "
-        f"±{format_number(float(first['diff_ci_independent'].median()), 'number', 'en', 0)} "
+        f"±{number(float(first['diff_ci_independent'].median()), 'en', 0)} "
         "(median over the alternatives)."
     )
     if len(reduction):
         low = alt.loc[reduction.index[int(reduction.to_numpy().argmin())]]
         text += (
             f' The smallest gain is on "{low["label_en"]}" for `{low["scenario"]}` '
-            f"({format_number(float(low['variance_reduction']), 'share', 'en', 0)})."
+            f"({number(float(low['variance_reduction']), 'en', 0, 'share')})."
         )
     return text
 

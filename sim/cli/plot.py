@@ -19,7 +19,7 @@ EXIT_INPUT = 2  # as sim.cli.main: bad input
 @contextmanager
 def _folder_errors() -> Iterator[None]:
     """One clear line and exit code 2 for folders and options that do not fit."""
-    from sim.running.results import FolderError
+    from sim.running.folders import FolderError
 
     try:
         yield

@@ -259,9 +259,9 @@ def sweep(
                     checkpoint_seconds=checkpoint,
                 )
             except KeyboardInterrupt:
-                from sim.running.sweep_store import read_manifest
+                from sim.running.folders import read_manifest
 
-                done = len(read_manifest(target).get("finished", []))
+                done = len(read_manifest(target, ("sweep",)).get("finished", []))
                 click.echo(
                     f"interrupted: {done} of {len(plan.points)} points saved in {target}\n"
                     f"finish with: parcours sweep --resume {target}",
@@ -425,7 +425,7 @@ def sensitivity(
 
 
 def _indices_table(indices: Any, tornado: Any, kpi: str, method: str) -> Table:
-    from sim.outputs.display import fmt
+    from sim.outputs.formats import number
 
     table = Table(title=f"{kpi}: {method} indices and one-at-a-time swing", title_justify="left")
     table.add_column("parameter")
@@ -440,8 +440,8 @@ def _indices_table(indices: Any, tornado: Any, kpi: str, method: str) -> Table:
     table.add_column("tornado swing", justify="right")
     swing = tornado[tornado["kpi"] == kpi].set_index("parameter")["swing"]
     for row in indices[indices["kpi"] == kpi].itertuples(index=False):
-        values = [fmt(getattr(row, k)) for k in keys]
-        table.add_row(str(row.parameter), *values, fmt(swing.get(row.parameter)))
+        values = [number(getattr(row, k)) for k in keys]
+        table.add_row(str(row.parameter), *values, number(swing.get(row.parameter)))
     return table
 
 

@@ -32,9 +32,10 @@ def table(folder: Path, series: str, by: str, out: Path | None, lang: str, force
     parcours table results/etape2-compare --series waiting.assore --by month
     """
     from sim.outputs.display import NumberColumn, fitted_tables
-    from sim.outputs.i18n import number, signed
+    from sim.outputs.formats import number
+    from sim.running.folders import FolderError
     from sim.running.periods import PeriodError, period_table
-    from sim.running.results import FolderError, load_run, run_paths, write_text_atomic
+    from sim.running.results import load_run, run_paths, write_text_atomic
 
     language = cast(Lang, lang)
     target = out or folder / f"{series}-by-{by}.csv"
@@ -57,7 +58,7 @@ def table(folder: Path, series: str, by: str, out: Path | None, lang: str, force
         for _, row in rows.set_index("scenario").reindex(names).iterrows():
             text = f"{number(row['mean'], language, 1)} ± {number(row['ci95'], language, 1)}"
             if "diff" in row and row.name != names[0]:
-                text += f"\nΔ {signed(row['diff'], language, 1)} ± "
+                text += f"\nΔ {number(row['diff'], language, 1, signed=True)} ± "
                 text += f"{number(row['diff_ci'], language, 1)}"
             cells[str(row.name)].append(text)
     columns = [NumberColumn(name, cells[name]) for name in names]

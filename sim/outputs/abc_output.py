@@ -41,23 +41,19 @@ from sim.analysis.abc_smc import (
 from sim.analysis.calibrate import calibrate, settings_for
 from sim.inputs.parameters import read_parameter_sets
 from sim.inputs.scenario import Scenario
-from sim.outputs import i18n
+from sim.outputs import formats, i18n
 from sim.outputs.i18n import Lang, t
 from sim.running.executors import Executor, make_executor
 from sim.running.folders import (
+    FolderError,
     FolderMismatchError,
     OutputExistsError,
     calibration_files,
     clear_calibration_folder,
     folder_lock,
-)
-from sim.running.results import (
-    FolderError,
-    manifest,
     read_manifest,
-    write_atomic,
-    write_text_atomic,
 )
+from sim.running.results import manifest, write_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -433,11 +429,7 @@ def _cell(value: Any, lang: Lang) -> str:
     if isinstance(value, bool | np.bool_):
         return t("cal.yes" if value else "cal.no", lang)
     if isinstance(value, float | np.floating):
-        x = float(value)
-        if math.isfinite(x) and abs(x) >= 10_000:  # 36,741, not 3.674e+04
-            return i18n.number(x, lang, 0)
-        text = f"{x:.4g}"
-        return text.replace(".", ",") if lang == "fr" else text
+        return formats.significant(value, lang)  # 36,741, not 3.674e+04
     return str(value)
 
 
@@ -463,15 +455,15 @@ def weights_verdict(
     intervals are approximate) or degenerate (the posterior rests on a few particles)."""
     last = generations.iloc[-1]
     ess, n = float(last["ess"]), int(last["accepted"])
-    shown = f"{ess:.1f}".replace(".", ",") if lang == "fr" else f"{ess:.1f}"
-    text = t("cal.ess", lang, ess=shown, n=n)
+    text = t("cal.ess", lang, ess=formats.number(ess, lang, 1), n=n)
     if largest_weight is not None:
-        text += " " + t("cal.largest_weight", lang, share=i18n.percent(largest_weight, lang, 0))
+        largest = formats.number(largest_weight, lang, 0, "share")
+        text += " " + t("cal.largest_weight", lang, share=largest)
     if ess < DEGENERATE_ESS:
         text += " " + t("cal.ess_degenerate", lang)
     elif ess < LOW_ESS_SHARE * n:
-        share = i18n.percent(LOW_ESS_SHARE, lang, 0)
-        text += " " + t("cal.ess_low", lang, share=share, ess=f"{ess:.0f}")
+        share = formats.number(LOW_ESS_SHARE, lang, 0, "share")
+        text += " " + t("cal.ess_low", lang, share=share, ess=formats.number(ess, lang, 0))
     return text
 
 
@@ -542,10 +534,10 @@ def _method(folder: CalibrationFolder, lang: Lang) -> str:
         + t(
             "cal.proposal",
             lang,
-            df=f"{DEGREES_OF_FREEDOM:g}",
-            ess=i18n.percent(FIT_ESS_SHARE, lang, 0),
+            df=formats.significant(DEGREES_OF_FREEDOM, lang),
+            ess=formats.number(FIT_ESS_SHARE, lang, 0, "share"),
             scaling=_cell(float(SCALING), lang),
-            prior=i18n.percent(PRIOR_SHARE, lang, 0),
+            prior=formats.number(PRIOR_SHARE, lang, 0, "share"),
         )
     )
     if s is not None and s.early_rejection:
@@ -641,7 +633,7 @@ def report_sections(folder: CalibrationFolder, lang: Lang) -> list[Section]:
 
 
 def _share(lang: Lang) -> str:
-    return i18n.percent(IDENTIFIED_WIDTH, lang, 0)
+    return formats.number(IDENTIFIED_WIDTH, lang, 0, "share")
 
 
 def report_markdown(folder: CalibrationFolder, lang: Lang = "en") -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 from sim.analysis.abc_smc import IDENTIFIED_WIDTH, identification, posterior_intervals
 from sim.inputs.parameters import read_parameter_sets
 from sim.inputs.scenario import FreeParameter, Observation, Scenario
-from sim.outputs import i18n
+from sim.outputs import formats, i18n
 from sim.outputs.differences import setting_label
 from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder
@@ -40,9 +40,9 @@ def _street(obs: Observation) -> bool:
 def _figure(obs: Observation, lang: Lang) -> str:
     """A street count in words, from its fields: ``the mean from 1 January 2021 to
     26 September 2021: 325 ± 25``."""
-    target = i18n.number(obs.target, lang)
+    target = formats.number(obs.target, lang, 0)
     if obs.tolerance:
-        target += f" ±\u00a0{i18n.number(obs.tolerance, lang)}"
+        target += f" ±\u00a0{formats.number(obs.tolerance, lang, 0)}"
     if obs.on is not None:
         return t("report.figure_on", lang, date=i18n.date_long(obs.on, lang), target=target)
     if obs.start is not None and obs.end is not None:
@@ -89,7 +89,7 @@ def identification_limit(folder: Folder, lang: Lang) -> str:
         names = ", ".join(parameter_label(k, p, sc, lang) for k, p in spec.parameters.items())
         return t("report.limits_unknown", lang, p=len(spec.parameters), names=names, m=len(fit))
     open_names, draws = verdicts
-    share = i18n.percent(IDENTIFIED_WIDTH, lang, 0)
+    share = formats.number(IDENTIFIED_WIDTH, lang, 0, "share")
     if draws:
         source = t("report.limits_draws_source", lang, draws=draws, share=share)
     else:

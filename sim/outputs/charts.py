@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter, MaxNLocator
 
 from sim.inputs.scenario import Scenario
-from sim.outputs import i18n
+from sim.outputs import formats, i18n
 from sim.outputs.i18n import Lang
-from sim.running.results import FolderError
+from sim.running.folders import FolderError
 
 PUNCTUATION = " :,;–-\u00a0\u202f"
 
@@ -71,22 +71,13 @@ class NumberFormatter(Formatter):
     def set_locs(self, locs: Sequence[float]) -> None:
         self._ticks = [float(x) for x in locs]
 
-    def _decimals(self) -> int:
-        """The fewest decimals (up to 3) that write every tick exactly (2.5 needs one)."""
-        locs = np.asarray(self._ticks, dtype=float)
-        if self.share:
-            locs = locs * 100
-        for decimals in range(4):
-            scaled = locs * 10**decimals
-            if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * max(1.0, 10**decimals)):
-                return decimals
-        return 3
-
     def __call__(self, x: float, pos: int | None = None) -> str:
-        decimals = self._decimals()
+        decimals = formats.exact_decimals(
+            [100 * t for t in self._ticks] if self.share else self._ticks
+        )  # the fewest that write every tick exactly (2.5 needs one)
         if self.share:
-            return i18n.percent(x, self.lang, decimals)
-        return i18n.number(x, self.lang, decimals)
+            return formats.number(x, self.lang, decimals, "share")
+        return formats.number(x, self.lang, decimals)
 
 
 class DateFormatter(Formatter):

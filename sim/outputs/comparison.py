@@ -15,23 +15,13 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from sim.analysis.compare import (
-    CompareError,
-    Comparison,
-    kpi_kind,
-)
+from sim.analysis.compare import CompareError, Comparison
 from sim.inputs.scenario import Scenario
-from sim.outputs.i18n import (
-    LABELS,
-    MINUS,
-    NNBSP,
-    Lang,
-    default_decimals,
-    format_number,
-    node_name,
-    series_label,
-    table_kpi_label,
-)
+from sim.outputs import formats
+from sim.outputs.formats import DASH, MINUS, NNBSP, number
+from sim.outputs.i18n import LABELS, Lang, node_name, series_label, table_kpi_label
+from sim.running import catalogue
+from sim.running.folders import read_manifest
 from sim.running.periods import Period, series_table
 from sim.running.results import atomic_dir, manifest, write_period_tables, write_run
 from sim.running.runner import RunResult
@@ -93,16 +83,34 @@ def labelled(comp: Comparison) -> pd.DataFrame:
 
 def _zero(text: str) -> bool:
     """Whether a formatted number shows zero (or nothing)."""
-    return text == "–" or text.lstrip("+" + MINUS).strip(f"0.,%M{NNBSP}") == ""
+    return text == DASH or text.lstrip("+" + MINUS).strip(f"0.,%M{NNBSP}") == ""
 
 
-def _row_style(kind: str, reference_mean: float) -> tuple[int | None, bool]:
-    """Decimals and scale of a table row, set by the reference's value."""
-    if pd.isna(reference_mean):
-        return None, False
-    if kind == "euro":
-        return None, abs(reference_mean) >= 1e6
-    return (None if kind == "share" else default_decimals(reference_mean)), False
+Style = tuple[int | None, bool]
+"""A row's decimals and scale (in millions or not): :func:`sim.outputs.formats.row_style`."""
+
+
+def value_cell(row: pd.Series, lang: Lang, style: Style = (None, False)) -> str:
+    """A scenario's value in a table row: ``mean ± half-width`` (the mean alone when the
+    interval shows nothing)."""
+    kind = str(row["kind"])
+    decimals, millions = style
+    value = number(row["mean"], lang, decimals, kind, millions=millions)
+    ci = formats.interval(row["ci"], lang, decimals, kind, millions)
+    return formats.plus_minus(value, ci)
+
+
+def difference_cell(
+    row: pd.Series, lang: Lang, style: Style = (None, False), star: str = "*"
+) -> str:
+    """An alternative's paired difference to the reference in a table row: ``+12 ± 3`` (in
+    percentage points for shares), with ``star`` when its interval excludes zero."""
+    unit = formats.difference_unit(str(row["kind"]))
+    decimals, millions = style
+    diff = number(row["diff"], lang, decimals, unit, signed=True, millions=millions)
+    dci = formats.interval(row["diff_ci"], lang, decimals, unit, millions)
+    mark = star if _is_true(row["significant"]) and not _zero(diff) else ""
+    return formats.plus_minus(diff, dci) + mark
 
 
 def _cell(
@@ -111,20 +119,12 @@ def _cell(
     reference: bool,
     newline: str,
     star: str,
-    style: tuple[int | None, bool] = (None, False),
+    style: Style = (None, False),
 ) -> str:
-    kind = str(row["kind"])
-    decimals, millions = style
-    value = format_number(row["mean"], kind, lang, decimals, millions=millions)
-    ci = format_number(row["ci"], kind, lang, decimals, millions=millions)
-    text = value if _zero(ci) else f"{value} ± {ci}"
+    text = value_cell(row, lang, style)
     if reference:
         return text
-    diff = format_number(row["diff"], kind, lang, decimals, signed=True, millions=millions)
-    dci = format_number(row["diff_ci"], kind, lang, decimals, millions=millions)
-    mark = star if _is_true(row["significant"]) and not _zero(diff) else ""
-    delta = f"Δ {diff}" if _zero(dci) else f"Δ {diff} ± {dci}"
-    return f"{text}{newline}{delta}{mark}"
+    return f"{text}{newline}Δ {difference_cell(row, lang, style, star)}"
 
 
 def _number(rows: pd.DataFrame, name: str, column: str = "mean") -> float:
@@ -144,9 +144,9 @@ def _crn_summary(head: pd.DataFrame, lang: Lang) -> str | None:
     reduction = alt["variance_reduction"].dropna()
     if ratio.dropna().empty or reduction.empty:
         return None
-    factor = format_number(float(ratio.median()), "number", lang, 1)
+    factor = number(float(ratio.median()), lang, 1)
     return _t("crn_line", lang).format(
-        factor=factor, reduction=format_number(float(reduction.median()), "share", lang, 0)
+        factor=factor, reduction=number(float(reduction.median()), lang, 0, "share")
     )
 
 
@@ -162,7 +162,7 @@ def _notes(meta: Mapping[str, Any], head: pd.DataFrame, lang: Lang) -> str:
     )
     draws = int(meta.get("draws") or 0)
     if draws >= 2:
-        per_draw = format_number(int(meta["replications"]) / draws, "number", lang, 0)
+        per_draw = number(int(meta["replications"]) / draws, lang, 0)
         text += "\n" + _t("draws_line", lang).format(draws=draws, per_draw=per_draw, df=draws - 1)
     crn = _crn_summary(head, lang)
     return text + ("\n" + crn if crn else "")
@@ -183,17 +183,17 @@ def markdown(table: pd.DataFrame, meta: Mapping[str, Any], lang: Lang = "en") ->
     for kpi in kpis:
         rows = head[head["kpi"] == kpi].set_index("scenario")
         cells = [str(rows[label].iloc[0])]
-        style = _row_style(str(rows["kind"].iloc[0]), _number(rows, reference))
+        style = formats.row_style(str(rows["kind"].iloc[0]), _number(rows, reference))
         for name in names:
             if name not in rows.index:
-                cells.append("–")
+                cells.append(DASH)
                 continue
             row = cast(pd.Series, rows.loc[name])
             cell = _cell(row, lang, name == reference, "<br>", "\\*", style)
             cells.append(cell)
         reduction = rows["variance_reduction"].drop(reference, errors="ignore").dropna()
         cells.append(
-            format_number(float(reduction.median()), "share", lang, 0) if len(reduction) else "–"
+            number(float(reduction.median()), lang, 0, "share") if len(reduction) else DASH
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + _notes(meta, head, lang) + "\n"
@@ -213,13 +213,13 @@ def rich_tables(comp: Comparison, lang: Lang = "en", width: int = 120) -> list[A
     for kpi in comp.kpis:
         rows = head[head["kpi"] == kpi].set_index("scenario")
         names.append(str(rows[label].iloc[0]))
-        style = _row_style(str(rows["kind"].iloc[0]), _number(rows, comp.reference))
+        style = formats.row_style(str(rows["kind"].iloc[0]), _number(rows, comp.reference))
         for name in comp.scenarios:
             row = cast(pd.Series, rows.loc[name])
             cells[name].append(_cell(row, lang, name == comp.reference, "\n", "[bold] *[/]", style))
         reduction = rows["variance_reduction"].drop(comp.reference).dropna()
         cells["crn"].append(
-            format_number(float(reduction.median()), "share", lang, 0) if len(reduction) else "–"
+            number(float(reduction.median()), lang, 0, "share") if len(reduction) else DASH
         )
     columns = [
         NumberColumn(f"{name} ({_t('reference', lang)})" if name == comp.reference else name,
@@ -370,7 +370,7 @@ def number_format(kind: str, lang: Lang, value: float | None = None) -> str:
         return "0.0\\ %" if lang == "fr" else "0.0%"
     if kind == "euro":
         return '#,##0\\ "€"' if lang == "fr" else '"€"#,##0'
-    decimals = 2 if value is None or not math.isfinite(value) else default_decimals(value)
+    decimals = formats.decimals_for(value)
     return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
@@ -488,7 +488,7 @@ def write_xlsx(comp: Comparison, path: Path, lang: Lang = "en") -> None:
     ws = sheet("replications", [_h("scenario", lang), _h("replication", lang), *comp.kpis])
     formats = [
         number_format(
-            kpi_kind(k, comp.runs[comp.reference].scenario),
+            catalogue.unit(k, comp.runs[comp.reference].scenario),
             lang,
             float(head.loc[head["kpi"] == k, "mean"].iloc[0]),
         )
@@ -636,5 +636,5 @@ def readme_table(folder: Path | str, lang: Lang = "en") -> str:
     folder = Path(folder)
     table = pd.read_csv(folder / "comparison.csv", keep_default_na=True)
     table["significant"] = table["significant"].map(lambda v: str(v).lower() == "true")
-    info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    info = read_manifest(folder, ("compare",))
     return markdown(table, info, lang)

@@ -38,7 +38,7 @@ from sim.inputs.scenario import (
     Schedule,
     StreetNode,
 )
-from sim.outputs import i18n, style
+from sim.outputs import formats, i18n, style
 from sim.outputs.i18n import Lang, t
 
 EdgeKind = Literal["contact", "referral", "route", "negative", "exit"]
@@ -135,19 +135,20 @@ def describe(sc: Scenario, node_id: str, on: dt.date, lang: Lang) -> str:
         return t(
             "diagram.street",
             lang,
-            n=i18n.number(node.initial.count, lang),
-            a=i18n.number(arrivals, lang),
+            n=formats.number(node.initial.count, lang, 0),
+            a=formats.number(arrivals, lang, 0),
         )
     if isinstance(node, OutreachNode):
         contacts = _value_on(node.contacts_per_week, sc, on) or 0.0
-        return t("diagram.contacts", lang, n=i18n.number(contacts, lang))
+        return t("diagram.contacts", lang, n=formats.number(contacts, lang, 0))
     if isinstance(node, RestSpaceNode):
-        return t("diagram.places", lang, n=i18n.number(_value_on(node.places, sc, on), lang))
+        return t("diagram.places", lang, n=formats.number(_value_on(node.places, sc, on), lang, 0))
     if isinstance(node, DownstreamNode) and node.releases_per_month is not None:
         releases = _value_on(node.releases_per_month, sc, on)
-        return t("diagram.releases", lang, n=i18n.number(releases, lang, 1))
+        return t("diagram.releases", lang, n=formats.number(releases, lang, 1))
     if isinstance(node, AccommodationNode | DownstreamNode):
-        return t("diagram.places", lang, n=i18n.number(_value_on(node.capacity, sc, on), lang))
+        places = _value_on(node.capacity, sc, on)
+        return t("diagram.places", lang, n=formats.number(places, lang, 0))
     if isinstance(node, ExitNode):
         return t("diagram.positive_exit" if node.positive else "diagram.negative_exit", lang)
     return ""
@@ -204,7 +205,8 @@ def mermaid(sc: Scenario, lang: Lang = "fr", on: dt.date | None = None) -> str:
             classes.setdefault(kind, []).append(f"n_{node_id}")
     for edge in edges(sc):
         arrow = "-.->" if edge.kind in ("negative", "contact") else "-->"
-        label = "" if edge.probability is None else f"|{i18n.percent(edge.probability, lang, 0)}|"
+        share = formats.number(edge.probability, lang, 0, "share")
+        label = "" if edge.probability is None else f"|{share}|"
         lines.append(f"    n_{edge.source} {arrow}{label} n_{edge.target}")
     for kind, colour in style.KIND_COLOURS.items():
         if kind in classes:
@@ -349,12 +351,12 @@ def _routes(sc: Scenario, layer: dict[str, int], lang: Lang, min_share: float) -
             colour = colours.pop() if len(colours) == 1 else EDGE
             links += [_Link(source, junction, "", dashed, colour) for source in sources]
             for target, p in shown:
-                label = i18n.percent(p, lang, 0)
+                label = formats.number(p, lang, 0, "share")
                 links.append(_Link(junction, target, label, dashed, _edge_colour(sc, target)))
             continue
         for source in sources:
             for target, p in shown:
-                label = i18n.percent(p, lang, 0)
+                label = formats.number(p, lang, 0, "share")
                 if layer[target] <= layer[source]:
                     name = _short(i18n.node_name(sc.nodes[target].name, lang))
                     back.setdefault(source, []).append(
@@ -699,7 +701,7 @@ def diagram_chart(
     margin = s.font / 72 * 0.5
     notes = [t("diagram.negative", lang)]
     if routes.hidden:
-        share = i18n.percent(min_share, lang, 0)
+        share = formats.number(min_share, lang, 0, "share")
         notes.append(t("diagram.hidden", lang, n=routes.hidden, share=share))
     note = "\n".join(style.wrap(x, s.width - 2 * margin, note_font) for x in notes)
     top = s.height - (title_font * 1.35 + sub_font * 1.35) / 72 - 0.15

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sim.inputs.diff import ABSENT, scenario_diff
-from sim.outputs import i18n
+from sim.outputs import formats, i18n
 from sim.outputs.i18n import Lang, t
 
 NOT_COMPARED = ("name", "title", "legend", "description", "observations", "calibration", "headline")
@@ -171,16 +171,16 @@ class _Words:
         dates, routings by node name."""
         lang = self.lang
         if value is ABSENT or value is None:
-            return i18n.DASH
+            return formats.DASH
         if isinstance(value, bool):
             return t("yes" if value else "no", lang)
         if isinstance(value, int | float):
             if field in EUROS:
-                return i18n.euros(value, lang)
+                return formats.number(value, lang, unit="euro", symbol=True)
             if field in SHARES:
-                return i18n.percent(value, lang, 1 if round(100 * value, 1) % 1 else 0)
-            decimals = 0 if float(value).is_integer() else 2 if abs(value) < 10 else 1
-            text = i18n.number(value, lang, decimals)
+                places = formats.exact_decimals([100 * value], most=1)
+                return formats.number(value, lang, places, "share")
+            text = formats.number(value, lang, formats.exact_decimals([value]))
             if unit and field in PLACES:
                 return i18n.count(value, "unit.place", lang, text)
             return text
@@ -194,7 +194,7 @@ class _Words:
             return self.schedule(steps, field)
         if isinstance(value, dict) and field in ROUTINGS:
             return ", ".join(
-                f"{self.names.get(k, k)} {i18n.percent(float(v), lang, 0)}"
+                f"{self.names.get(k, k)} {formats.number(float(v), lang, 0, 'share')}"
                 for k, v in value.items()
             )
         if isinstance(value, dict) and "kind" in value:  # a node added or removed

@@ -6,7 +6,6 @@ terminal, they go into several tables, each under the labels."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -16,8 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.inputs.scenario import AccommodationNode, DownstreamNode, Scenario
-from sim.outputs import i18n
-from sim.outputs.i18n import format_number
+from sim.outputs import formats, i18n
 from sim.running import catalogue
 
 _SHOWN = (
@@ -67,19 +65,13 @@ def headline_kpis(scenario: Scenario) -> list[tuple[str, str]]:
     return [(k, i18n.kpi_label(k, "en", names)) for k in keys]
 
 
-def fmt(value: Any, kind: str = "number") -> str:
-    """A number for a table: NaN as a dash, shares in % and euros whole (as in the comparison
-    tables), other magnitudes with sensible precision."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if kind != "number":
-        return format_number(value, kind)
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3f}"
+def _value_cells(mean: Any, ci: Any, unit: str, *others: Any) -> list[str]:
+    """A row's mean, interval and ``others`` (a target) at the decimals and scale of its mean
+    (:func:`sim.outputs.formats.row_style`); an interval that is zero shows as nothing."""
+    decimals, millions = formats.row_style(unit, mean)
+    interval = formats.interval(ci, "en", decimals, unit, millions)
+    rest = [formats.number(x, "en", decimals, unit, millions=millions) for x in others]
+    return [formats.number(mean, "en", decimals, unit, millions=millions), interval, *rest]
 
 
 def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
@@ -95,8 +87,8 @@ def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
         if kpi not in by_kpi.index or by_kpi.loc[kpi, "n"] == 0:
             continue
         row = by_kpi.loc[kpi]
-        kind = catalogue.unit(kpi, scenario)
-        table.add_row(label, fmt(row["mean"], kind), fmt(row["ci95"], kind), "", "")
+        unit = catalogue.unit(kpi, scenario)
+        table.add_row(label, *_value_cells(row["mean"], row["ci95"], unit), "", "")
     if scenario.observations:
         table.add_section()
     for name, obs in scenario.observations.items():
@@ -109,9 +101,9 @@ def run_table(scenario: Scenario, summary: pd.DataFrame, title: str) -> Table:
             met = row["target_met"]
             mark = "[green]✓[/]" if met is True or met == "True" else "[red]✗[/]"
         label = f"{obs.labelled('en') or name} [dim]({obs.role})[/]"
-        kind = catalogue.unit(key, scenario)
-        target = "" if obs.target is None else fmt(obs.target, kind)
-        table.add_row(label, fmt(row["mean"], kind), fmt(row["ci95"], kind), target, mark)
+        unit = catalogue.unit(key, scenario)
+        mean, ci, target = _value_cells(row["mean"], row["ci95"], unit, obs.target)
+        table.add_row(label, mean, ci, "" if obs.target is None else target, mark)
     return table
 
 

@@ -1,25 +1,20 @@
-"""Every label shown on a chart or in a report, in French and English, and number formats.
+"""Every label shown on a chart or in a report, in French and English, and dates.
 
-One table (:data:`LABELS`) holds the words; node display names come from the scenario. French
-numbers use a narrow no-break space (U+202F) between thousands and before ``%`` and a decimal
-comma (``1 234``, ``12,5 %``); English ones use ``1,234`` and ``12.5%``. Dates are formatted from
-the month tables below, never from the system locale, so output does not depend on the machine.
+One table (:data:`LABELS`) holds the words; node display names come from the scenario. Numbers
+are written by :mod:`sim.outputs.formats`. Dates are formatted from the month tables below,
+never from the system locale, so output does not depend on the machine.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
+from sim.outputs.formats import NNBSP, number
+from sim.outputs.formats import Lang as Lang  # the languages, named where the words are
 from sim.running import catalogue
 
-Lang = Literal["fr", "en"]
 LANGS: tuple[Lang, ...] = get_args(Lang)
-
-NNBSP = "\u202f"  # narrow no-break space: French thousands separator and before % and €
-MINUS = "\u2212"
-DASH = "–"
 
 LABELS: dict[str, dict[Lang, str]] = {
     # --- charts: titles ---------------------------------------------------------------------
@@ -1122,63 +1117,6 @@ def t(key: str, lang: Lang, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def _is_missing(x: float | None) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def number(x: float | None, lang: Lang, decimals: int = 0) -> str:
-    """``1 234`` / ``12,5`` in French, ``1,234`` / ``12.5`` in English; a dash for NaN."""
-    if _is_missing(x):
-        return DASH
-    assert x is not None
-    value = round(float(x), decimals)
-    if value == 0:
-        value = 0.0  # no "-0"
-    text = f"{abs(value):,.{decimals}f}"
-    if lang == "fr":
-        text = text.replace(",", NNBSP).replace(".", ",")
-    return (MINUS if value < 0 else "") + text
-
-
-def default_decimals(x: float) -> int:
-    magnitude = abs(x)
-    return 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2
-
-
-def format_number(
-    x: float | None,
-    kind: str = "number",
-    lang: Lang = "en",
-    decimals: int | None = None,
-    signed: bool = False,
-    millions: bool = False,
-) -> str:
-    """A number for a table: shares in %, euros whole (or in millions, ``12.34 M``), French
-    separators under ``fr``; NaN as a dash."""
-    try:
-        value = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # None, pandas' NA
-        return DASH
-    if not math.isfinite(value):
-        return DASH
-    if kind == "share":
-        value *= 100
-    if millions:
-        value /= 1e6
-        decimals = 2 if decimals is None else decimals
-    if decimals is None:
-        decimals = 1 if kind == "share" else 0 if kind == "euro" else default_decimals(value)
-    value = round(value, decimals) + 0.0  # no "-0"
-    text = number(abs(value), lang, decimals)  # the one formatter of digits and separators
-    if kind == "share":
-        text += f"{NNBSP}%" if lang == "fr" else "%"
-    if millions:
-        text += f"{NNBSP}M"
-    if value < 0:
-        return MINUS + text
-    return "+" + text if signed and value > 0 else text
-
-
 def colon(lang: Lang) -> str:
     """``\u00a0: `` in French (no line break before it), ``: `` in English."""
     return "\u00a0: " if lang == "fr" else ": "
@@ -1191,52 +1129,8 @@ def count(n: float, key: str, lang: Lang, text: str | None = None, **values: Any
     chosen = f"{key}.one" if singular and f"{key}.one" in LABELS else f"{key}.other"
     if chosen not in LABELS:
         chosen = key
-    shown = text if text is not None else number(n, lang, 0 if float(n).is_integer() else 1)
+    shown = text if text is not None else number(n, lang, unit="count")
     return t(chosen, lang, n=shown, **values)
-
-
-def signed(x: float | None, lang: Lang, decimals: int = 0) -> str:
-    """A difference: ``+12`` or ``−12``."""
-    text = number(x, lang, decimals)
-    if _is_missing(x) or text.startswith(MINUS) or round(float(x or 0.0), decimals) == 0:
-        return text
-    return "+" + text
-
-
-def percent(share: float | None, lang: Lang, decimals: int = 1) -> str:
-    """A share as a percentage: ``12,5 %`` in French, ``12.5%`` in English."""
-    if _is_missing(share):
-        return DASH
-    assert share is not None
-    text = number(100.0 * share, lang, decimals)
-    return f"{text}{NNBSP}%" if lang == "fr" else f"{text}%"
-
-
-def percent_points(diff: float | None, lang: Lang, decimals: int = 1) -> str:
-    """A difference of shares in percentage points: ``+3,2 pts`` / ``+3.2 pts``."""
-    if _is_missing(diff):
-        return DASH
-    assert diff is not None
-    return f"{signed(100.0 * diff, lang, decimals)}{NNBSP if lang == 'fr' else ' '}pts"
-
-
-def euros(x: float | None, lang: Lang) -> str:
-    """An amount: ``1 234 €`` in French, ``€1,234`` in English."""
-    if _is_missing(x):
-        return DASH
-    return f"{number(x, lang)}{NNBSP}€" if lang == "fr" else f"€{number(x, lang)}"
-
-
-def auto_decimals(x: float | None) -> int:
-    """Decimals that keep about three significant digits for a table (0 from 100 upwards)."""
-    if _is_missing(x):
-        return 0
-    magnitude = abs(float(x or 0.0))
-    if magnitude >= 100:
-        return 0
-    if magnitude >= 10:
-        return 1
-    return 2
 
 
 def date_long(d: dt.date, lang: Lang) -> str:
@@ -1346,17 +1240,3 @@ def _group_label(key: str, group: str, lang: Lang, groups: dict[str, str] | None
     else:
         name = labels.get(group, group)
     return t(key, lang, group=name)
-
-
-def kpi_unit(kpi: str, share_observations: frozenset[str] = frozenset()) -> str:
-    """How to format a KPI: ``share``, ``euro`` or ``number`` (the KPI catalogue's unit)."""
-    return catalogue.unit(kpi, share_observations=share_observations)
-
-
-def kpi_value(x: float | None, unit: str, lang: Lang, decimals: int | None = None) -> str:
-    """A KPI value formatted for its unit."""
-    if unit == "share":
-        return percent(x, lang)
-    if unit == "euro":
-        return euros(x, lang)
-    return number(x, lang, auto_decimals(x) if decimals is None else decimals)

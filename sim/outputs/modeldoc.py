@@ -17,6 +17,7 @@ from sim.inputs.scenario import (
     RestSpaceNode,
     Scenario,
 )
+from sim.outputs import formats
 
 REPLICATION_KPI = "obs.T1_assore_exits_jan_oct_2020"
 """The KPI whose confidence-interval width sets the replication counts: the noisiest fit target."""
@@ -166,9 +167,9 @@ def replication_parts(history: Scenario) -> dict[str, str]:
     )
     table = running_table(list(runs.kpis[REPLICATION_KPI]))
     shown = table[table["replications"].isin(REPLICATION_COUNTS)].copy()
-    shown["mean"] = shown["mean"].map(lambda x: f"{x:.1f}")
-    shown["ci95"] = shown["ci95"].map(lambda x: f"± {x:.1f}")
-    shown["relative"] = shown["relative"].map(lambda x: f"{x:.1%}")
+    shown["mean"] = shown["mean"].map(lambda x: formats.number(x, "en", 1))
+    shown["ci95"] = shown["ci95"].map(lambda x: f"± {formats.number(x, 'en', 1)}")
+    shown["relative"] = shown["relative"].map(lambda x: formats.number(x, "en", 1, "share"))
     rows = _md_table(
         shown.rename(
             columns={
@@ -199,8 +200,8 @@ def welch_table(mmc: Path) -> str:
     frame = welch_average(runs.timeseries, "occupancy.queue", 60)
     frame = frame[frame["day"].isin(WELCH_DAYS)].copy()
     frame["day"] = frame["day"].map(lambda d: f"{d:.0f}")
-    frame["mean"] = frame["mean"].map(lambda x: f"{x:.1f}")
-    frame["moving_average"] = frame["moving_average"].map(lambda x: f"{x:.1f}")
+    for column in ("mean", "moving_average"):
+        frame[column] = frame[column].map(lambda x: formats.number(x, "en", 1))
     columns = {"mean": "mean across replications", "moving_average": "moving average (±30 days)"}
     return "\n".join(_md_table(frame.rename(columns=columns), ["day", *columns.values()]))
 

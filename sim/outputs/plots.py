@@ -39,7 +39,7 @@ from sim.inputs.scenario import (
     Scenario,
     schedule_steps,
 )
-from sim.outputs import i18n, style
+from sim.outputs import formats, i18n, style
 from sim.outputs.charts import (
     NumberFormatter,
     chart_window,
@@ -51,11 +51,9 @@ from sim.outputs.charts import (
 )
 from sim.outputs.i18n import Lang, t
 from sim.outputs.style import METRICS, Metric
+from sim.running.folders import FolderError, folder_kind, read_manifest
 from sim.running.results import (
-    FolderError,
-    folder_kind,
     load_run,
-    read_manifest,
     run_paths,
     summary_with_targets,
 )
@@ -344,7 +342,7 @@ def _label_capacity(
             next_day = day
     for when, value in kept:
         ax.annotate(
-            i18n.number(value, lang),
+            formats.number(value, lang, 0),
             xy=(date_num(np.datetime64(when.isoformat(), "s")), value),
             xytext=(font * 0.15, font * 0.25),
             textcoords="offset points",
@@ -886,7 +884,7 @@ def _ecdf_chart(
             handles.append(line)
             ax.vlines(median, 0, 0.5, color=_colour(i), linestyle=(0, (4, 2)), lw=s.line * 0.7)
             ax.annotate(  # stacked upwards from the foot of the line, one row per scenario
-                i18n.number(median, lang, 1 if median < 10 else 0),
+                formats.number(median, lang),
                 xy=(median, 0.04 + 0.09 * i), xytext=(s.font * 0.25, 0),
                 textcoords="offset points", ha="left", va="bottom", color=_colour(i),
                 fontsize=s.font * SMALL, fontweight="bold",

@@ -26,7 +26,7 @@ from sim.inputs.scenario import (
     RestSpaceNode,
     Scenario,
 )
-from sim.outputs import i18n, style
+from sim.outputs import formats, i18n, style
 from sim.outputs.abc_output import (
     CalibrationFolder,
     calibration_chart,
@@ -40,7 +40,8 @@ from sim.outputs.i18n import Lang, t
 from sim.outputs.plots import Folder, chart, load_folder, main_node
 from sim.outputs.style import Metric
 from sim.running import catalogue
-from sim.running.results import FolderError, folder_kind, write_text_atomic
+from sim.running.folders import FolderError, folder_kind
+from sim.running.results import write_text_atomic
 
 REPORT_SIZE: style.SizeName = "a4"
 NETWORK_SIZE: style.SizeName = "slide"  # the network needs the room; the SVG scales to the page
@@ -69,46 +70,41 @@ FIXED = "\u2020"
 """Marks a value that is the same in every replication (no interval to show)."""
 
 
-def interval_text(ci: float | None, lang: Lang, decimals: int) -> str:
-    """`` ± 1 234``; an interval too narrow for ``decimals`` gets the decimals that show it
-    (never a misleading ``± 0``); a value the same in every replication gets :data:`FIXED`."""
-    if ci is None or math.isnan(ci):
+def interval_text(
+    ci: float | None, lang: Lang, decimals: int | None, unit: str = "number", millions: bool = False
+) -> str:
+    """`` ± 1 234`` (:func:`sim.outputs.formats.interval`: never a misleading ``± 0``); a value
+    the same in every replication gets :data:`FIXED`; nothing when there is no interval."""
+    if formats.missing(ci):
         return ""
-    if ci == 0:
-        return f"\u00a0{FIXED}"
-    while round(ci, decimals) == 0 and decimals < 6:
-        decimals += 1
-    return f" ±\u00a0{i18n.number(ci, lang, decimals)}"  # breaks before ±, never after
+    text = formats.interval(ci, lang, decimals, unit, millions)
+    return f" ±\u00a0{text}" if text else f"\u00a0{FIXED}"  # breaks before ±, never after
 
 
 class _Formatter:
-    """Formats KPI values, CIs and differences by unit, in one language."""
+    """KPI values, intervals and differences of one table row, by unit, in one language: the
+    row's decimals and scale come from the reference's value (:func:`formats.row_style`)."""
 
     def __init__(self, scenario: Scenario, lang: Lang) -> None:
         self.lang = lang
-        self.shares = catalogue.share_observations(scenario)
+        self.scenario = scenario
 
-    def unit(self, kpi: str) -> str:
-        return i18n.kpi_unit(kpi, self.shares)
-
-    def value(self, kpi: str, mean: float, ci: float | None = None) -> str:
-        if math.isnan(mean):
-            return i18n.DASH
-        if self.unit(kpi) == "share":
-            ci = None if ci is None else 100 * ci
-            return i18n.percent(mean, self.lang) + interval_text(ci, self.lang, 1)
-        decimals = i18n.auto_decimals(mean)
-        text = i18n.kpi_value(mean, self.unit(kpi), self.lang, decimals)
-        return text + interval_text(ci, self.lang, decimals)
+    def value(self, kpi: str, mean: float, ci: float | None, reference: float) -> str:
+        if formats.missing(mean):
+            return formats.DASH
+        unit = catalogue.unit(kpi, self.scenario)
+        decimals, millions = formats.row_style(unit, reference)
+        text = formats.number(mean, self.lang, decimals, unit, millions=millions, symbol=True)
+        return text + interval_text(ci, self.lang, decimals, unit, millions)
 
     def difference(self, kpi: str, diff: float, ci: float | None, reference: float) -> str:
-        if math.isnan(diff):
-            return i18n.DASH
-        if self.unit(kpi) == "share":
-            ci = None if ci is None else 100 * ci
-            return i18n.percent_points(diff, self.lang) + interval_text(ci, self.lang, 1)
-        decimals = i18n.auto_decimals(reference)
-        return i18n.signed(diff, self.lang, decimals) + interval_text(ci, self.lang, decimals)
+        if formats.missing(diff):
+            return formats.DASH
+        kind = catalogue.unit(kpi, self.scenario)
+        decimals, millions = formats.row_style(kind, reference)
+        unit = formats.difference_unit(kind)
+        text = formats.number(diff, self.lang, decimals, unit, signed=True, millions=millions)
+        return text + interval_text(ci, self.lang, decimals, unit, millions)
 
 
 def headline_kpis(folder: Folder) -> list[str]:
@@ -190,12 +186,13 @@ def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
         values = []
         for name in names:
             r = by_key.get((name, kpi))
-            values.append(Cell(fmt.value(kpi, r["mean"], r["ci"]) if r else i18n.DASH))
+            text = fmt.value(kpi, r["mean"], r["ci"], ref["mean"]) if r else formats.DASH
+            values.append(Cell(text))
         diffs = []
         for name in others:
             r = by_key.get((name, kpi))
             if r is None:
-                diffs.append(Cell(i18n.DASH))
+                diffs.append(Cell(formats.DASH))
                 continue
             text = fmt.difference(kpi, float(r["diff"]), float(r["diff_ci"]), float(ref["mean"]))
             significant = _significant(r["significant"])
@@ -225,14 +222,10 @@ def kpi_tables(folder: Folder, lang: Lang) -> dict[str, Any]:
 def _capacity_text(schedule: Any, sc: Scenario, lang: Lang) -> str:
     """A schedule as ``first → last`` over the run (one value when it does not change)."""
     if schedule is None:
-        return i18n.DASH
+        return formats.DASH
     steps = Steps.of(schedule, sc.start)
-    first, last = steps.at(0.0), steps.values[-1]
-
-    def fmt(x: float) -> str:
-        return i18n.number(x, lang, 0 if float(x).is_integer() else 1)
-
-    return fmt(first) if first == last else f"{fmt(first)} → {fmt(last)}"
+    first, last = (formats.number(x, lang, unit="count") for x in (steps.at(0.0), steps.values[-1]))
+    return first if first == last else f"{first} → {last}"
 
 
 def _capacity(sc: Scenario, node_id: str, lang: Lang) -> str | None:
@@ -284,7 +277,7 @@ def capacity_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
                 }
     for node_id, row in rows.items():
         cells = [
-            _capacity(run.scenario, node_id, lang) or i18n.DASH for run in folder.runs.values()
+            _capacity(run.scenario, node_id, lang) or formats.DASH for run in folder.runs.values()
         ]
         row["cells"] = cells
         row["differs"] = len(set(cells)) > 1
@@ -328,23 +321,14 @@ def target_rows(folder: Folder, lang: Lang) -> list[dict[str, Any]]:
         obs = target.observation
         share = obs is not None and obs.metric in catalogue.SHARE_METRICS
 
-        decimals = i18n.auto_decimals(target.target)
-
-        def fmt(
-            x: float | None, ci: bool = False, share: bool = share, decimals: int = decimals
-        ) -> str:
-            if x is None or (isinstance(x, float) and math.isnan(x)):
-                return i18n.DASH
-            if share:
-                return i18n.number(100 * x, lang, 1) if ci else i18n.percent(x, lang)
-            return i18n.number(x, lang, decimals)
-
-        target_text = fmt(target.target)
+        unit = "share" if share else "number"
+        decimals = formats.row_style(unit, target.target)[0]
+        target_text = formats.number(target.target, lang, decimals, unit)
         if target.tolerance:
-            target_text += f" ±\u00a0{fmt(target.tolerance, ci=True)}"
-        simulated = fmt(target.mean)
-        if not math.isnan(target.ci95):
-            simulated += f" ±\u00a0{fmt(target.ci95, ci=True)}"
+            target_text += f" ±\u00a0{formats.interval(target.tolerance, lang, decimals, unit)}"
+        simulated = formats.number(target.mean, lang, decimals, unit) + interval_text(
+            target.ci95, lang, decimals, unit
+        )
         role_key = f"report.role.{target.role}"
         out.append(
             {
@@ -414,10 +398,10 @@ def manifest_provenance(path: Path, kind: str, info: dict[str, Any]) -> dict[str
         "folder": path.name,
         "kind": kind,
         "version": version,
-        "commit": info.get("git_commit") or i18n.DASH,
-        "seed": info.get("seed", i18n.DASH),
-        "replications": info.get("replications", i18n.DASH),
-        "created": info.get("created", i18n.DASH),
+        "commit": info.get("git_commit") or formats.DASH,
+        "seed": info.get("seed", formats.DASH),
+        "replications": info.get("replications", formats.DASH),
+        "created": info.get("created", formats.DASH),
         "command": info.get("command", ""),
         "scenarios": [
             {"name": s.get("name", ""), "sha256": s.get("sha256", "")}

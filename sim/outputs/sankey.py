@@ -21,7 +21,7 @@ from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from sim.inputs.scenario import ExitNode, Scenario
-from sim.outputs import i18n, style
+from sim.outputs import formats, i18n, style
 from sim.outputs.charts import chart_window, scenario_label
 from sim.outputs.diagram import exit_order, place_ranks, spread
 from sim.outputs.i18n import Lang, t
@@ -214,7 +214,9 @@ def sankey_chart(
             first = c == 0
             chars = 14 if 0 < c < n_columns - 1 else 22
             labels = [
-                "\n".join(textwrap.wrap(f"{names[i]} ({i18n.number(nodes[i].size, lang)})", chars))
+                "\n".join(
+                    textwrap.wrap(f"{names[i]} ({formats.number(nodes[i].size, lang, 0)})", chars)
+                )
                 for i in ids
             ]
             heights = [(label.count("\n") + 1) * line_height for label in labels]
@@ -244,7 +246,7 @@ def sankey_chart(
         reps = t("sub.single", lang, i=replication) if replication is not None else run.replications
         subtitle = t("sub.sankey", lang, n=reps, scenario=scenario_label(sc, lang))
         if back > 0:
-            subtitle += "\n" + t("sub.backflows", lang, count=i18n.number(back, lang))
+            subtitle += "\n" + t("sub.backflows", lang, count=formats.number(back, lang, 0))
         fig.suptitle(
             style.wrap(
                 t("chart.sankey", lang, start=window[0], end=window[1]), s.width * 0.97,

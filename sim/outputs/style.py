@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import textwrap
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,7 +213,7 @@ def wrap(text: str, width_in: float, font_pt: float) -> str:
 
 def save(fig: Figure, path: Path, fmt: Format | None = None, salt: str = "parcours") -> Path:
     """Write ``fig`` to ``path`` (format from the suffix unless given), deterministically and
-    atomically (through a temporary file in the same folder)."""
+    atomically (:func:`sim.running.results.write_atomic`)."""
     path = Path(path)
     kind: Format = fmt or path.suffix.lstrip(".").lower()  # type: ignore[assignment]
     if kind not in FORMATS:
@@ -223,13 +221,12 @@ def save(fig: Figure, path: Path, fmt: Format | None = None, salt: str = "parcou
     path.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib as mpl
 
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
-            fig.savefig(tmp, format=kind, dpi=PNG_DPI, metadata=METADATA[kind])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from sim.running.results import write_atomic
+
+    with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
+        write_atomic(
+            path, lambda tmp: fig.savefig(tmp, format=kind, dpi=PNG_DPI, metadata=METADATA[kind])
+        )
     return path
 
 

@@ -10,8 +10,6 @@ the labels of :mod:`sim.outputs.i18n` (English by default, ``lang="fr"`` for Fre
 from __future__ import annotations
 
 import dataclasses
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from sim.analysis.sweep import SweepData, mean_ci
+from sim.analysis.sweep import SweepData
 from sim.inputs.paths import path_parts
 from sim.inputs.scenario import Scenario
-from sim.outputs import i18n, style
+from sim.outputs import formats, i18n, style
 from sim.outputs.charts import node_names
 from sim.outputs.i18n import Lang, t
 from sim.running.results import OutputExistsError
+from sim.running.statistics import grouped_mean_ci
 
 SIZE: style.SizeName = "a4"
 
@@ -122,7 +121,7 @@ def line_chart(
     Values whose points are not all done are drawn as open circles."""
     context = context or Context(lang=lang)
     by = [x] if hue is None else [hue, x]
-    agg = mean_ci(rows, by, [kpi])
+    agg = grouped_mean_ci(rows, by, [kpi])
     with style.context(SIZE):
         fig = _figure(7, 4.5)
         _line_chart(fig, agg, rows, kpi, x, hue, by, parameters, context)
@@ -192,7 +191,7 @@ def heatmap(
     """Mean of ``kpi`` over the grid of ``x`` (columns) and ``y`` (rows); cells whose points
     are not all done are hatched."""
     context = context or Context(lang=lang)
-    agg = mean_ci(rows, [y, x], [kpi])
+    agg = grouped_mean_ci(rows, [y, x], [kpi])
     grid = agg.pivot(index=y, columns=x, values=kpi)
     if context.points is not None:  # the design's whole grid, finished or not
         design = context.points
@@ -242,7 +241,7 @@ def _heatmap(
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v):
                 colour = "black" if v > middle else "white"
-                text = _tick(float(f"{v:.3g}"), lang)
+                text = formats.number(v, lang)
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     fig.colorbar(image, ax=ax, label=context.kpi(kpi))
     title = _title(kpi, [x, y], parameters, context) + "\n" + t("sweep.mean_note", lang)
@@ -250,12 +249,11 @@ def _heatmap(
 
 
 def _tick(value: Any, lang: Lang = "en") -> str:
-    """A parameter value as a short number (``0,5`` in French), or as it is."""
-    number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not number:
+    """A parameter value as given (``0,5`` in French; up to six decimals), or as it is when
+    it is not a number."""
+    if not isinstance(value, (int, float, np.number)) or isinstance(value, bool):
         return str(value)
-    text = f"{value:g}"
-    return text.replace(".", ",") if lang == "fr" else text
+    return formats.number(value, lang, formats.exact_decimals([float(value)], most=6))
 
 
 def scatter_chart(
@@ -269,7 +267,7 @@ def scatter_chart(
 ) -> Figure:
     """Point means of ``kpi`` against ``x`` (coloured by the KPI over ``x`` and ``y``)."""
     context = context or Context(lang=lang)
-    points = mean_ci(rows, ["point"], [kpi])
+    points = grouped_mean_ci(rows, ["point"], [kpi])
     first = rows.drop_duplicates("point").set_index("point")
     with style.context(SIZE):
         fig = _figure(7, 4.5)
@@ -379,7 +377,7 @@ def tornado_chart(
         ]
         ax.set_yticks(ys, labels, fontsize=8)
         ax.axvline(base, color=style.TEXT, lw=1)
-        base_text = _tick(float(f"{base:.4g}"), lang)
+        base_text = formats.number(base, lang)
         ax.set_xlabel(t("sweep.tornado_axis", lang, kpi=label, base=base_text))
         fig.legend(loc="outside lower center", ncols=2)
         ax.grid(True, axis="x")
@@ -433,11 +431,4 @@ def save_figure(fig: Figure, path: Path | str, force: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not force:
         raise OutputExistsError(f"{path} exists; use --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
-    try:
-        style.save(fig, tmp, salt=path.stem)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return style.save(fig, path, salt=path.stem)

@@ -1,5 +1,6 @@
-"""Output folders before and around a write: is the destination usable, may ``--force``
-replace what is there, and is another parcours process writing it (a lock).
+"""Results folders around a write and a read: the one reader of their ``manifest.json``
+(:func:`read_manifest`), is a destination usable, may ``--force`` replace what is there, and is
+another parcours process writing it (a lock).
 
 ``--force`` replaces only a folder that parcours wrote: it holds a ``manifest.json`` of a
 known kind and no file newer than that manifest (a file the user added later) other than
@@ -15,11 +16,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import filelock
 
 MANIFEST = "manifest.json"
-FOLDER_KINDS = frozenset({"run", "compare", "calibrate", "sweep", "sensitivity"})
+FOLDER_KINDS = ("run", "compare", "calibrate", "sweep", "sensitivity")
 """The kinds of folder parcours writes (the ``kind`` of their manifest)."""
 CHART_SUFFIXES = frozenset({".png", ".svg", ".pdf"})
 """Files parcours draws into a folder after its manifest (``parcours plot``, sweep charts)."""
@@ -27,6 +29,48 @@ MTIME_SLACK = 2.0
 """Seconds a file may be newer than the manifest and still count as written with it."""
 MIN_FREE_BYTES = 20_000_000
 """Room a destination must have before any work starts (a run folder is a few MB)."""
+
+
+class FolderError(ValueError):
+    """A folder that is not the results folder expected; the message is one line for the user."""
+
+
+def read_manifest(
+    folder: Path | str,
+    kinds: tuple[str, ...] = FOLDER_KINDS,
+    error: type[FolderError] = FolderError,
+) -> dict[str, Any]:
+    """The manifest of a results folder of one of ``kinds``: the one reader of
+    ``manifest.json`` (runs, comparisons, calibrations, sweeps, the app's list, ``--force``).
+
+    Anything else is an ``error`` (:class:`FolderError` or a subclass) of one line naming the
+    file: no manifest, one that cannot be read or is not valid JSON (``file:line: ...``), one
+    that is not a JSON object, or a folder of another kind. A manifest without ``kind`` is a
+    run folder (the first ones had none)."""
+    path = Path(folder) / MANIFEST
+    expected = " or ".join(kinds)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{folder}: not a parcours {expected} folder (no {MANIFEST})") from None
+    except json.JSONDecodeError as err:
+        raise error(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    except (OSError, ValueError) as err:  # unreadable, a folder, not UTF-8
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise error(f"{path}: cannot be read ({reason})") from None
+    if not isinstance(info, dict):
+        raise error(f"{path}: not a parcours manifest (a JSON object is expected)")
+    kind = info.get("kind", "run")
+    if kind not in kinds:
+        raise error(f"{folder}: a {kind} folder, not a {expected} folder")
+    return info
+
+
+def folder_kind(
+    folder: Path | str, kinds: tuple[str, ...] = ("run", "compare", "calibrate")
+) -> str:
+    """The kind of a results folder, one of ``kinds`` (:func:`read_manifest`)."""
+    return str(read_manifest(folder, kinds).get("kind", "run"))
 
 
 class OutputExistsError(FileExistsError):
@@ -63,10 +107,9 @@ def check_replaceable(final: Path) -> None:
     if not final.is_dir():
         raise OutputExistsError(f"{final} is not a folder; --force replaces only results folders")
     try:
-        info = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        info = None
-    kind = info.get("kind") if isinstance(info, dict) else None
+        kind = read_manifest(final).get("kind")  # stated: a manifest without one may be anyone's
+    except FolderError:
+        kind = None
     if kind not in FOLDER_KINDS:
         raise OutputExistsError(
             f"{final} is not a results folder written by parcours (no {MANIFEST} of a known "
@@ -129,13 +172,10 @@ def calibration_files(final: Path) -> list[Path]:
             f"{final}: the current folder or one of its parents; choose another --out"
         )
     try:
-        info = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        info = None
-    except (OSError, ValueError):
-        info = {}
-    kind = info.get("kind") if isinstance(info, dict) else None
-    legacy = info is None and (final / "history.db").is_file()
+        kind, legacy = read_manifest(final).get("kind"), False
+    except FolderError:  # no manifest (an early calibration has its history), or not ours
+        kind = None
+        legacy = not (final / MANIFEST).exists() and (final / "history.db").is_file()
     if kind != "calibrate" and not legacy:
         raise OutputExistsError(f"{final}: not a calibration folder; choose another --out")
     files = sorted(p for p in final.rglob("*") if p.is_symlink() or not p.is_dir())

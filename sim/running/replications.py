@@ -27,18 +27,12 @@ class ReplicationCount:
     table: pd.DataFrame
 
 
-def half_width(values: Sequence[float]) -> float:
-    """Student-t 95% confidence half-width of the mean of ``values`` (NaN below 2)."""
-    n = len(values)
-    return statistics.half_width(float(np.std(values, ddof=1)), n) if n >= 2 else math.nan
-
-
 def running_table(values: Sequence[float]) -> pd.DataFrame:
     """Mean, 95% CI half-width and half-width relative to the mean after 1, 2, ... values."""
     rows = []
     for n in range(1, len(values) + 1):
         mean = float(np.mean(values[:n]))
-        half = half_width(values[:n])
+        half = statistics.describe(values[:n])[2]
         relative = half / abs(mean) if mean else math.inf
         rows.append({"replications": n, "mean": mean, "ci95": half, "relative": relative})
     return pd.DataFrame(rows)
@@ -110,7 +104,7 @@ def replications_needed(
             if progress:
                 progress(1)
             mean = float(np.mean(values))
-            relative.append(half_width(values) / abs(mean) if mean else math.inf)
+            relative.append(statistics.describe(values)[2] / abs(mean) if mean else math.inf)
             needed = sustained_from(relative, precision, minimum)
             if needed is not None and len(values) >= needed + 2:  # it held a little longer
                 return ReplicationCount(kpi, precision, needed, running_table(values))

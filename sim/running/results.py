@@ -21,7 +21,13 @@ import pandas as pd
 import yaml
 
 from sim.inputs.scenario import Scenario
-from sim.running.folders import OutputExistsError, check_replaceable, folder_lock
+from sim.running.folders import (
+    FolderError,
+    OutputExistsError,
+    check_replaceable,
+    folder_lock,
+    read_manifest,
+)
 from sim.running.periods import Period, series_table
 from sim.running.runner import RunResult
 
@@ -270,39 +276,6 @@ def write_run(
             json.dumps(info, indent=2, default=str), encoding="utf-8"
         )
     return Path(out)
-
-
-class FolderError(ValueError):
-    """A folder that is not the results folder expected; the message is one line for the user."""
-
-
-FOLDER_KINDS = ("run", "compare", "calibrate", "sweep", "sensitivity")
-
-
-def read_manifest(folder: Path | str, kinds: tuple[str, ...] = FOLDER_KINDS) -> dict[str, Any]:
-    """The manifest of a results folder of one of ``kinds`` (the one reader every command and
-    chart uses); :class:`FolderError` naming what was expected otherwise."""
-    path = Path(folder) / "manifest.json"
-    expected = " or ".join(kinds)
-    try:
-        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FolderError(
-            f"{folder}: not a parcours {expected} folder (no manifest.json)"
-        ) from None
-    except (OSError, ValueError) as err:
-        raise FolderError(f"{folder}: cannot read its manifest.json ({err})") from None
-    kind = info.get("kind", "run")  # the first run folders had no kind
-    if kind not in kinds:
-        raise FolderError(f"{folder}: a {kind} folder, not a {expected} folder")
-    return info
-
-
-def folder_kind(
-    folder: Path | str, kinds: tuple[str, ...] = ("run", "compare", "calibrate")
-) -> str:
-    """The kind of a results folder, one of ``kinds`` (:func:`read_manifest`)."""
-    return str(read_manifest(folder, kinds).get("kind", "run"))
 
 
 def run_paths(folder: Path | str) -> list[Path]:

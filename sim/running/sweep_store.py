@@ -8,7 +8,8 @@ the failed points) is replaced atomically, each file flushed to disk before its 
 end the parts are merged into ``sweep.parquet`` (one row per point x replication) beside
 ``points.csv`` (one row per point, computed by the caller) and the parts are removed. A folder
 is locked (``filelock``, :func:`sim.running.folders.folder_lock`) while a sweep writes or
-resumes it. The readers (:func:`read_manifest`, :func:`load_rows`, :func:`plan_from_folder`)
+resumes it. The readers (:func:`load_rows`, :func:`plan_from_folder`, with
+:func:`sim.running.folders.read_manifest`)
 work on a running or interrupted sweep too.
 """
 
@@ -30,7 +31,7 @@ import yaml
 from sim.inputs.loading import load_raw, load_scenario, validate_data
 from sim.inputs.sweep_plan import SweepPlan, check_points, decode_value, encode_point
 from sim.inputs.sweep_spec import plain
-from sim.running.folders import OutputExistsError, folder_lock
+from sim.running.folders import MANIFEST, FolderError, OutputExistsError, folder_lock, read_manifest
 from sim.running.results import (
     atomic_dir,
     manifest,
@@ -40,7 +41,6 @@ from sim.running.results import (
 
 META_COLUMNS = ("point", "replication", "seed")
 EXTRA_COLUMNS = ("events",)
-MANIFEST = "manifest.json"
 SCENARIO_FILE = "scenario.yaml"
 DESIGN_FILE = "design.json"
 TABLE_FILE = "sweep.parquet"
@@ -51,7 +51,7 @@ PointsTable = Callable[[pd.DataFrame, dict[int, str]], pd.DataFrame]
 """Makes ``points.csv`` from the rows of a sweep and its failed points (point -> error)."""
 
 
-class SweepError(ValueError):
+class SweepError(FolderError):
     """A sweep folder cannot be used as asked (not a sweep, or made with another design)."""
 
 
@@ -152,7 +152,7 @@ class SweepStore:
     @classmethod
     def reopen(cls, out: Path, plan: SweepPlan) -> SweepStore:
         """The folder of an earlier run of ``plan`` (:class:`SweepError` for another plan)."""
-        info = read_manifest(out)
+        info = read_manifest(out, ("sweep",), SweepError)
         if info.get("digest") != plan.digest():
             raise SweepError(
                 f"{out} holds a different sweep (other scenario, design, seed or "
@@ -277,18 +277,6 @@ def _read_parts(folder: Path, parts: Sequence[str]) -> pd.DataFrame:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def read_manifest(folder: Path | str) -> dict[str, Any]:
-    """The manifest of a sweep folder (:class:`SweepError` if there is none)."""
-    path = Path(folder) / MANIFEST
-    try:
-        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{folder} is not a sweep folder (no {MANIFEST})") from None
-    if info.get("kind") != "sweep":
-        raise SweepError(f"{folder} is not a sweep folder (its manifest is a {info.get('kind')})")
-    return info
-
-
 def load_rows(folder: Path | str) -> pd.DataFrame:
     """The rows of a sweep (one per point x replication), finished points only.
 
@@ -296,7 +284,7 @@ def load_rows(folder: Path | str) -> pd.DataFrame:
     (the swept paths, which are also columns), ``kpis`` and ``status``.
     """
     folder = Path(folder)
-    info = read_manifest(folder)
+    info = read_manifest(folder, ("sweep",), SweepError)
     table = _read_parts(folder, info.get("parts", []))
     table.attrs.update(
         parameters=list(info.get("parameters", [])),
@@ -309,7 +297,7 @@ def load_rows(folder: Path | str) -> pd.DataFrame:
 def plan_from_folder(folder: Path | str, check: bool = True) -> SweepPlan:
     """The plan stored in a sweep folder (its base scenario and exact points), for resuming."""
     folder = Path(folder)
-    info = read_manifest(folder)
+    info = read_manifest(folder, ("sweep",), SweepError)
     design = json.loads((folder / DESIGN_FILE).read_text(encoding="utf-8"))
     points = [{k: decode_value(v) for k, v in p.items()} for p in design["points"]]
     scenario = load_scenario(folder / SCENARIO_FILE)
