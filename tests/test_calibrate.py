@@ -229,6 +229,34 @@ def test_a_routing_share_parameter_keeps_the_routing_summing_to_one() -> None:
     )
 
 
+def test_routing_shares_drawn_together_are_the_values_drawn_whatever_the_file_says() -> None:
+    """Two share parameters of one routing: each share is its drawn value, in either order,
+    and the same when the file's own values of those shares change (point values written back
+    into a scenario must not change what a calibration's parameters mean)."""
+    sc = load_scenario(SCENARIOS / "history-2019-2023.yaml")
+
+    def share(key: str) -> FreeParameter:
+        return FreeParameter(
+            path=f"nodes.assore.routing.{key}", lower=0.0, upper=0.5, rescale_siblings=True
+        )
+
+    spec = {"f": share("family_or_country"), "o": share("out_of_region")}
+    drawn = {"f": 0.12, "o": 0.3}
+    moved = apply(sc, {"m": 0.01}, {"m": share("family_or_country")})
+    results = [
+        apply(base, dict(order), spec).nodes["assore"].routing
+        for base in (sc, moved)
+        for order in (drawn.items(), reversed(list(drawn.items())))
+    ]
+    for routing in results:
+        assert routing["family_or_country"] == 0.12
+        assert routing["out_of_region"] == 0.3
+        assert sum(routing.values()) == pytest.approx(1.0)
+    file = sc.nodes["assore"].routing
+    for key in ("housing", "lhss"):  # the others keep their proportions in the file
+        assert results[0][key] / results[0]["phase"] == pytest.approx(file[key] / file["phase"])
+
+
 @pytest.mark.slow
 def test_shipped_history_reproduces_the_audit_targets() -> None:
     """The point values committed in the shipped history reproduce T1-T3 (the figures they were

@@ -7,6 +7,11 @@ that extend it:
   ``calibration:`` block gives for that name, when it has one, else at the paths saved with
   the draws. A scenario that adds a node following a fitted rate lists it there (the étape 2
   outreach scenario ties its Chapelle extension to ``rest_space_referral`` this way).
+- **Routing shares.** A parameter with ``rescale_siblings`` sets its share of a routing to
+  the value drawn; the entries no parameter sets share what is left of the routing's total, in
+  proportion to their values in the file. With several such parameters in one routing, each
+  share is the value drawn, whatever the order and whatever the file says of them: a
+  calibration does not depend on the point values written back into its scenario.
 - **Schedules: the one rule.** A path that holds a schedule follows the rule of
   :mod:`sim.inputs.paths`: the value replaces the schedule, unless the parameter declares
   ``on_schedule: scale`` (its first step then takes the value and every later step keeps its
@@ -59,26 +64,25 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
 
 
 def set_path(
-    data: dict[str, Any],
-    path: str,
-    value: float,
-    rescale_siblings: bool = False,
-    on_schedule: OnSchedule = "replace",
+    data: dict[str, Any], path: str, value: float, on_schedule: OnSchedule = "replace"
 ) -> None:
-    """Set the number at ``path`` by the schedule rule of :mod:`sim.inputs.paths`; optionally
-    rescale the other entries of its mapping so they keep summing to what they summed to
-    before (routing probabilities)."""
+    """Set the number at ``path`` by the schedule rule of :mod:`sim.inputs.paths`."""
     container, key, _ = locate(data, path_parts(path))
     old = container[key] if isinstance(container, list) or key in container else None  # type: ignore[index]
     if old is None or (not is_schedule(old) and not _is_number(old)):
         raise TypeError(path)
-    if rescale_siblings and isinstance(container, dict) and _is_number(old):
-        total = sum(float(v) for v in container.values())
-        others = {k: float(v) for k, v in container.items() if k != key}
-        rest = sum(others.values())
-        for k, v in others.items():
-            container[k] = (total - value) * v / rest if rest > 0 else 0.0
     put(container, key, value, on_schedule)
+
+
+def _rescale(container: dict[str, Any], original: dict[str, float], set_keys: set[str]) -> None:
+    """The entries of a routing not set by a parameter share what the set ones leave of the
+    routing's original total, in proportion to their values in the file."""
+    total = sum(original.values())
+    fixed = sum(float(container[k]) for k in set_keys)
+    rest = sum(v for k, v in original.items() if k not in set_keys)
+    for k, v in original.items():
+        if k not in set_keys:
+            container[k] = (total - fixed) * v / rest if rest > 0 else 0.0
 
 
 def _is_number(value: Any) -> bool:
@@ -97,6 +101,7 @@ def apply(
     """
     data = scenario_data(scenario)
     own = scenario.calibration.parameters if scenario.calibration is not None else {}
+    routings: dict[int, tuple[dict[str, Any], dict[str, float], set[str]]] = {}
     for name, value in values.items():
         parameter = own.get(name) or (spec.get(name) if spec is not None else None)
         paths = parameter.paths if parameter is not None else [name]
@@ -104,11 +109,19 @@ def apply(
         on_schedule = parameter.on_schedule if parameter is not None else "replace"
         for path in paths:
             try:
-                set_path(data, path, float(value), rescale, on_schedule)
+                if rescale:
+                    container, key, _ = locate(data, path_parts(path))
+                    if isinstance(container, dict) and _is_number(container.get(key)):
+                        original = {k: float(v) for k, v in container.items()}
+                        routing = routings.setdefault(id(container), (container, original, set()))
+                        routing[2].add(str(key))
+                set_path(data, path, float(value), on_schedule)
             except (KeyError, IndexError, TypeError, PathError) as err:
                 raise _bad_path(path, "no such number in the scenario") from err
             except ValueError as err:
                 raise _bad_path(path, f"{err}; name a step ({path}.N.value)") from err
+    for container, original, set_keys in routings.values():
+        _rescale(container, original, set_keys)
     return validate_json_data(data, "<parameters>")
 
 
