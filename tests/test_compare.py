@@ -585,6 +585,16 @@ def test_a_regenerated_block_is_exactly_what_the_renderer_gives(
         update_markdown(page, blocks)
 
 
+def test_the_limits_block_is_the_reports_limits(paris_comparison: Path) -> None:
+    from sim.cli.demo import limits_block
+    from sim.outputs.caveats import limits
+    from sim.outputs.plots import load_folder
+
+    paragraphs = limits(load_folder(paris_comparison), "en")
+    assert limits_block(paris_comparison).split("\n") == [f"- {p}" for p in paragraphs]
+    assert len(paragraphs) >= 2
+
+
 def test_readme_and_docs_show_the_same_generated_table() -> None:
     # both are regenerated together by `parcours demo --update-readme README.md`: a page
     # regenerated alone, or by hand, shows here
@@ -595,6 +605,8 @@ def test_readme_and_docs_show_the_same_generated_table() -> None:
 
     assert set(block_names(docs)) == {"table", "crn", "diff", "fill", "mechanism"}
     assert "| People on the street, mean 2025 |" in read_block(docs, "table")
+    # the README's limits come from the same comparison, never typed
+    assert read_block(readme, "limits").startswith("- People on the street")
 
 
 def test_the_docs_diff_example_is_what_parcours_diff_prints_today() -> None:

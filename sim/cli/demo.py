@@ -28,6 +28,7 @@ from sim.outputs.comparison import (
     write_comparison,
 )
 from sim.outputs.formats import DASH, decimals_for, difference_unit, interval, number
+from sim.outputs.i18n import Lang
 from sim.running.results import write_text_atomic
 from sim.running.runner import RunResult, default_workers, run
 from sim.running.statistics import paired_difference
@@ -235,6 +236,16 @@ def doc_blocks(
     return blocks
 
 
+def limits_block(folder: Path, lang: Lang = "en") -> str:
+    """The limits of a comparison folder, as its report states them (:mod:`sim.outputs.caveats`:
+    the street counts fitted and checked, the parameters the figures leave open, what the
+    intervals hold), one Markdown bullet each."""
+    from sim.outputs.caveats import limits
+    from sim.outputs.plots import load_folder
+
+    return "\n".join(f"- {paragraph}" for paragraph in limits(load_folder(folder), lang))
+
+
 def posterior_draws(
     scenario_file: Path,
 ) -> tuple[list[dict[str, float]] | None, dict[str, FreeParameter] | None]:
@@ -283,6 +294,7 @@ def run_demo(
     if readme is not None:
         targets = [readme, *(docs if docs is not None else [readme.parent / DOCS])]
         blocks = doc_blocks(comp, mechanism_runs(comp, workers, sets, spec))
+        blocks["limits"] = limits_block(folder)
         for target in targets:
             names = update_markdown(target, blocks)
             yield f"regenerated in {target}: {', '.join(names)}"
