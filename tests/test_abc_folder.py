@@ -254,8 +254,8 @@ def test_the_caveats_take_the_not_identified_verdict_from_the_abc_intervals(
 
 def test_the_shipped_posterior_carries_its_calibrations_verdict() -> None:
     """A run of the shipped scenarios draws scenarios/history-2019-2023-posterior.parquet; the
-    report's limits name the parameters the shipped calibration's intervals do not identify
-    (9 of 14), from its intervals.csv, not from the draws."""
+    report's limits name the parameters the shipped calibration's intervals do not identify,
+    from its intervals.csv, not from the draws."""
     from sim.analysis.abc_smc import identification
     from tests.conftest import SCENARIOS
 
@@ -265,9 +265,10 @@ def test_the_shipped_posterior_carries_its_calibrations_verdict() -> None:
     table = identification(
         pd.read_csv(SCENARIOS / "history-2019-2023-intervals.csv"), sc.calibration.parameters
     )
-    assert int((~table["identified"]).sum()) == 9
+    open_names = int((~table["identified"]).sum())
+    assert 0 < open_names < len(table)
     folder = SimpleNamespace(scenario=sc, manifest={"parameters": str(posterior), "draws": 10})
     text = identification_limit(cast(Any, folder), "fr")
     assert text.startswith("Non identifiés par les chiffres publics (intervalles du calibrage ABC")
-    assert len(text.split(")\u00a0: ", 1)[1].split("; ")) == 9
+    assert len(text.split(")\u00a0: ", 1)[1].split("; ")) == open_names
     assert "part des personnes à la rue touchées" in text  # chapelle_reach_to_2021: 0.79

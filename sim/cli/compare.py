@@ -203,6 +203,8 @@ def _compare_into(
                 parameter_spec=spec,
                 executor=executor,
             )
+        if parameters_file is not None:  # the report's limits read its calibration's intervals
+            comp.parameters["parameters"] = str(parameters_file)
     write_comparison(comp, target, force, language)
     return comp
 

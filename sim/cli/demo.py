@@ -246,6 +246,16 @@ def limits_block(folder: Path, lang: Lang = "en") -> str:
     return "\n".join(f"- {paragraph}" for paragraph in limits(load_folder(folder), lang))
 
 
+def posterior_path(scenario_file: Path) -> Path | None:
+    """The posterior file the scenario's calibration block names (None: none)."""
+    from sim.inputs.loading import load_scenario
+
+    spec = load_scenario(scenario_file).calibration
+    if spec is None or spec.posterior is None:
+        return None
+    return scenario_file.parent / spec.posterior
+
+
 def posterior_draws(
     scenario_file: Path,
 ) -> tuple[list[dict[str, float]] | None, dict[str, FreeParameter] | None]:
@@ -284,6 +294,9 @@ def run_demo(
     sets, spec = posterior_draws(files[0])
     per_draw = replications if sets is None else max(2, replications // len(sets))
     comp = compare_files(files, per_draw, workers=workers, parameter_sets=sets, parameter_spec=spec)
+    posterior = posterior_path(files[0])
+    if sets is not None and posterior is not None:  # the limits read its calibration's intervals
+        comp.parameters["parameters"] = str(posterior)
     write_comparison(comp, folder, lang="fr")
     drawn = "" if sets is None else f" x {len(sets)} posterior parameter draws"
     yield f"comparison of {len(files)} étape 2 scenarios, {per_draw} replications{drawn}: {folder}"
