@@ -563,3 +563,22 @@ def test_parameters_and_calibrated_files_read_negative_positions_as_set_does() -
     assert changed.model_dump(exclude={"nodes"}) == history.model_dump(exclude={"nodes"})
     by_set = load_scenario(SCENARIOS / "history-2019-2023.yaml", [f"{path}=300"])
     assert by_set.digest() == changed.digest()
+
+
+def test_an_error_raised_while_handling_ctrl_c_counts_as_the_interrupt() -> None:
+    """pyabc can turn a Ctrl-C that lands in a history query into another error (SQLAlchemy's
+    PendingRollbackError while it cleans up): the command still exits 130 with the resume hint."""
+    from sim.cli.calibrate import _from_ctrl_c
+
+    def cleanup_fails() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("Can't reconnect until invalid transaction is rolled back") from None
+
+    with pytest.raises(RuntimeError) as caught:
+        cleanup_fails()
+    assert _from_ctrl_c(caught.value)  # the interrupt is its context, even with "from None"
+    assert _from_ctrl_c(KeyboardInterrupt())
+    assert not _from_ctrl_c(RuntimeError("a real failure"))
+    assert not _from_ctrl_c(SystemExit(2))

@@ -72,6 +72,19 @@ def _ctrl_c_never_hangs(target: Path) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _from_ctrl_c(err: BaseException) -> bool:
+    """Whether ``err`` is Ctrl-C's KeyboardInterrupt or was raised while handling it: pyabc
+    and SQLAlchemy can turn an interrupt that lands in a history query into another error."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=1, show_default=True)
@@ -165,7 +178,9 @@ def calibrate(
                         resume=resume, force=force, executor=executor, progress=advance,
                         lang=lang,
                     )  # fmt: skip
-            except KeyboardInterrupt:
+            except BaseException as err:
+                if not _from_ctrl_c(err):
+                    raise
                 bar.stop()
                 click.echo(
                     f"interrupted: the finished generations are in {target}/history.db; "
