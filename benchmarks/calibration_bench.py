@@ -111,8 +111,8 @@ def bench_calibration() -> dict[str, Any]:
             "",
             f"`parcours calibrate scenarios/history-2019-2023.yaml --seed 1 --workers {WORKERS}` "
             f"from scratch, {what}: {total_text} (target {TARGET_MINUTES:.0f} min: {verdict}). "
-            f"The shipped run's history recorded {recorded_all / 60:.1f} min on a machine shared "
-            f"with other jobs. Sampling took {sampled:.0f} s of it here, against "
+            f"The shipped run's history recorded {recorded_all / 60:.1f} min (its own machine and "
+            f"load). Sampling took {sampled:.0f} s of it here, against "
             f"{recorded_done:.0f} s recorded for the same generations ({speed_up:.2f}x); "
             f"{reproduced}. Load average {load_before:.1f} before and {load_after:.1f} after, "
             f"on {os.cpu_count()} cores.",
