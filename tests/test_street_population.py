@@ -109,3 +109,24 @@ def test_same_seed_same_visits() -> None:
     sc = validate_data(_data(reach=0.5))
     a, b = run_once(sc, 0, 11), run_once(sc, 0, 11)
     assert np.array_equal(a.visits["rest"][1], b.visits["rest"][1])
+
+
+def test_an_observations_only_run_keeps_visits_only_on_the_days_they_read() -> None:
+    """Visits are recorded by person every day; a run for its observations keeps those of the
+    observations' windows only (memory flat in the horizon), with the same figures."""
+    from pathlib import Path
+
+    from sim.inputs.loading import load_scenario
+    from sim.running.metrics import observation_filter, observations
+
+    sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "history-2019-2023.yaml")
+    names = ["T6_chapelle_visits_2023", "T5_chapelle_visitors_2023"]
+    keep = observation_filter(sc, names)
+    kept = run_once(sc, 0, 3, keep)
+    whole = run_once(sc, 0, 3)
+    days = kept.visits["chapelle"][0]
+    assert len(days) > 0
+    assert keep.since["chapelle"] <= days.min() <= days.max() <= keep.until["chapelle"]
+    assert len(days) < len(whole.visits["chapelle"][0]) / 2  # 10 of 54 months
+    chosen = {n: sc.observations[n] for n in names}
+    assert observations(sc, kept, chosen) == observations(sc, whole, chosen)

@@ -235,7 +235,12 @@ class Recorder:
 
     def visits(self, node: str, t: float, people: list[int], attrs: list[tuple[bool, ...]]) -> None:
         """Record served visits to rest space ``node`` on day ``t``, one per person listed
-        (with their attributes)."""
+        (with their attributes); with a filter, only on the days its observations of ``node``
+        read, so what is kept does not grow with the length of the run."""
+        if self._keep is not None and not (
+            self._since.get(node, math.inf) <= t <= self._until.get(node, -math.inf)
+        ):
+            return
         days, ids, flags = self._visits.setdefault(node, ([], [], []))
         days.extend([t] * len(people))
         ids.extend(people)
