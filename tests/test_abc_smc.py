@@ -230,6 +230,20 @@ def test_population_sizes_first_intermediate_and_final() -> None:
 
 
 @pytest.mark.slow
+def test_a_run_stopped_by_minimum_epsilon_ends_with_the_final_population(
+    tmp_path: Path,
+) -> None:
+    """Smaller intermediate generations, and a minimum epsilon every generation after the
+    first reaches: the run stops after generation 1, which has the final population."""
+    settings = AbcSettings(population=40, generations=4, first_population=20,
+                           intermediate_population=10, seed=4, chunk_size=5,
+                           minimum_epsilon=1e6)  # fmt: skip
+    gens = abc_calibrate(_scenario(), tmp_path, settings).generations
+    assert list(gens["generation"]) == [0, 1]
+    assert list(gens["accepted"]) == [20, 40]
+
+
+@pytest.mark.slow
 def test_calibrate_writes_a_folder_with_its_verdict(tmp_path: Path) -> None:
     """`parcours calibrate` leaves the posterior, the per-generation table and a report
     that counts the figures met and says how far off the others are."""

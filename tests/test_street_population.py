@@ -130,3 +130,27 @@ def test_an_observations_only_run_keeps_visits_only_on_the_days_they_read() -> N
     assert len(days) < len(whole.visits["chapelle"][0]) / 2  # 10 of 54 months
     chosen = {n: sc.observations[n] for n in names}
     assert observations(sc, kept, chosen) == observations(sc, whole, chosen)
+
+
+def test_transient_exit_hazards_compete_with_moving_on() -> None:
+    """Stays of 20 days and a death hazard of 0.1 a day: a transient user leaves at
+    0.05 + 0.1 a day, so 2 exits in 3 are deaths and the mean time on the street is 6.7 days
+    (fixed seed, about 3,650 exits; binomial sd of the share 0.008)."""
+    data = _data(reach=0.0)
+    data["nodes"]["dead"] = {"kind": "exit", "name": name("dead"), "positive": False}
+    data["nodes"]["street"]["transient"]["exit_hazards_per_year"] = {"dead": 0.1 * 365.25}
+    sc = validate_data(data)
+    episodes = episodes_frame(run_once(sc, 0, 5)).query("node == 'street'").dropna(subset=["exit"])
+    deaths = float((episodes["outcome"] == "dead").mean())
+    assert deaths == pytest.approx(2 / 3, abs=0.03)
+    stay = float((episodes["exit"] - episodes["entry"]).mean())
+    assert stay == pytest.approx(1 / 0.15, rel=0.06)
+
+
+def test_an_exit_hazard_names_an_exit_node() -> None:
+    from sim.inputs.loading import ScenarioError
+
+    data = _data(reach=0.0)
+    data["nodes"]["street"]["transient"]["exit_hazards_per_year"] = {"hotel": 1.0}
+    with pytest.raises(ScenarioError, match=r"exit_hazards_per_year\.hotel: cannot route to"):
+        validate_data(data)

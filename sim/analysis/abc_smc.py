@@ -407,16 +407,25 @@ def _abc(
                 return
             super().initialize(t, get_weighted_distances, **kwargs)
 
+    class FinalPopulation(pyabc.populationstrategy.ListPopulationSize):  # type: ignore[misc]
+        """The sizes of :func:`population_sizes`, except that a generation whose threshold is
+        at or below ``minimum_epsilon`` (pyabc then stops after it) takes the final size."""
+
+        def __call__(self, t: int | None = None) -> int:
+            if t is not None and t >= 0 and threshold(t) <= settings.minimum_epsilon:
+                return settings.population
+            return int(super().__call__(t))
+
     fit = fit_observations(scenario)
-    sizes = population_sizes(settings)
+    threshold = MedianThreshold(initial_epsilon="from_sample", alpha=0.5)
     return SeededABCSMC(
         _model(SimulatedObservations(scenario, settings.replications), settings.early_rejection),
         _prior(scenario.calibration.parameters),
         distance_function=pyabc.PNormDistance(
             p=2, fixed_weights={name: 1.0 / tolerance(obs) for name, obs in fit.items()}
         ),
-        population_size=pyabc.populationstrategy.ListPopulationSize(sizes),
-        eps=MedianThreshold(initial_epsilon="from_sample", alpha=0.5),
+        population_size=FinalPopulation(population_sizes(settings)),
+        eps=threshold,
         transitions=DefensiveStudentT(),
         sampler=_sampler_class()(executor, settings.chunk_size, on_accepted),
     )

@@ -155,6 +155,7 @@ def _wire(
         for node_id, node in capacity_nodes.items()
     }
     street_steps = Steps.of(street.arrivals_per_year, sc.start, 1.0 / DAYS_PER_YEAR)
+    transient_rate, transient_routing = _transient_exits(street)
     ctx = Context(
         env=env,
         streams=streams,
@@ -175,15 +176,11 @@ def _wire(
         on_deadlock=sc.on_deadlock,
         attribute_probabilities=[a.probability for a in sc.attributes.values()],
         attribute_stream=streams["attributes"],
-        transient_exit_rate=1.0 / street.transient.stay_days if street.transient else 0.0,
+        transient_exit_rate=transient_rate,
         transient_exit_stream=streams["street.transient_exit"] if street.transient else None,
         transient_exit_route=(
-            Route(
-                street.transient.exit_routing,
-                streams["street.transient_exit_routing"],
-                exit_ids,
-            )
-            if street.transient and street.transient.exit_routing
+            Route(transient_routing, streams["street.transient_exit_routing"], exit_ids)
+            if transient_routing
             else None
         ),
         reach_stream=(
@@ -254,6 +251,26 @@ def _wire(
         start(env, referrals(ctx, bound, intensity, route, streams[f"{node_id}.referrals"]))
 
     return env, ctx
+
+
+def _transient_exits(street: StreetNode) -> tuple[float, dict[str, float]]:
+    """A transient user's exit rate a day (moving on at ``1 / stay_days``, plus each exit
+    hazard) and where the exits go: each hazard's share of the rate, the rest by the transient
+    ``exit_routing`` (empty: the street's, drawn by the street's route)."""
+    transient = street.transient
+    if transient is None:
+        return 0.0, {}
+    moving_on = 1.0 / transient.stay_days
+    hazards = {k: h / DAYS_PER_YEAR for k, h in transient.exit_hazards_per_year.items() if h > 0}
+    if not hazards:
+        return moving_on, dict(transient.exit_routing)
+    rate = moving_on + sum(hazards.values())
+    routing = {
+        k: p * moving_on / rate for k, p in (transient.exit_routing or street.exit_routing).items()
+    }
+    for k, h in hazards.items():
+        routing[k] = routing.get(k, 0.0) + h / rate
+    return rate, routing
 
 
 def _steps(sc: Scenario, node: AccommodationNode | DownstreamNode, release: bool) -> Steps:

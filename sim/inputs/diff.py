@@ -53,13 +53,23 @@ def _join(prefix: str, key: object) -> str:
     return f"{prefix}.{key}" if prefix else str(key)
 
 
+def is_step(value: dict[Any, Any]) -> bool:
+    """Whether a mapping is a schedule step: ``from`` and ``value``, perhaps ``ramp_until``."""
+    return {"from", "value"} <= set(value) <= {"from", "value", "ramp_until"}
+
+
 def _steps(value: Any) -> dict[str, Any] | None:
     """A schedule's steps keyed by date, or None if ``value`` is not a schedule."""
     if not isinstance(value, list) or not value:
         return None
-    if not all(isinstance(s, dict) and set(s) == {"from", "value"} for s in value):
+    if not all(isinstance(s, dict) and is_step(s) for s in value):
         return None
-    keyed = {str(s["from"]): s["value"] for s in value}
+    keyed = {
+        str(s["from"]): s["value"]
+        if s.get("ramp_until") is None
+        else f"{s['value']} (ramp until {s['ramp_until']})"
+        for s in value
+    }
     return keyed if len(keyed) == len(value) else None
 
 

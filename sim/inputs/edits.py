@@ -98,7 +98,11 @@ def apply_edit(base: Any, edit: dict[str, Any], start: dt.date) -> list[dict[str
             steps = [s for s in steps if s["from"] != when]
             steps.append({"from": when, "value": _number(step["value"], "add_step.value")})
     steps.sort(key=lambda s: s["from"])
-    return [{"from": s["from"], "value": _plain(s["value"])} for s in steps]
+    return [
+        {"from": s["from"], "value": _plain(s["value"])}
+        | ({"ramp_until": s["ramp_until"]} if s.get("ramp_until") is not None else {})
+        for s in steps
+    ]
 
 
 def _value_on(steps: list[dict[str, Any]], day: dt.date) -> float:

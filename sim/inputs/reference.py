@@ -75,7 +75,10 @@ def markdown() -> str:
         "Generated from the schema by `parcours schema --markdown`; a test keeps it current.",
         "Units are in the key names: durations in days, hazards per year, outreach contacts per",
         "week, housing releases per month. A schedule is a number or a list of",
-        "`{from: date, value: x}` steps; its first step must begin on or before `start`.",
+        "`{from: date, value: x}` steps; its first step must begin on or before `start`. A later",
+        "step may ramp: `{from: date, value: x, ramp_until: date}` climbs (or falls) linearly",
+        "from the previous value on `from` to `x` on `ramp_until` (run as weekly steps at the",
+        "ramp's mean, so that its integral is exact).",
         "Routing probabilities must sum to 1 (within 1e-6, above or below).",
         "",
     ]

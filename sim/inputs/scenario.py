@@ -71,23 +71,42 @@ def in_language(text: DisplayName | str | None, lang: str) -> str:
 
 
 class Step(Model):
-    """One step of a piecewise-constant schedule: ``value`` from ``from`` onwards."""
+    """One step of a schedule: ``value`` from ``from`` onwards, or, with ``ramp_until``, a
+    straight line from the previous step's value on ``from`` to ``value`` on ``ramp_until``."""
 
     start: dt.date = Field(alias="from")
-    """Date from which ``value`` applies (until the next step)."""
+    """Date from which ``value`` applies (until the next step), or on which the ramp starts."""
     value: NonNegativeFloat
-    """The value from that date on."""
+    """The value from that date on, or the value the ramp reaches."""
+    ramp_until: dt.date | None = None
+    """Date on which a linear ramp from the previous step's value reaches ``value``."""
 
 
 Schedule = NonNegativeFloat | Annotated[list[Step], Field(min_length=1)]
 """A constant, or steps by date (the first must begin on or before the scenario start)."""
 
+RAMP_STEP_DAYS = 7
+"""A ramp runs as steps of this many days, each at the ramp's mean over its days, so that the
+ramp's integral (arrivals, visits, places x days) is exact."""
+
 
 def schedule_steps(schedule: Schedule, start: dt.date) -> list[tuple[float, float]]:
-    """Return ``(day, value)`` pairs, days counted from ``start`` (negative before it)."""
-    if isinstance(schedule, list):
-        return [(float((s.start - start).days), s.value) for s in schedule]
-    return [(-math.inf, float(schedule))]
+    """Return ``(day, value)`` pairs, days counted from ``start`` (negative before it); a ramp
+    becomes steps of :data:`RAMP_STEP_DAYS` days."""
+    if not isinstance(schedule, list):
+        return [(-math.inf, float(schedule))]
+    pairs: list[tuple[float, float]] = []
+    for step in schedule:
+        day = float((step.start - start).days)
+        if step.ramp_until is None or not pairs:
+            pairs.append((day, step.value))
+            continue
+        before, length = pairs[-1][1], float((step.ramp_until - step.start).days)
+        for offset in range(0, int(length), RAMP_STEP_DAYS):
+            middle = (offset + min(offset + RAMP_STEP_DAYS, length)) / 2.0
+            pairs.append((day + offset, before + (step.value - before) * middle / length))
+        pairs.append((day + length, step.value))
+    return pairs
 
 
 def _check_schedule(schedule: Schedule) -> Schedule:
@@ -95,6 +114,19 @@ def _check_schedule(schedule: Schedule) -> Schedule:
         dates = [s.start for s in schedule]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
             raise ValueError("schedule dates must be strictly increasing")
+        if schedule[0].ramp_until is not None:
+            raise ValueError("the first step cannot ramp: there is no value to ramp from")
+        for step, following in zip(schedule, [*dates[1:], None], strict=True):
+            if step.ramp_until is None:
+                continue
+            if step.ramp_until <= step.start:
+                raise ValueError(
+                    f"ramp_until ({step.ramp_until}) must be after from ({step.start})"
+                )
+            if following is not None and step.ramp_until >= following:
+                raise ValueError(
+                    f"ramp_until ({step.ramp_until}) must be before the next step ({following})"
+                )
     return schedule
 
 
@@ -179,10 +211,13 @@ class TransientStreet(Model):
     """Mean time a transient user stays on the street (exponential) before leaving by
     ``exit_routing``, unless referred and admitted first."""
     exit_routing: Routing = {}
-    """Where transient users go when they leave the street: probabilities over exit nodes
-    (empty: the street's ``exit_routing``). Leaving after a short stay is mostly moving on, so
-    deaths and prison take the share their hazards give over the stay, not the share of the
-    settled users' spontaneous exits."""
+    """Where transient users go when they move on: probabilities over exit nodes (empty: the
+    street's ``exit_routing``)."""
+    exit_hazards_per_year: dict[NodeId, NonNegativeFloat] = {}
+    """Exits that compete with moving on while a transient user is on the street, as hazards
+    per year by exit node (e.g. death, prison): a user leaves at ``1 / stay_days`` plus their
+    sum, and each takes its hazard's share of the exits, whatever the stay, so that a short
+    stay carries the deaths and prison terms its days give, not the settled users' shares."""
 
     _schedule = field_validator("arrivals_per_year")(_check_schedule)
     _routing = field_validator("exit_routing")(_check_routing)
@@ -817,6 +852,8 @@ def _node_problems(sc: Scenario, node_id: str, node: Any) -> list[Problem]:
     ]
     if isinstance(node, StreetNode) and node.transient is not None:
         routings.append((("transient", "exit_routing"), node.transient.exit_routing, (ExitNode,)))
+        hazards = node.transient.exit_hazards_per_year
+        routings.append((("transient", "exit_hazards_per_year"), hazards, (ExitNode,)))
     for field_path, routing_or_none, kinds in routings:
         routing = routing_or_none or {}
         for target in routing:

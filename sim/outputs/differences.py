@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from sim.inputs.diff import ABSENT, scenario_diff
+from sim.inputs.diff import ABSENT, is_step, scenario_diff
 from sim.outputs import formats, i18n
 from sim.outputs.i18n import Lang, t
 
@@ -141,7 +141,7 @@ def setting_label(
 def _steps(value: Any) -> list[tuple[dt.date, Any]] | None:
     if not isinstance(value, list) or not value:
         return None
-    if not all(isinstance(s, dict) and set(s) == {"from", "value"} for s in value):
+    if not all(isinstance(s, dict) and is_step(s) for s in value):
         return None
     return [(dt.date.fromisoformat(str(s["from"])), s["value"]) for s in value]
 
