@@ -45,6 +45,10 @@ STREET, STAY, EXIT = "street", "stay", "exit"
 WAITING: Stage = ("waiting", None)
 """What a stage returns when it waits: it goes on, later, by itself (:func:`wait`)."""
 _WOKEN = object()
+ADMITTED = Ticket(None, None, NAN)
+"""The ticket of whoever is admitted at once: never on a list, shared (queued the day it is
+read)."""
+ADMITTED.granted = True
 
 
 class DeadlockError(RuntimeError):
@@ -274,6 +278,9 @@ class Context:
     reach_stream: Stream | None = None
     people: dict[int, Person] = dataclasses.field(default_factory=dict)  # in the pathway
     record_episode: Callable[[tuple[object, ...]], None] = dataclasses.field(init=False)
+    record_person: Callable[[tuple[int, float, tuple[bool, ...]]], None] = dataclasses.field(
+        init=False
+    )
     created: int = 0
     contactable: list[Person] = dataclasses.field(default_factory=list)
     reach_draws: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
@@ -285,6 +292,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.record_episode = self.rec.episode_writer()
+        self.record_person = self.rec.person_writer()
         self._write_street = self.rec.writer(self.street_series)
 
     # --- people ------------------------------------------------------------------------
@@ -303,7 +311,7 @@ class Context:
             person.reach_draw = self.reach_stream.uniform()
         self.created += 1
         self.people[person.id] = person
-        self.rec.person(person.id, self.env._now, attrs)
+        self.record_person((person.id, self.env._now, attrs))
         return person
 
     # --- the street pool -----------------------------------------------------------------
@@ -388,13 +396,15 @@ def refer(ctx: Context, p: Person, target: Place) -> None:
     now = ctx.env._now
     if p.ready != p.ready:  # NaN: not referred yet in this episode
         p.ready = now
-    ticket = Ticket(p, None, now)
-    p.ticket, p.target = ticket, target
+    p.target = target
     if target.has_room():  # admitted at once: what joining an empty list would do, in short
-        ticket.granted = True
+        p.ticket = ADMITTED
         target.occupy()
-        target.grant(ticket, target)
+        wake = p.wake  # what Context.grant does for a ticket of no group
+        if wake is not None and not wake.triggered:
+            wake.succeed(_WOKEN)
     else:
+        p.ticket = ticket = Ticket(p, None, now)
         target.join(ticket, p.attrs)
 
 
@@ -483,7 +493,7 @@ def street_ends(ctx: Context, p: Person) -> Stage:
     ctx.street_count(-1)
     if ticket is not None and ticket.granted and target is not None:
         ctx.close_episode(p, now, target.node_id, None)
-        return (STAY, (target, now, ticket.queued))
+        return (STAY, (target, now, now if ticket is ADMITTED else ticket.queued))
     if ticket is not None and target is not None:
         target.cancel(ticket)
     else:
@@ -508,7 +518,11 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
     p.queued = queued
     p.ready = NAN
     p.blocked_on = ""
-    ready_at = now if rules.duration is None else max(now, entry + rules.duration())
+    ready_at = now
+    if rules.duration is not None:
+        drawn = entry + rules.duration()
+        if drawn > now:  # max(now, drawn), without the call
+            ready_at = drawn
     negative_at = (
         now + rules.negative_stream.exponential() / rules.negative_rate
         if rules.negative_rate > 0.0
@@ -516,8 +530,13 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
     )
     if negative_at <= ready_at:
         return wait(ctx, p, negative_at - now, lambda: _negative_exit(ctx, p, place, rules))
-    if ready_at > now:
-        return wait(ctx, p, ready_at - now, lambda: ready(ctx, p, place, rules, negative_at))
+    if ready_at > now:  # wait(...), in short: the wait of nearly every stay
+        after(
+            ctx.env,
+            ready_at - now,
+            lambda _: live(ctx, p, ready(ctx, p, place, rules, negative_at)),
+        )
+        return WAITING
     return ready(ctx, p, place, rules, negative_at)
 
 
@@ -737,7 +756,8 @@ def street_arrivals(
     def arrive() -> None:
         person = ctx.new_person()
         person.transient = transient
-        begin_life(ctx, person, (STREET, (0.0, intake())))
+        stage = (STREET, (0.0, intake()))
+        soon(ctx.env, lambda _: live(ctx, person, stage))  # begin_life, in short
 
     return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
 

@@ -132,6 +132,10 @@ class EpisodeFilter:
     """The series kept, each up to a day (changes after it are dropped); no person is kept."""
 
 
+def _ignore(_row: object) -> None:
+    """A writer that keeps nothing."""
+
+
 @dataclasses.dataclass(frozen=True)
 class RunRecord:
     """Everything one replication produced, as numpy arrays and lists."""
@@ -183,10 +187,12 @@ class Recorder:
         self.deadlocks: list[tuple[float, tuple[str, ...]]] = []
         self._visits: dict[str, tuple[list[float], list[int], list[tuple[bool, ...]]]] = {}
 
-    def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
-        """Record a new person and their attributes."""
+    def person_writer(self) -> Callable[[tuple[int, float, tuple[bool, ...]]], None]:
+        """What the engine calls with each new person as ``(id, created, attributes)``: the
+        list's own append, or nothing with a filter (no person is kept then)."""
         if self._keep is None:
-            self._people.append((person_id, created, attributes))
+            return self._people.append
+        return _ignore
 
     @property
     def people(self) -> dict[str, list[object]]:
