@@ -294,12 +294,12 @@ class Recorder:
             return np.fromiter(map(names.__getitem__, columns[i]), dtype=np.int32, count=n)
 
         def floats(i: int) -> np.ndarray:
-            return np.array(columns[i], dtype=np.float64)
+            return np.fromiter(columns[i], dtype=np.float64, count=n)
 
         return Episodes(
             names=tuple(names),
-            person=np.array(columns[0], dtype=np.int64),
-            episode=np.array(columns[1], dtype=np.int64),
+            person=np.fromiter(columns[0], dtype=np.int64, count=n),
+            episode=np.fromiter(columns[1], dtype=np.int64, count=n),
             node=coded(2),
             queued=floats(3),
             entry=floats(4),
