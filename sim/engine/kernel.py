@@ -123,14 +123,14 @@ def _raise_failure(event: Event) -> None:
     raise exc
 
 
-def start(env: simpy.Environment, generator: ProcessGenerator) -> None:
+def start(env: Environment, generator: ProcessGenerator) -> None:
     """Run ``generator`` as SimPy would run it as a process: it yields an event to wait for
-    it, or a delay (a number) to wait that long."""
+    it, or a delay (a number) to wait that long. Wake-ups need the kernel's :class:`Environment`
+    (SimPy's own ``step`` does not know them)."""
     queue: list[Any] = env._queue
     ids = env._eid
     send = generator.send
-    if isinstance(env, Environment):
-        env.processes.append(generator)
+    env.processes.append(generator)
 
     def step(value: Any) -> None:
         nonlocal step
@@ -153,14 +153,14 @@ def start(env: simpy.Environment, generator: ProcessGenerator) -> None:
     heappush(queue, (env._now, URGENT, next(ids), step))
 
 
-def soon(env: simpy.Environment, wake_up: WakeUp) -> None:
+def soon(env: Environment, wake_up: WakeUp) -> None:
     """Call ``wake_up`` (a function) in an urgent wake-up now: where SimPy would start a
     process."""
     queue: list[Any] = env._queue
     heappush(queue, (env._now, URGENT, next(env._eid), wake_up))
 
 
-def after(env: simpy.Environment, delay: float, wake_up: WakeUp) -> None:
+def after(env: Environment, delay: float, wake_up: WakeUp) -> None:
     """Call ``wake_up`` (a function) after ``delay``: where ``env.timeout(delay)`` would be
     scheduled."""
     if delay < 0:
@@ -169,7 +169,7 @@ def after(env: simpy.Environment, delay: float, wake_up: WakeUp) -> None:
     heappush(queue, (env._now + delay, NORMAL, next(env._eid), wake_up))
 
 
-def ended(env: simpy.Environment) -> None:
+def ended(env: Environment) -> None:
     """A process made of callbacks ends: take the id of the end event SimPy would schedule
     (nobody waits for it)."""
     next(env._eid)
@@ -188,7 +188,7 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def alarm(env: simpy.Environment, delay: float, event: Event, value: object) -> None:
+def alarm(env: Environment, delay: float, event: Event, value: object) -> None:
     """Succeed ``event`` with ``value`` after ``delay``, unless something triggers it first:
     a ``Timeout`` of ``delay`` with that callback, for less."""
 

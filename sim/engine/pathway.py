@@ -32,7 +32,7 @@ import numpy as np
 import simpy
 from simpy.events import URGENT, Event
 
-from sim.engine.kernel import ProcessGenerator, after, alarm, ended, soon
+from sim.engine.kernel import Environment, ProcessGenerator, after, alarm, ended, soon
 from sim.engine.places import Place, Ticket
 from sim.engine.record import Recorder
 from sim.engine.schedule import Steps
@@ -257,7 +257,7 @@ class ExitRules:
 class Context:
     """Everything the processes share for one replication."""
 
-    env: simpy.Environment
+    env: Environment
     streams: Streams
     rec: Recorder
     horizon: float
