@@ -8,8 +8,9 @@ common-law housing releases are processes of their own. Processes only change st
 record events; statistics are computed afterwards.
 
 A person's process is made of callbacks (:func:`live`): a stage runs until it is over (it
-returns the next stage) or must wait; then it hands :func:`wait` a delay or an event and what
-comes after, and the person goes on from there when the wait is over. Each wait and each
+returns the next stage, or on the hot path runs it and returns what it returns) or must wait;
+then it hands :func:`wait` a delay or an event and what comes after, and the person goes on
+from there when the wait is over. Each wait and each
 start is scheduled where a SimPy process would have scheduled it (:mod:`sim.engine.kernel`),
 so the events and their order are those of one generator process per person. The services
 are generator processes.
@@ -493,7 +494,8 @@ def street_ends(ctx: Context, p: Person) -> Stage:
     ctx.street_count(-1)
     if ticket is not None and ticket.granted and target is not None:
         ctx.close_episode(p, now, target.node_id, None)
-        return (STAY, (target, now, now if ticket is ADMITTED else ticket.queued))
+        # the stay begins at once: its stage is run here rather than returned to live's loop
+        return stay(ctx, p, target, now, now if ticket is ADMITTED else ticket.queued)
     if ticket is not None and target is not None:
         target.cancel(ticket)
     else:
@@ -756,8 +758,8 @@ def street_arrivals(
     def arrive() -> None:
         person = ctx.new_person()
         person.transient = transient
-        stage = (STREET, (0.0, intake()))
-        soon(ctx.env, lambda _: live(ctx, person, stage))  # begin_life, in short
+        route = intake()  # drawn now, the street stage run when the life starts (begin_life)
+        soon(ctx.env, lambda _: live(ctx, person, street(ctx, person, 0.0, route)))
 
     return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
 
