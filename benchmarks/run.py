@@ -7,6 +7,9 @@ calibration's simulations per second and the shipped calibration itself
 (benchmarks/calibration_bench.py); peak memory when only observations are kept, on two
 horizons; 100 replications on all cores; sweeps and notebooks. Timings belong here, never in
 tests.
+
+``python benchmarks/run.py --mmc`` times the M/M/c comparison alone and prints it with its
+profile (seconds, not the half hour of the whole bench); nothing is written.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -139,18 +143,9 @@ def ratio_of(numerator: list[float], denominator: list[float]) -> float:
     return min(numerator) / min(denominator)
 
 
-def main() -> None:
-    figures: dict[str, object] = {}
-    load_before = os.getloadavg()
-    lines = ["# parcours benchmarks", ""]
-    lines.append(
-        f"Machine: {platform.machine()}, {default_workers()} cores, Python "
-        f"{platform.python_version()}. Each figure: min / median / max of {REPEATS} runs; "
-        "ratios are taken between the fastest runs (the least disturbed)."
-    )
-    lines += ["", "| what | min | median | max |", "|---|---|---|---|"]
-
-    # M/M/c against the heapq loop, the leanest SimPy model and Ciw
+def bench_mmc() -> tuple[list[str], dict[str, Any]]:
+    """The M/M/c of verification/mmc.yaml against the heapq loop, the leanest SimPy model and
+    Ciw (when installed), in one run: the table's rows and the figures."""
     mmc = load_scenario(MMC)
     street = mmc.nodes["street"]
     queue = mmc.nodes["queue"]
@@ -167,17 +162,36 @@ def main() -> None:
     ratio = ratio_of(parcours_mmc, heap_mmc)
     floor = ratio_of(simpy_mmc, heap_mmc)
     events = run_once(mmc, 0, 1).events
-    lines.append(fmt_row("M/M/c (mmc.yaml, 400 places, 20 years): parcours", parcours_mmc))
+    lines = [fmt_row("M/M/c (mmc.yaml, 400 places, 20 years): parcours", parcours_mmc)]
     lines.append(fmt_row("M/M/c: heapq event loop (benchmarks/heapq_mmc.py)", heap_mmc))
     lines.append(fmt_row("M/M/c: leanest SimPy, nothing recorded (simpy_mmc.py)", simpy_mmc))
     if ciw_mmc is not None:
         lines.append(fmt_row("M/M/c: Ciw (ciw_mmc.py, starts empty)", ciw_mmc))
-    figures.update(
-        mmc_ratio=ratio,
-        mmc_simpy_floor_ratio=floor,
-        mmc_parcours_s=min(parcours_mmc),
-        mmc_ciw_over_parcours=ratio_of(ciw_mmc, parcours_mmc) if ciw_mmc else None,
+    return lines, {
+        "mmc_ratio": ratio,
+        "mmc_simpy_floor_ratio": floor,
+        "mmc_parcours_s": min(parcours_mmc),
+        "mmc_ciw_over_parcours": ratio_of(ciw_mmc, parcours_mmc) if ciw_mmc else None,
+        "mmc_events": events,
+    }
+
+
+def main() -> None:
+    figures: dict[str, object] = {}
+    load_before = os.getloadavg()
+    lines = ["# parcours benchmarks", ""]
+    lines.append(
+        f"Machine: {platform.machine()}, {default_workers()} cores, Python "
+        f"{platform.python_version()}. Each figure: min / median / max of {REPEATS} runs; "
+        "ratios are taken between the fastest runs (the least disturbed)."
     )
+    lines += ["", "| what | min | median | max |", "|---|---|---|---|"]
+
+    mmc_lines, mmc_figures = bench_mmc()
+    lines += mmc_lines
+    figures.update(mmc_figures)
+    ratio, floor = mmc_figures["mmc_ratio"], mmc_figures["mmc_simpy_floor_ratio"]
+    events, ciw_over = mmc_figures["mmc_events"], mmc_figures["mmc_ciw_over_parcours"]
 
     history = load_scenario(HISTORY)
     targets = [n for n, o in history.observations.items() if o.target is not None]
@@ -239,9 +253,8 @@ def main() -> None:
         f"parcours costs {ratio / floor:.1f}x that floor for routing, per-episode records, "
         "time-weighted series and named streams."
         + (
-            f" Ciw takes **{ratio_of(ciw_mmc, parcours_mmc):.1f}x** parcours' time on the same "
-            "queue."
-            if ciw_mmc
+            f" Ciw takes **{ciw_over:.1f}x** parcours' time on the same queue."
+            if ciw_over
             else " Ciw is not installed (`pip install -e '.[bench]'`): not measured."
         )
     )
@@ -279,6 +292,7 @@ def main() -> None:
     )
     lines.append("```")
     lines += ["", "## What remains (M/M/c, one replication, cProfile)", "", "```"]
+    mmc = load_scenario(MMC)
     lines.append(profile_top(lambda: run_once(mmc, 0, 1), 16))
     lines.append("```")
 
@@ -312,5 +326,18 @@ def main() -> None:
     print(f"written: {out}")
 
 
+def main_mmc() -> None:
+    """``--mmc``: the M/M/c comparison and its profile, printed only."""
+    lines, figures = bench_mmc()
+    print("| what | min | median | max |\n|---|---|---|---|\n" + "\n".join(lines))
+    print(
+        f"\nparcours / heapq = {figures['mmc_ratio']:.2f}x (target 5x: "
+        f"{verdict(figures['mmc_ratio'], 5.0)}); leanest SimPy / heapq = "
+        f"{figures['mmc_simpy_floor_ratio']:.2f}x; {figures['mmc_events']} SimPy events\n"
+    )
+    mmc = load_scenario(MMC)
+    print(profile_top(lambda: run_once(mmc, 0, 1), 16))
+
+
 if __name__ == "__main__":
-    main()
+    main_mmc() if "--mmc" in sys.argv[1:] else main()

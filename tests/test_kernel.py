@@ -129,6 +129,19 @@ def test_kernel_keeps_simpy_order_ids_and_clock(stops: list[float]) -> None:
     assert lean_ids == simpy_ids
 
 
+def test_kernel_steps_as_simpy_does() -> None:
+    """SimPy's own ``run`` (to the end, by ``step``) over the kernel's wake-ups and SimPy's
+    events mixed: the same trace, clock and ids as SimPy's processes."""
+    runs = []
+    for lean, env in ((False, simpy.Environment()), (True, kernel.Environment())):
+        trace: Trace = []
+        _toy(env, lean, trace)
+        env.run()
+        runs.append((trace, env.now, next(env._eid)))  # type: ignore[attr-defined]
+    assert len(runs[0][0]) > 80
+    assert runs[1] == runs[0]
+
+
 def test_kernel_refuses_a_past_until() -> None:
     env = kernel.Environment()
     env.run(until=1.0)

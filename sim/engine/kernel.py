@@ -6,9 +6,12 @@ as events are scheduled. The model's processes use little of what SimPy's
 :class:`~simpy.events.Process` and :class:`~simpy.events.Timeout` offer (no interrupts, no
 failed events, nobody waiting for a process to end), so:
 
+- what the kernel schedules for itself is a bare function, called with ``None`` when its turn
+  comes (a *wake-up*: no event object, no list of callbacks); SimPy's own events share the
+  queue and are processed as SimPy processes them;
 - :func:`start` drives a generator with one closure instead of a ``Process``; its first step
-  is an urgent event scheduled at once, as SimPy's ``Initialize`` is;
-- a process waits for a delay by yielding the number: a :class:`Timer` is scheduled where
+  is a wake-up scheduled at once with SimPy's ``Initialize`` priority (urgent);
+- a process waits for a delay by yielding the number: a wake-up is scheduled where
   ``env.timeout(delay)`` would have scheduled its ``Timeout``; it waits for an event by
   yielding the event, as in SimPy;
 - a process that ends takes the id its end event would have had and schedules nothing:
@@ -18,7 +21,7 @@ failed events, nobody waiting for a process to end), so:
 - :meth:`Environment.run` to a time is SimPy's loop with ``step`` inlined, stopping where
   SimPy's "until" event (urgent, at that time, its id taken when the run starts) would, and
   taking the id SimPy takes when it schedules that event again as it stops (for nothing: it
-  has no callbacks left).
+  has no callbacks left); :meth:`Environment.step` is SimPy's, wake-ups included.
 
 Every event thus keeps its place in the order, and a run's event count (``next(env._eid)``)
 is SimPy's own. An exception raised by a process propagates at once (SimPy raises it when
@@ -45,16 +48,10 @@ from simpy.events import NORMAL, PENDING, URGENT, Event
 ProcessGenerator = Generator[Event | float, Any, Any]
 
 
-class Timer:
-    """A scheduled wake-up: what the run loop reads of an event (its callbacks and ``_ok``),
-    and nothing more."""
-
-    __slots__ = ("callbacks",)
-    _ok = True
-    _value = None
-
-    def __init__(self, callback: Callable[[Any], None]) -> None:
-        self.callbacks: list[Callable[[Any], None]] | None = [callback]  # None once processed
+WakeUp = Callable[[None], None]
+"""What the kernel schedules for itself: a function (``def`` or ``lambda``, nothing else),
+called with ``None`` at its time."""
+_FUNCTION = type(lambda _: None)
 
 
 class Environment(simpy.Environment):
@@ -99,58 +96,80 @@ class Environment(simpy.Environment):
                 heappush(queue, (t, priority, eid, event))  # after the "until" event: later
                 break
             self._now = t
+            if event.__class__ is _FUNCTION:  # a wake-up
+                event(None)
+                continue
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:  # as SimPy's ``step`` does
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):
-                failure = event._value
-                exc = type(failure)(*failure.args)
-                exc.__cause__ = failure
-                raise exc
+                _raise_failure(event)
+
+    def step(self) -> None:
+        """Process the next event, as :meth:`simpy.Environment.step` does, or wake-up."""
+        queue: list[Any] = self._queue
+        if queue and queue[0][3].__class__ is _FUNCTION:
+            self._now, _, _, wake_up = heappop(queue)
+            wake_up(None)
+        else:
+            super().step()
 
 
-def start(env: simpy.Environment, generator: ProcessGenerator) -> None:
+def _raise_failure(event: Event) -> None:
+    """Crash the run with a failed event's exception, as SimPy's ``step`` does."""
+    failure = event._value
+    exc = type(failure)(*failure.args)
+    exc.__cause__ = failure
+    raise exc
+
+
+def start(env: Environment, generator: ProcessGenerator) -> None:
     """Run ``generator`` as SimPy would run it as a process: it yields an event to wait for
-    it, or a delay (a number) to wait that long."""
+    it, or a delay (a number) to wait that long. Wake-ups need the kernel's :class:`Environment`
+    (SimPy's own ``step`` does not know them)."""
     queue: list[Any] = env._queue
     ids = env._eid
     send = generator.send
-    if isinstance(env, Environment):
-        env.processes.append(generator)
+    env.processes.append(generator)
 
-    def resume(event: Any) -> None:
-        nonlocal resume
+    def step(value: Any) -> None:
+        nonlocal step
         try:
-            target = send(event._value)
+            target = send(value)
         except StopIteration:
             next(ids)  # the process's end event, which nobody waits for
-            del resume  # it referred to itself: freed now, not by the cycle collector
+            del step  # it referred to itself: freed now, not by the cycle collector
             return
         if isinstance(target, Event):
             target.callbacks.append(resume)
         elif target >= 0:
-            heappush(queue, (env._now + target, NORMAL, next(ids), Timer(resume)))
+            heappush(queue, (env._now + target, NORMAL, next(ids), step))
         else:
             raise ValueError(f"Negative delay {target}")
 
-    heappush(queue, (env._now, URGENT, next(ids), Timer(resume)))
+    def resume(event: Event) -> None:
+        step(event._value)
+
+    heappush(queue, (env._now, URGENT, next(ids), step))
 
 
-def soon(env: simpy.Environment, callback: Callable[[Any], None]) -> None:
-    """Call ``callback`` in an urgent event now: where SimPy would start a process."""
+def soon(env: Environment, wake_up: WakeUp) -> None:
+    """Call ``wake_up`` (a function) in an urgent wake-up now: where SimPy would start a
+    process."""
     queue: list[Any] = env._queue
-    heappush(queue, (env._now, URGENT, next(env._eid), Timer(callback)))
+    heappush(queue, (env._now, URGENT, next(env._eid), wake_up))
 
 
-def after(env: simpy.Environment, delay: float, callback: Callable[[Any], None]) -> None:
-    """Call ``callback`` after ``delay``: where ``env.timeout(delay)`` would be scheduled."""
+def after(env: Environment, delay: float, wake_up: WakeUp) -> None:
+    """Call ``wake_up`` (a function) after ``delay``: where ``env.timeout(delay)`` would be
+    scheduled."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
     queue: list[Any] = env._queue
-    heappush(queue, (env._now + delay, NORMAL, next(env._eid), Timer(callback)))
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), wake_up))
 
 
-def ended(env: simpy.Environment) -> None:
+def ended(env: Environment) -> None:
     """A process made of callbacks ends: take the id of the end event SimPy would schedule
     (nobody waits for it)."""
     next(env._eid)
@@ -169,27 +188,13 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _Alarm:
-    """A scheduled event that succeeds ``event`` with ``value`` unless it is triggered by then."""
-
-    __slots__ = ("callbacks", "event", "value")
-    _ok = True
-    _value = None
-
-    def __init__(self, event: Event, value: object) -> None:
-        self.callbacks: list[Callable[[_Alarm], None]] | None = [_ring]
-        self.event = event
-        self.value = value
-
-
-def _ring(alarm: _Alarm) -> None:
-    event = alarm.event
-    if event._value is PENDING:
-        event.succeed(alarm.value)
-
-
-def alarm(env: simpy.Environment, delay: float, event: Event, value: object) -> None:
+def alarm(env: Environment, delay: float, event: Event, value: object) -> None:
     """Succeed ``event`` with ``value`` after ``delay``, unless something triggers it first:
     a ``Timeout`` of ``delay`` with that callback, for less."""
+
+    def ring(_: None) -> None:
+        if event._value is PENDING:
+            event.succeed(value)
+
     queue: list[Any] = env._queue
-    heappush(queue, (env._now + delay, NORMAL, next(env._eid), _Alarm(event, value)))
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), ring))

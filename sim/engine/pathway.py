@@ -8,8 +8,9 @@ common-law housing releases are processes of their own. Processes only change st
 record events; statistics are computed afterwards.
 
 A person's process is made of callbacks (:func:`live`): a stage runs until it is over (it
-returns the next stage) or must wait; then it hands :func:`wait` a delay or an event and what
-comes after, and the person goes on from there when the wait is over. Each wait and each
+returns the next stage, or on the hot path runs it and returns what it returns) or must wait;
+then it hands :func:`wait` a delay or an event and what comes after, and the person goes on
+from there when the wait is over. Each wait and each
 start is scheduled where a SimPy process would have scheduled it (:mod:`sim.engine.kernel`),
 so the events and their order are those of one generator process per person. The services
 are generator processes.
@@ -32,7 +33,7 @@ import numpy as np
 import simpy
 from simpy.events import URGENT, Event
 
-from sim.engine.kernel import ProcessGenerator, after, alarm, ended, soon
+from sim.engine.kernel import Environment, ProcessGenerator, after, alarm, ended, soon
 from sim.engine.places import Place, Ticket
 from sim.engine.record import Recorder
 from sim.engine.schedule import Steps
@@ -45,6 +46,10 @@ STREET, STAY, EXIT = "street", "stay", "exit"
 WAITING: Stage = ("waiting", None)
 """What a stage returns when it waits: it goes on, later, by itself (:func:`wait`)."""
 _WOKEN = object()
+ADMITTED = Ticket(None, None, NAN)
+"""The ticket of whoever is admitted at once: never on a list, shared (queued the day it is
+read)."""
+ADMITTED.granted = True
 
 
 class DeadlockError(RuntimeError):
@@ -253,7 +258,7 @@ class ExitRules:
 class Context:
     """Everything the processes share for one replication."""
 
-    env: simpy.Environment
+    env: Environment
     streams: Streams
     rec: Recorder
     horizon: float
@@ -274,6 +279,9 @@ class Context:
     reach_stream: Stream | None = None
     people: dict[int, Person] = dataclasses.field(default_factory=dict)  # in the pathway
     record_episode: Callable[[tuple[object, ...]], None] = dataclasses.field(init=False)
+    record_person: Callable[[tuple[int, float, tuple[bool, ...]]], None] = dataclasses.field(
+        init=False
+    )
     created: int = 0
     contactable: list[Person] = dataclasses.field(default_factory=list)
     reach_draws: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
@@ -285,6 +293,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.record_episode = self.rec.episode_writer()
+        self.record_person = self.rec.person_writer()
         self._write_street = self.rec.writer(self.street_series)
 
     # --- people ------------------------------------------------------------------------
@@ -303,7 +312,7 @@ class Context:
             person.reach_draw = self.reach_stream.uniform()
         self.created += 1
         self.people[person.id] = person
-        self.rec.person(person.id, self.env._now, attrs)
+        self.record_person((person.id, self.env._now, attrs))
         return person
 
     # --- the street pool -----------------------------------------------------------------
@@ -388,13 +397,15 @@ def refer(ctx: Context, p: Person, target: Place) -> None:
     now = ctx.env._now
     if p.ready != p.ready:  # NaN: not referred yet in this episode
         p.ready = now
-    ticket = Ticket(p, None, now)
-    p.ticket, p.target = ticket, target
+    p.target = target
     if target.has_room():  # admitted at once: what joining an empty list would do, in short
-        ticket.granted = True
+        p.ticket = ADMITTED
         target.occupy()
-        target.grant(ticket, target)
+        wake = p.wake  # what Context.grant does for a ticket of no group
+        if wake is not None and not wake.triggered:
+            wake.succeed(_WOKEN)
     else:
+        p.ticket = ticket = Ticket(p, None, now)
         target.join(ticket, p.attrs)
 
 
@@ -483,7 +494,8 @@ def street_ends(ctx: Context, p: Person) -> Stage:
     ctx.street_count(-1)
     if ticket is not None and ticket.granted and target is not None:
         ctx.close_episode(p, now, target.node_id, None)
-        return (STAY, (target, now, ticket.queued))
+        # the stay begins at once: its stage is run here rather than returned to live's loop
+        return stay(ctx, p, target, now, now if ticket is ADMITTED else ticket.queued)
     if ticket is not None and target is not None:
         target.cancel(ticket)
     else:
@@ -508,7 +520,11 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
     p.queued = queued
     p.ready = NAN
     p.blocked_on = ""
-    ready_at = now if rules.duration is None else max(now, entry + rules.duration())
+    ready_at = now
+    if rules.duration is not None:
+        drawn = entry + rules.duration()
+        if drawn > now:  # max(now, drawn), without the call
+            ready_at = drawn
     negative_at = (
         now + rules.negative_stream.exponential() / rules.negative_rate
         if rules.negative_rate > 0.0
@@ -516,8 +532,13 @@ def stay(ctx: Context, p: Person, place: Place, entry: float, queued: float) -> 
     )
     if negative_at <= ready_at:
         return wait(ctx, p, negative_at - now, lambda: _negative_exit(ctx, p, place, rules))
-    if ready_at > now:
-        return wait(ctx, p, ready_at - now, lambda: ready(ctx, p, place, rules, negative_at))
+    if ready_at > now:  # wait(...), in short: the wait of nearly every stay
+        after(
+            ctx.env,
+            ready_at - now,
+            lambda _: live(ctx, p, ready(ctx, p, place, rules, negative_at)),
+        )
+        return WAITING
     return ready(ctx, p, place, rules, negative_at)
 
 
@@ -737,7 +758,8 @@ def street_arrivals(
     def arrive() -> None:
         person = ctx.new_person()
         person.transient = transient
-        begin_life(ctx, person, (STREET, (0.0, intake())))
+        route = intake()  # drawn now, the street stage run when the life starts (begin_life)
+        soon(ctx.env, lambda _: live(ctx, person, street(ctx, person, 0.0, route)))
 
     return poisson_events(ctx, lambda t: (rate.at(t), rate.next_change(t)), stream, arrive)
 

@@ -132,6 +132,10 @@ class EpisodeFilter:
     """The series kept, each up to a day (changes after it are dropped); no person is kept."""
 
 
+def _ignore(_row: object) -> None:
+    """A writer that keeps nothing."""
+
+
 @dataclasses.dataclass(frozen=True)
 class RunRecord:
     """Everything one replication produced, as numpy arrays and lists."""
@@ -183,10 +187,12 @@ class Recorder:
         self.deadlocks: list[tuple[float, tuple[str, ...]]] = []
         self._visits: dict[str, tuple[list[float], list[int], list[tuple[bool, ...]]]] = {}
 
-    def person(self, person_id: int, created: float, attributes: tuple[bool, ...]) -> None:
-        """Record a new person and their attributes."""
+    def person_writer(self) -> Callable[[tuple[int, float, tuple[bool, ...]]], None]:
+        """What the engine calls with each new person as ``(id, created, attributes)``: the
+        list's own append, or nothing with a filter (no person is kept then)."""
         if self._keep is None:
-            self._people.append((person_id, created, attributes))
+            return self._people.append
+        return _ignore
 
     @property
     def people(self) -> dict[str, list[object]]:
@@ -288,12 +294,12 @@ class Recorder:
             return np.fromiter(map(names.__getitem__, columns[i]), dtype=np.int32, count=n)
 
         def floats(i: int) -> np.ndarray:
-            return np.array(columns[i], dtype=np.float64)
+            return np.fromiter(columns[i], dtype=np.float64, count=n)
 
         return Episodes(
             names=tuple(names),
-            person=np.array(columns[0], dtype=np.int64),
-            episode=np.array(columns[1], dtype=np.int64),
+            person=np.fromiter(columns[0], dtype=np.int64, count=n),
+            episode=np.fromiter(columns[1], dtype=np.int64, count=n),
             node=coded(2),
             queued=floats(3),
             entry=floats(4),
