@@ -27,7 +27,7 @@ from sim.outputs.abc_output import (
     report_markdown,
     run_calibration,
 )
-from sim.outputs.caveats import identification_limit
+from sim.outputs.caveats import identification_limit, parameter_label
 from sim.outputs.report import write_report
 from sim.running.folders import OutputExistsError, calibration_files, clear_calibration_folder
 from tests.test_calibrate import tiny_data
@@ -271,4 +271,7 @@ def test_the_shipped_posterior_carries_its_calibrations_verdict() -> None:
     text = identification_limit(cast(Any, folder), "fr")
     assert text.startswith("Non identifiés par les chiffres publics (intervalles du calibrage ABC")
     assert len(text.split(")\u00a0: ", 1)[1].split("; ")) == open_names
-    assert "part des personnes à la rue touchées" in text  # chapelle_reach_to_2021: 0.79
+    named = text.split(")\u00a0: ", 1)[1].split(". ")[0].split("; ")
+    for name, identified in zip(table["parameter"], table["identified"], strict=True):
+        label = parameter_label(name, sc.calibration.parameters[name], sc, "fr")
+        assert (label in named) == (not identified), (name, label)
