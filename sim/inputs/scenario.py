@@ -208,8 +208,8 @@ class TransientStreet(Model):
     arrivals_per_year: Schedule
     """Arrivals of transient users per year (Poisson process; a schedule by date)."""
     stay_days: Annotated[float, Field(gt=0)]
-    """Mean time a transient user stays on the street (exponential) before leaving by
-    ``exit_routing``, unless referred and admitted first."""
+    """Mean time a transient user stays on the street (exponential) before moving on by
+    ``exit_routing``, unless referred and admitted, or taken by an exit hazard, first."""
     exit_routing: Routing = {}
     """Where transient users go when they move on: probabilities over exit nodes (empty: the
     street's ``exit_routing``)."""

@@ -18,7 +18,13 @@ NOT_COMPARED = ("name", "title", "legend", "description", "observations", "calib
 
 PLACES = ("capacity", "places", "initial_occupancy")
 EUROS = ("cost_per_place_day", "cost_per_year", "cost_per_stay")
-ROUTINGS = ("routing", "negative_routing", "arrival_routing", "exit_routing")
+ROUTINGS = (
+    "routing",
+    "negative_routing",
+    "arrival_routing",
+    "exit_routing",
+    "exit_hazards_per_year",
+)
 SHARES = (
     "referral_probability",
     "referral_probability_per_visit",

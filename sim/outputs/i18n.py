@@ -464,6 +464,11 @@ LABELS: dict[str, dict[Lang, str]] = {
     "field.exit_rate_per_year": {"fr": "taux de sortie par an", "en": "exit rate per year"},
     "field.stay_days": {"fr": "durée de présence (jours)", "en": "stay (days)"},
     "field.transient": {"fr": "usagers de passage", "en": "transient users"},
+    "field.exit_hazards_per_year": {
+        "fr": "risques de sortie par an (décès, prison)",
+        "en": "exit hazards per year (death, prison)",
+    },
+    "field.ramp_until": {"fr": "fin de la rampe", "en": "ramp until"},
     "field.initial": {"fr": "état initial", "en": "initial state"},
     "field.occupancy": {"fr": "occupation", "en": "occupancy"},
     "field.mean": {"fr": "moyenne", "en": "mean"},
