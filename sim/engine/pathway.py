@@ -52,6 +52,13 @@ read)."""
 ADMITTED.granted = True
 
 
+def wake(p: Person) -> None:
+    """Wake a person waiting for a place, if they wait for one and are not woken yet."""
+    event = p.wake
+    if event is not None and not event.triggered:
+        event.succeed(_WOKEN)
+
+
 class DeadlockError(RuntimeError):
     """Every holder of a set of full places waits for a place in the same set, for ever."""
 
@@ -364,9 +371,7 @@ class Context:
                 if other is not ticket:
                     other_place.cancel(other)
             ticket.person.target = place
-        wake = ticket.person.wake
-        if wake is not None and not wake.triggered:
-            wake.succeed(_WOKEN)
+        wake(ticket.person)
 
     def close_episode(
         self, p: Person, exit_time: float, outcome: str, positive: bool | None
@@ -401,9 +406,7 @@ def refer(ctx: Context, p: Person, target: Place) -> None:
     if target.has_room():  # admitted at once: what joining an empty list would do, in short
         p.ticket = ADMITTED
         target.occupy()
-        wake = p.wake  # what Context.grant does for a ticket of no group
-        if wake is not None and not wake.triggered:
-            wake.succeed(_WOKEN)
+        wake(p)  # what Context.grant does for a ticket of no group
     else:
         p.ticket = ticket = Ticket(p, None, now)
         target.join(ticket, p.attrs)
